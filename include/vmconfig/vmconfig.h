@@ -1,0 +1,11 @@
+/*
+ * vmconfig.h: the one header to include for libvmconfig
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#define VMC_INSIDE
+#include <vmconfig/vmc-error.h>
+#include <vmconfig/vmc-config.h>
+#undef VMC_INSIDE

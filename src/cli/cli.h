@@ -1,0 +1,47 @@
+/*
+ * cli.h: what the virt-vmconfig commands share
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <vmconfig/vmconfig.h>
+
+/* Exit status, as documented in --help and README.md. */
+enum {
+    VMC_EXIT_OK = 0,
+    VMC_EXIT_FAILED = 1,
+    VMC_EXIT_USAGE = 2,
+    VMC_EXIT_INVALID_CONFIG = 3,
+    VMC_EXIT_NOT_FOUND = 4,
+    VMC_EXIT_HYPERVISOR = 5,
+};
+
+typedef struct {
+    const char *uri;     /* -c/--connect, or NULL */
+    const char *accel;   /* --accel, or NULL */
+} VmcCliGlobals;
+
+typedef struct _VmcCliCommand VmcCliCommand;
+
+/* A command parses its own arguments (argv[0] is the command's name) and
+ * returns an exit status; it prints its own output and errors. */
+typedef int (*VmcCliHandler)(const VmcCliCommand *cmd, const VmcCliGlobals *globals,
+                             int argc, char **argv);
+
+struct _VmcCliCommand {
+    const char *name;
+    const char *args;      /* e.g. "FILE..." */
+    const char *summary;   /* one line for the command list */
+    const char *description;
+    VmcCliHandler handler;
+};
+
+int vmc_cli_exit_code(const GError *error);
+int vmc_cli_fail(const GError *error);
+int vmc_cli_usage(const VmcCliCommand *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+GOptionContext *vmc_cli_option_context(const VmcCliCommand *cmd, const GOptionEntry *entries);
+gboolean vmc_cli_parse(const VmcCliCommand *cmd, GOptionContext *ctx, int *argc, char ***argv,
+                       int *exit_code);
+
+int vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);

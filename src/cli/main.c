@@ -1,0 +1,178 @@
+/*
+ * main.c: virt-vmconfig's command table and main()
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "cli.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+static const VmcCliCommand vmc_commands[] = {
+    { "validate", "FILE...", "check VM config files",
+      "Reads each JSON VM config and checks it against every rule that holds on any host.\n"
+      "Prints 'FILE: ok' for a good file and 'FILE: <what is wrong>' on stderr for a bad one.\n"
+      "Files are not looked for on this host: a config may be meant for another one.",
+      vmc_cmd_validate },
+};
+
+static const char *vmc_exit_help =
+    "Exit status:\n"
+    "  0  success\n"
+    "  1  the operation failed\n"
+    "  2  usage error (unknown command or option, missing argument)\n"
+    "  3  invalid VM config\n"
+    "  4  VM not found\n"
+    "  5  hypervisor or connection error\n";
+
+int
+vmc_cli_exit_code(const GError *error)
+{
+    if (!error || error->domain != VMC_ERROR)
+        return VMC_EXIT_FAILED;
+    switch ((VmcError) error->code) {
+    case VMC_ERROR_INVALID_CONFIG:
+        return VMC_EXIT_INVALID_CONFIG;
+    case VMC_ERROR_NOT_FOUND:
+        return VMC_EXIT_NOT_FOUND;
+    case VMC_ERROR_HYPERVISOR:
+        return VMC_EXIT_HYPERVISOR;
+    default:
+        return VMC_EXIT_FAILED;
+    }
+}
+
+int
+vmc_cli_fail(const GError *error)
+{
+    g_printerr("virt-vmconfig: %s\n", error->message);
+    return vmc_cli_exit_code(error);
+}
+
+int
+vmc_cli_usage(const VmcCliCommand *cmd, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list args;
+
+    va_start(args, fmt);
+    msg = g_strdup_vprintf(fmt, args);
+    va_end(args);
+    if (cmd)
+        g_printerr("virt-vmconfig %s: %s\nTry 'virt-vmconfig %s --help'.\n", cmd->name, msg,
+                   cmd->name);
+    else
+        g_printerr("virt-vmconfig: %s\nTry 'virt-vmconfig --help'.\n", msg);
+    return VMC_EXIT_USAGE;
+}
+
+GOptionContext *
+vmc_cli_option_context(const VmcCliCommand *cmd, const GOptionEntry *entries)
+{
+    g_autofree char *param = g_strdup_printf("%s %s", cmd->name, cmd->args);
+    GOptionContext *ctx = g_option_context_new(param);
+
+    g_option_context_set_summary(ctx, cmd->description);
+    g_option_context_set_description(ctx, vmc_exit_help);
+    if (entries)
+        g_option_context_add_main_entries(ctx, entries, NULL);
+    return ctx;
+}
+
+gboolean
+vmc_cli_parse(const VmcCliCommand *cmd, GOptionContext *ctx, int *argc, char ***argv,
+              int *exit_code)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!g_option_context_parse(ctx, argc, argv, &error)) {
+        *exit_code = vmc_cli_usage(cmd, "%s", error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static char *
+vmc_commands_help(void)
+{
+    GString *out = g_string_new("Commands:\n");
+
+    for (gsize i = 0; i < G_N_ELEMENTS(vmc_commands); i++) {
+        g_autofree char *left = g_strdup_printf("%s %s", vmc_commands[i].name, vmc_commands[i].args);
+        g_string_append_printf(out, "  %-28s %s\n", left, vmc_commands[i].summary);
+    }
+    g_string_append(out, "\n'virt-vmconfig COMMAND --help' tells more about a command.\n\n");
+    g_string_append(out, vmc_exit_help);
+    return g_string_free(out, FALSE);
+}
+
+static void
+vmc_print_help(GOptionContext *ctx)
+{
+    g_autofree char *help = g_option_context_get_help(ctx, TRUE, NULL);
+
+    fputs(help, stdout);
+}
+
+int
+main(int argc, char **argv)
+{
+    gboolean version = FALSE;
+    g_autofree char *uri = NULL;
+    g_autofree char *accel = NULL;
+    const GOptionEntry entries[] = {
+        { "connect", 'c', 0, G_OPTION_ARG_STRING, &uri,
+          "libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, the local daemon, "
+          "or an embedded QEMU driver)", "URI" },
+        { "accel", 0, 0, G_OPTION_ARG_STRING, &accel,
+          "accelerator: kvm or qemu (TCG); default: kvm when the host offers it", "ACCEL" },
+        { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS...]");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *commands_help = vmc_commands_help();
+    VmcCliGlobals globals;
+
+    setlocale(LC_ALL, "");
+    g_set_prgname("virt-vmconfig");
+
+    g_option_context_set_summary(ctx,
+                                 "Render portable VM configs as libvirt domains and run them.");
+    g_option_context_set_description(ctx, commands_help);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_strict_posix(ctx, TRUE);
+    g_option_context_set_help_enabled(ctx, FALSE);
+
+    /* --help here is ours, so that it lists the commands. */
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        vmc_print_help(ctx);
+        return VMC_EXIT_OK;
+    }
+    if (!g_option_context_parse(ctx, &argc, &argv, &error))
+        return vmc_cli_usage(NULL, "%s", error->message);
+    if (version) {
+        g_print("virt-vmconfig %s\n", VMC_VERSION);
+        return VMC_EXIT_OK;
+    }
+    if (argc < 2) {
+        vmc_print_help(ctx);
+        return VMC_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "help") == 0) {
+        vmc_print_help(ctx);
+        return VMC_EXIT_OK;
+    }
+    if (accel && strcmp(accel, "kvm") != 0 && strcmp(accel, "qemu") != 0)
+        return vmc_cli_usage(NULL, "--accel must be 'kvm' or 'qemu', not '%s'", accel);
+
+    globals.uri = uri;
+    globals.accel = accel;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(vmc_commands); i++) {
+        if (strcmp(argv[1], vmc_commands[i].name) == 0)
+            return vmc_commands[i].handler(&vmc_commands[i], &globals, argc - 1, argv + 1);
+    }
+    return vmc_cli_usage(NULL, "unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,691 @@
+/*
+ * vmc-config.c: the VmcConfig model, driven by one table of fields
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-private.h"
+
+#include <string.h>
+
+#define FIELD(member, type, is_path) \
+    { #member, type, G_STRUCT_OFFSET(VmcConfig, member), is_path }
+
+const VmcFieldInfo vmc_config_fields[] = {
+    FIELD(name, VMC_FIELD_STRING, FALSE),
+    FIELD(namespace, VMC_FIELD_STRING, FALSE),
+    FIELD(kernel, VMC_FIELD_STRING, TRUE),
+    FIELD(initramfs, VMC_FIELD_OPT_STRING, TRUE),
+    FIELD(root_disk, VMC_FIELD_OPT_STRING, TRUE),
+    FIELD(data_disk, VMC_FIELD_OPT_STRING, TRUE),
+    FIELD(seed_iso, VMC_FIELD_OPT_STRING, TRUE),
+    FIELD(cpus, VMC_FIELD_UINT, FALSE),
+    FIELD(memory_mb, VMC_FIELD_UINT, FALSE),
+    FIELD(networks, VMC_FIELD_NETWORKS, FALSE),
+    FIELD(shared_dirs, VMC_FIELD_SHARED_DIRS, FALSE),
+    FIELD(serial_log, VMC_FIELD_STRING, TRUE),
+    FIELD(cmdline, VMC_FIELD_OPT_STRING, FALSE),
+    FIELD(netns, VMC_FIELD_OPT_STRING, FALSE),
+    FIELD(vsock, VMC_FIELD_BOOL, FALSE),
+    FIELD(machine_id, VMC_FIELD_BYTES, FALSE),
+    FIELD(efi_variable_store, VMC_FIELD_OPT_STRING, TRUE),
+    FIELD(rosetta, VMC_FIELD_BOOL, FALSE),
+};
+const gsize vmc_config_n_fields = G_N_ELEMENTS(vmc_config_fields);
+
+#undef FIELD
+
+const VmcFieldInfo *
+vmc_config_field_lookup(const char *name)
+{
+    for (gsize i = 0; i < vmc_config_n_fields; i++) {
+        if (strcmp(vmc_config_fields[i].name, name) == 0)
+            return &vmc_config_fields[i];
+    }
+    return NULL;
+}
+
+static const char *const vmc_network_kind_names[] = {
+    [VMC_NETWORK_TAP] = "tap",
+    [VMC_NETWORK_BRIDGE] = "bridge",
+    [VMC_NETWORK_NETWORK] = "network",
+    [VMC_NETWORK_USER] = "user",
+};
+
+/**
+ * vmc_network_kind_to_string:
+ * @kind: a #VmcNetworkKind
+ *
+ * Returns: the kind's name in the JSON form ("tap", "bridge", "network",
+ * "user"), or %NULL for an unknown kind.
+ */
+const char *
+vmc_network_kind_to_string(VmcNetworkKind kind)
+{
+    if ((guint) kind >= G_N_ELEMENTS(vmc_network_kind_names))
+        return NULL;
+    return vmc_network_kind_names[kind];
+}
+
+/**
+ * vmc_network_kind_from_string:
+ * @str: a kind's name
+ * @kind: (out): where to store the kind
+ *
+ * Returns: %TRUE if @str names a kind.
+ */
+gboolean
+vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(vmc_network_kind_names); i++) {
+        if (g_strcmp0(str, vmc_network_kind_names[i]) == 0) {
+            *kind = (VmcNetworkKind) i;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/**
+ * vmc_network_attachment_new:
+ * @kind: what the NIC is plugged into
+ * @source: (nullable): the TAP, bridge or libvirt network name; %NULL for
+ *   %VMC_NETWORK_USER
+ * @mac: (nullable): the NIC's MAC address; %NULL picks a stable one per VM
+ *   and NIC index when the domain is rendered
+ *
+ * The MAC is stored in lower case, as libvirt reports it.
+ *
+ * Returns: (transfer full): a new attachment; free with
+ * vmc_network_attachment_free().
+ */
+VmcNetworkAttachment *
+vmc_network_attachment_new(VmcNetworkKind kind, const char *source, const char *mac)
+{
+    VmcNetworkAttachment *net = g_new0(VmcNetworkAttachment, 1);
+
+    net->kind = kind;
+    net->source = g_strdup(source);
+    net->mac = mac ? g_ascii_strdown(mac, -1) : NULL;
+    return net;
+}
+
+VmcNetworkAttachment *
+vmc_network_attachment_copy(const VmcNetworkAttachment *net)
+{
+    g_return_val_if_fail(net != NULL, NULL);
+    return vmc_network_attachment_new(net->kind, net->source, net->mac);
+}
+
+void
+vmc_network_attachment_free(VmcNetworkAttachment *net)
+{
+    if (!net)
+        return;
+    g_free(net->source);
+    g_free(net->mac);
+    g_free(net);
+}
+
+VmcNetworkKind
+vmc_network_attachment_get_kind(const VmcNetworkAttachment *net)
+{
+    g_return_val_if_fail(net != NULL, VMC_NETWORK_USER);
+    return net->kind;
+}
+
+const char *
+vmc_network_attachment_get_source(const VmcNetworkAttachment *net)
+{
+    g_return_val_if_fail(net != NULL, NULL);
+    return net->source;
+}
+
+const char *
+vmc_network_attachment_get_mac(const VmcNetworkAttachment *net)
+{
+    g_return_val_if_fail(net != NULL, NULL);
+    return net->mac;
+}
+
+gboolean
+vmc_network_attachment_equal(const VmcNetworkAttachment *a, const VmcNetworkAttachment *b)
+{
+    if (a == b)
+        return TRUE;
+    if (!a || !b)
+        return FALSE;
+    return a->kind == b->kind &&
+           g_strcmp0(a->source, b->source) == 0 &&
+           g_strcmp0(a->mac, b->mac) == 0;
+}
+
+/**
+ * vmc_shared_dir_new:
+ * @host_path: the host directory to share
+ * @tag: the virtiofs mount tag the guest mounts it by
+ * @read_only: whether the guest may only read it
+ *
+ * Returns: (transfer full): a new share; free with vmc_shared_dir_free().
+ */
+VmcSharedDir *
+vmc_shared_dir_new(const char *host_path, const char *tag, gboolean read_only)
+{
+    VmcSharedDir *dir = g_new0(VmcSharedDir, 1);
+
+    dir->host_path = g_strdup(host_path);
+    dir->tag = g_strdup(tag);
+    dir->read_only = !!read_only;
+    return dir;
+}
+
+VmcSharedDir *
+vmc_shared_dir_copy(const VmcSharedDir *dir)
+{
+    g_return_val_if_fail(dir != NULL, NULL);
+    return vmc_shared_dir_new(dir->host_path, dir->tag, dir->read_only);
+}
+
+void
+vmc_shared_dir_free(VmcSharedDir *dir)
+{
+    if (!dir)
+        return;
+    g_free(dir->host_path);
+    g_free(dir->tag);
+    g_free(dir);
+}
+
+const char *
+vmc_shared_dir_get_host_path(const VmcSharedDir *dir)
+{
+    g_return_val_if_fail(dir != NULL, NULL);
+    return dir->host_path;
+}
+
+const char *
+vmc_shared_dir_get_tag(const VmcSharedDir *dir)
+{
+    g_return_val_if_fail(dir != NULL, NULL);
+    return dir->tag;
+}
+
+gboolean
+vmc_shared_dir_get_read_only(const VmcSharedDir *dir)
+{
+    g_return_val_if_fail(dir != NULL, FALSE);
+    return dir->read_only;
+}
+
+gboolean
+vmc_shared_dir_equal(const VmcSharedDir *a, const VmcSharedDir *b)
+{
+    if (a == b)
+        return TRUE;
+    if (!a || !b)
+        return FALSE;
+    return g_strcmp0(a->host_path, b->host_path) == 0 &&
+           g_strcmp0(a->tag, b->tag) == 0 &&
+           a->read_only == b->read_only;
+}
+
+static GPtrArray *
+vmc_list_new(VmcFieldType type)
+{
+    if (type == VMC_FIELD_NETWORKS)
+        return g_ptr_array_new_with_free_func((GDestroyNotify) vmc_network_attachment_free);
+    return g_ptr_array_new_with_free_func((GDestroyNotify) vmc_shared_dir_free);
+}
+
+/**
+ * vmc_config_new:
+ * @name: (nullable): the VM's name
+ *
+ * Makes a config with every other field empty: no paths, no NICs, no
+ * shares, 0 CPUs and 0 MiB (which vmc_config_validate() rejects until set).
+ *
+ * Returns: (transfer full): a new config; free with vmc_config_free().
+ */
+VmcConfig *
+vmc_config_new(const char *name)
+{
+    VmcConfig *cfg = g_new0(VmcConfig, 1);
+
+    cfg->name = g_strdup(name);
+    cfg->namespace = g_strdup("");
+    cfg->networks = vmc_list_new(VMC_FIELD_NETWORKS);
+    cfg->shared_dirs = vmc_list_new(VMC_FIELD_SHARED_DIRS);
+    return cfg;
+}
+
+/**
+ * vmc_config_free:
+ * @cfg: (nullable): a config
+ *
+ * Frees @cfg and everything it holds.
+ */
+void
+vmc_config_free(VmcConfig *cfg)
+{
+    if (!cfg)
+        return;
+    for (gsize i = 0; i < vmc_config_n_fields; i++) {
+        const VmcFieldInfo *f = &vmc_config_fields[i];
+        gpointer p = VMC_FIELD_PTR(cfg, f);
+
+        switch (f->type) {
+        case VMC_FIELD_STRING:
+        case VMC_FIELD_OPT_STRING:
+            g_free(*(char **) p);
+            break;
+        case VMC_FIELD_BYTES:
+            g_clear_pointer((GBytes **) p, g_bytes_unref);
+            break;
+        case VMC_FIELD_NETWORKS:
+        case VMC_FIELD_SHARED_DIRS:
+            g_ptr_array_unref(*(GPtrArray **) p);
+            break;
+        case VMC_FIELD_UINT:
+        case VMC_FIELD_BOOL:
+            break;
+        }
+    }
+    g_free(cfg);
+}
+
+/**
+ * vmc_config_copy:
+ * @cfg: a config
+ *
+ * Returns: (transfer full): a deep copy of @cfg.
+ */
+VmcConfig *
+vmc_config_copy(const VmcConfig *cfg)
+{
+    VmcConfig *copy;
+
+    g_return_val_if_fail(cfg != NULL, NULL);
+
+    copy = g_new0(VmcConfig, 1);
+    for (gsize i = 0; i < vmc_config_n_fields; i++) {
+        const VmcFieldInfo *f = &vmc_config_fields[i];
+        gconstpointer src = VMC_FIELD_CPTR(cfg, f);
+        gpointer dst = VMC_FIELD_PTR(copy, f);
+
+        switch (f->type) {
+        case VMC_FIELD_STRING:
+        case VMC_FIELD_OPT_STRING:
+            *(char **) dst = g_strdup(*(char *const *) src);
+            break;
+        case VMC_FIELD_UINT:
+            *(guint *) dst = *(const guint *) src;
+            break;
+        case VMC_FIELD_BOOL:
+            *(gboolean *) dst = *(const gboolean *) src;
+            break;
+        case VMC_FIELD_BYTES: {
+            GBytes *bytes = *(GBytes *const *) src;
+            *(GBytes **) dst = bytes ? g_bytes_ref(bytes) : NULL;
+            break;
+        }
+        case VMC_FIELD_NETWORKS:
+        case VMC_FIELD_SHARED_DIRS: {
+            GPtrArray *from = *(GPtrArray *const *) src;
+            GPtrArray *to = vmc_list_new(f->type);
+
+            for (guint j = 0; j < from->len; j++) {
+                gpointer item = g_ptr_array_index(from, j);
+                g_ptr_array_add(to, f->type == VMC_FIELD_NETWORKS
+                                        ? (gpointer) vmc_network_attachment_copy(item)
+                                        : (gpointer) vmc_shared_dir_copy(item));
+            }
+            *(GPtrArray **) dst = to;
+            break;
+        }
+        }
+    }
+    return copy;
+}
+
+static gboolean
+vmc_list_equal(VmcFieldType type, GPtrArray *a, GPtrArray *b)
+{
+    if (a->len != b->len)
+        return FALSE;
+    for (guint i = 0; i < a->len; i++) {
+        gpointer x = g_ptr_array_index(a, i);
+        gpointer y = g_ptr_array_index(b, i);
+
+        if (type == VMC_FIELD_NETWORKS ? !vmc_network_attachment_equal(x, y)
+                                       : !vmc_shared_dir_equal(x, y))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * vmc_config_equal:
+ * @a: a config
+ * @b: another config
+ *
+ * Two configs are equal when every field is: strings byte for byte (an
+ * unset optional field differs from an empty one), lists item by item in
+ * order.
+ *
+ * Returns: %TRUE when @a and @b describe the same VM.
+ */
+gboolean
+vmc_config_equal(const VmcConfig *a, const VmcConfig *b)
+{
+    if (a == b)
+        return TRUE;
+    if (!a || !b)
+        return FALSE;
+
+    for (gsize i = 0; i < vmc_config_n_fields; i++) {
+        const VmcFieldInfo *f = &vmc_config_fields[i];
+        gconstpointer pa = VMC_FIELD_CPTR(a, f);
+        gconstpointer pb = VMC_FIELD_CPTR(b, f);
+        gboolean same = TRUE;
+
+        switch (f->type) {
+        case VMC_FIELD_STRING:
+        case VMC_FIELD_OPT_STRING:
+            same = g_strcmp0(*(char *const *) pa, *(char *const *) pb) == 0;
+            break;
+        case VMC_FIELD_UINT:
+            same = *(const guint *) pa == *(const guint *) pb;
+            break;
+        case VMC_FIELD_BOOL:
+            same = !*(const gboolean *) pa == !*(const gboolean *) pb;
+            break;
+        case VMC_FIELD_BYTES: {
+            GBytes *x = *(GBytes *const *) pa;
+            GBytes *y = *(GBytes *const *) pb;
+            same = (!x && !y) || (x && y && g_bytes_equal(x, y));
+            break;
+        }
+        case VMC_FIELD_NETWORKS:
+        case VMC_FIELD_SHARED_DIRS:
+            same = vmc_list_equal(f->type, *(GPtrArray *const *) pa, *(GPtrArray *const *) pb);
+            break;
+        }
+        if (!same)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+#define VMC_STRING_ACCESSORS(member) \
+    const char *vmc_config_get_##member(const VmcConfig *cfg) \
+    { \
+        g_return_val_if_fail(cfg != NULL, NULL); \
+        return cfg->member; \
+    } \
+    void vmc_config_set_##member(VmcConfig *cfg, const char *value) \
+    { \
+        g_return_if_fail(cfg != NULL); \
+        if (cfg->member != value) { \
+            g_free(cfg->member); \
+            cfg->member = g_strdup(value); \
+        } \
+    }
+
+#define VMC_SCALAR_ACCESSORS(member, ctype) \
+    ctype vmc_config_get_##member(const VmcConfig *cfg) \
+    { \
+        g_return_val_if_fail(cfg != NULL, 0); \
+        return cfg->member; \
+    } \
+    void vmc_config_set_##member(VmcConfig *cfg, ctype value) \
+    { \
+        g_return_if_fail(cfg != NULL); \
+        cfg->member = value; \
+    }
+
+VMC_STRING_ACCESSORS(name)
+VMC_STRING_ACCESSORS(namespace)
+VMC_STRING_ACCESSORS(kernel)
+VMC_STRING_ACCESSORS(initramfs)
+VMC_STRING_ACCESSORS(root_disk)
+VMC_STRING_ACCESSORS(data_disk)
+VMC_STRING_ACCESSORS(seed_iso)
+VMC_STRING_ACCESSORS(serial_log)
+VMC_STRING_ACCESSORS(cmdline)
+VMC_STRING_ACCESSORS(netns)
+VMC_STRING_ACCESSORS(efi_variable_store)
+VMC_SCALAR_ACCESSORS(cpus, guint)
+VMC_SCALAR_ACCESSORS(memory_mb, guint)
+
+gboolean
+vmc_config_get_vsock(const VmcConfig *cfg)
+{
+    g_return_val_if_fail(cfg != NULL, FALSE);
+    return cfg->vsock;
+}
+
+void
+vmc_config_set_vsock(VmcConfig *cfg, gboolean vsock)
+{
+    g_return_if_fail(cfg != NULL);
+    cfg->vsock = !!vsock;
+}
+
+gboolean
+vmc_config_get_rosetta(const VmcConfig *cfg)
+{
+    g_return_val_if_fail(cfg != NULL, FALSE);
+    return cfg->rosetta;
+}
+
+void
+vmc_config_set_rosetta(VmcConfig *cfg, gboolean rosetta)
+{
+    g_return_if_fail(cfg != NULL);
+    cfg->rosetta = !!rosetta;
+}
+
+/**
+ * vmc_config_get_machine_id:
+ * @cfg: a config
+ * @len: (out) (optional): where to store the length in bytes
+ *
+ * Returns: (transfer none) (nullable): the machine id, or %NULL if unset.
+ */
+const guint8 *
+vmc_config_get_machine_id(const VmcConfig *cfg, gsize *len)
+{
+    g_return_val_if_fail(cfg != NULL, NULL);
+    if (!cfg->machine_id) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    return g_bytes_get_data(cfg->machine_id, len);
+}
+
+/**
+ * vmc_config_set_machine_id:
+ * @cfg: a config
+ * @id: (nullable) (array length=len): the bytes; %NULL unsets the field
+ * @len: the number of bytes (vmc_config_validate() wants 16)
+ */
+void
+vmc_config_set_machine_id(VmcConfig *cfg, const guint8 *id, gsize len)
+{
+    g_return_if_fail(cfg != NULL);
+    g_clear_pointer(&cfg->machine_id, g_bytes_unref);
+    if (id)
+        cfg->machine_id = g_bytes_new(id, len);
+}
+
+guint
+vmc_config_get_n_networks(const VmcConfig *cfg)
+{
+    g_return_val_if_fail(cfg != NULL, 0);
+    return cfg->networks->len;
+}
+
+/**
+ * vmc_config_get_network:
+ * @cfg: a config
+ * @index: the NIC's position, from 0
+ *
+ * Returns: (transfer none): the NIC at @index.
+ */
+const VmcNetworkAttachment *
+vmc_config_get_network(const VmcConfig *cfg, guint index)
+{
+    g_return_val_if_fail(cfg != NULL, NULL);
+    g_return_val_if_fail(index < cfg->networks->len, NULL);
+    return g_ptr_array_index(cfg->networks, index);
+}
+
+/**
+ * vmc_config_add_network:
+ * @cfg: a config
+ * @net: (transfer full): the NIC to append
+ */
+void
+vmc_config_add_network(VmcConfig *cfg, VmcNetworkAttachment *net)
+{
+    g_return_if_fail(cfg != NULL);
+    g_return_if_fail(net != NULL);
+    g_ptr_array_add(cfg->networks, net);
+}
+
+void
+vmc_config_clear_networks(VmcConfig *cfg)
+{
+    g_return_if_fail(cfg != NULL);
+    g_ptr_array_set_size(cfg->networks, 0);
+}
+
+guint
+vmc_config_get_n_shared_dirs(const VmcConfig *cfg)
+{
+    g_return_val_if_fail(cfg != NULL, 0);
+    return cfg->shared_dirs->len;
+}
+
+/**
+ * vmc_config_get_shared_dir:
+ * @cfg: a config
+ * @index: the share's position, from 0
+ *
+ * Returns: (transfer none): the share at @index.
+ */
+const VmcSharedDir *
+vmc_config_get_shared_dir(const VmcConfig *cfg, guint index)
+{
+    g_return_val_if_fail(cfg != NULL, NULL);
+    g_return_val_if_fail(index < cfg->shared_dirs->len, NULL);
+    return g_ptr_array_index(cfg->shared_dirs, index);
+}
+
+/**
+ * vmc_config_add_shared_dir:
+ * @cfg: a config
+ * @dir: (transfer full): the share to append
+ */
+void
+vmc_config_add_shared_dir(VmcConfig *cfg, VmcSharedDir *dir)
+{
+    g_return_if_fail(cfg != NULL);
+    g_return_if_fail(dir != NULL);
+    g_ptr_array_add(cfg->shared_dirs, dir);
+}
+
+void
+vmc_config_clear_shared_dirs(VmcConfig *cfg)
+{
+    g_return_if_fail(cfg != NULL);
+    g_ptr_array_set_size(cfg->shared_dirs, 0);
+}
+
+char *
+vmc_quote(const char *value)
+{
+    g_autoptr(GString) out = g_string_new("'");
+    glong chars = 0;
+
+    if (!value)
+        return g_strdup("(none)");
+    if (!g_utf8_validate(value, -1, NULL))
+        return g_strdup("(not valid UTF-8)");
+
+    for (const char *p = value; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        if (++chars > 64) {
+            g_string_append(out, "...");
+            break;
+        }
+        if (c < 0x20 || c == 0x7f)
+            g_string_append_printf(out, "\\x%02x", c);
+        else if (c == '\\' || c == '\'')
+            g_string_append_printf(out, "\\%c", (char) c);
+        else
+            g_string_append_unichar(out, c);
+    }
+    g_string_append_c(out, '\'');
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+gboolean
+vmc_mac_parse(const char *mac, guint8 out[6])
+{
+    if (!mac || strlen(mac) != 17)
+        return FALSE;
+    for (int i = 0; i < 6; i++) {
+        int hi = g_ascii_xdigit_value(mac[i * 3]);
+        int lo = g_ascii_xdigit_value(mac[i * 3 + 1]);
+
+        if (hi < 0 || lo < 0 || (i < 5 && mac[i * 3 + 2] != ':'))
+            return FALSE;
+        out[i] = (guint8) (hi << 4 | lo);
+    }
+    return TRUE;
+}
+
+char *
+vmc_bytes_to_hex(GBytes *bytes)
+{
+    gsize len;
+    const guint8 *data = g_bytes_get_data(bytes, &len);
+    GString *out = g_string_sized_new(len * 2 + 4);
+
+    for (gsize i = 0; i < len; i++) {
+        /* 16 bytes read as a UUID: 8-4-4-4-12 */
+        if (len == 16 && (i == 4 || i == 6 || i == 8 || i == 10))
+            g_string_append_c(out, '-');
+        g_string_append_printf(out, "%02x", data[i]);
+    }
+    return g_string_free(out, FALSE);
+}
+
+GBytes *
+vmc_bytes_from_hex(const char *hex)
+{
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    int high = -1;
+
+    for (const char *p = hex; *p; p++) {
+        int v;
+
+        if (*p == '-')
+            continue;
+        v = g_ascii_xdigit_value(*p);
+        if (v < 0)
+            return NULL;
+        if (high < 0) {
+            high = v;
+        } else {
+            guint8 b = (guint8) (high << 4 | v);
+            g_byte_array_append(out, &b, 1);
+            high = -1;
+        }
+    }
+    if (high >= 0)
+        return NULL;
+    return g_byte_array_free_to_bytes(g_steal_pointer(&out));
+}

@@ -1,0 +1,77 @@
+/*
+ * vmc-private.h: definitions shared inside libvmconfig, never installed
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <vmconfig/vmconfig.h>
+
+struct _VmcNetworkAttachment {
+    VmcNetworkKind kind;
+    char *source;
+    char *mac;
+};
+
+struct _VmcSharedDir {
+    char *host_path;
+    char *tag;
+    gboolean read_only;
+};
+
+struct _VmcConfig {
+    char *name;
+    char *namespace;
+    char *kernel;
+    char *initramfs;
+    char *root_disk;
+    char *data_disk;
+    char *seed_iso;
+    guint cpus;
+    guint memory_mb;
+    GPtrArray *networks;     /* of VmcNetworkAttachment */
+    GPtrArray *shared_dirs;  /* of VmcSharedDir */
+    char *serial_log;
+    char *cmdline;
+    char *netns;
+    gboolean vsock;
+    GBytes *machine_id;
+    char *efi_variable_store;
+    gboolean rosetta;
+};
+
+typedef enum {
+    VMC_FIELD_STRING,       /* char *, required */
+    VMC_FIELD_OPT_STRING,   /* char *, NULL when absent */
+    VMC_FIELD_UINT,         /* guint */
+    VMC_FIELD_BOOL,         /* gboolean */
+    VMC_FIELD_BYTES,        /* GBytes *, NULL when absent; JSON: hex string */
+    VMC_FIELD_NETWORKS,     /* GPtrArray of VmcNetworkAttachment */
+    VMC_FIELD_SHARED_DIRS,  /* GPtrArray of VmcSharedDir */
+} VmcFieldType;
+
+/* One row per VmcConfig field, in the model's order. Copying, comparing,
+ * freeing, JSON and the path checks of validation are driven from it. */
+typedef struct {
+    const char *name;
+    VmcFieldType type;
+    gsize offset;
+    gboolean is_path;
+} VmcFieldInfo;
+
+extern const VmcFieldInfo vmc_config_fields[];
+extern const gsize vmc_config_n_fields;
+
+#define VMC_FIELD_PTR(cfg, field) ((gpointer) ((char *) (cfg) + (field)->offset))
+#define VMC_FIELD_CPTR(cfg, field) ((gconstpointer) ((const char *) (cfg) + (field)->offset))
+
+const VmcFieldInfo *vmc_config_field_lookup(const char *name);
+
+void vmc_error_set_libvirt_origin(GError *error, int libvirt_code, int libvirt_domain);
+
+/* A value quoted for an error message: escaped and shortened. */
+char *vmc_quote(const char *value);
+
+gboolean vmc_mac_parse(const char *mac, guint8 out[6]);
+char *vmc_bytes_to_hex(GBytes *bytes);
+GBytes *vmc_bytes_from_hex(const char *hex);

@@ -1,0 +1,338 @@
+/*
+ * vmc-validate.c: the rules a VmcConfig must meet before it is rendered
+ *
+ * Only rules that hold on any host live here. Whether files exist is a
+ * question for boot time on the host that boots the VM.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-private.h"
+
+#include <string.h>
+
+static gboolean G_GNUC_PRINTF(3, 4)
+vmc_invalid(GError **error, const VmcConfig *cfg, const char *fmt, ...)
+{
+    g_autofree char *detail = NULL;
+    va_list args;
+
+    va_start(args, fmt);
+    detail = g_strdup_vprintf(fmt, args);
+    va_end(args);
+
+    if (cfg->name && *cfg->name && g_utf8_validate(cfg->name, -1, NULL))
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "VM '%s': %s", cfg->name, detail);
+    else
+        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, detail);
+    return FALSE;
+}
+
+static gboolean
+vmc_is_safe_char(char c)
+{
+    return g_ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+static gboolean
+vmc_all_safe(const char *s)
+{
+    for (; *s; s++) {
+        if (!vmc_is_safe_char(*s))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Byte offset of the first control character, or -1. */
+static gssize
+vmc_find_control(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if ((guchar) *p < 0x20 || *p == 0x7f)
+            return p - s;
+    }
+    return -1;
+}
+
+static gboolean
+vmc_validate_name(const VmcConfig *cfg, GError **error)
+{
+    const char *name = cfg->name ? cfg->name : "";
+    g_autofree char *q = vmc_quote(name);
+    gsize len = strlen(name);
+
+    /* The first four rules and their words are vm-rs's. */
+    if (len == 0)
+        return vmc_invalid(error, cfg, "VM name must not be empty");
+    if (len > VMC_CONFIG_NAME_MAX)
+        return vmc_invalid(error, cfg,
+                           "VM name must be %d characters or fewer (got %zu characters: %s)",
+                           VMC_CONFIG_NAME_MAX, len, q);
+    if (!vmc_all_safe(name))
+        return vmc_invalid(error, cfg,
+                           "VM name must contain only alphanumeric characters, hyphens, "
+                           "underscores, and dots (got %s)", q);
+    if (name[0] == '.' || name[0] == '-')
+        return vmc_invalid(error, cfg, "VM name must not start with '.' or '-' (got %s)", q);
+    return TRUE;
+}
+
+static gboolean
+vmc_validate_text(const VmcConfig *cfg, const char *field, const char *value, GError **error)
+{
+    gssize ctl;
+
+    if (!g_utf8_validate(value, -1, NULL))
+        return vmc_invalid(error, cfg, "%s must be valid UTF-8", field);
+    ctl = vmc_find_control(value);
+    if (ctl >= 0) {
+        g_autofree char *q = vmc_quote(value);
+        return vmc_invalid(error, cfg,
+                           "%s must not contain control characters (found \\x%02x at byte %zd of %s)",
+                           field, (guchar) value[ctl], ctl, q);
+    }
+    return TRUE;
+}
+
+static gboolean
+vmc_validate_path(const VmcConfig *cfg, const char *field, const char *path, GError **error)
+{
+    if (!vmc_validate_text(cfg, field, path, error))
+        return FALSE;
+    if (!g_path_is_absolute(path)) {
+        g_autofree char *q = vmc_quote(path);
+        return vmc_invalid(error, cfg,
+                           "%s must be an absolute path (got %s): the config may be used on "
+                           "another host or from another directory", field, q);
+    }
+    return TRUE;
+}
+
+/* Linux interface names: 1-15 bytes, no '/', ':' or spaces, not "." or "..". */
+static gboolean
+vmc_validate_ifname(const VmcConfig *cfg, const char *field, const char *ifname,
+                    const char *what, GError **error)
+{
+    g_autofree char *q = vmc_quote(ifname);
+
+    if (!ifname || !*ifname)
+        return vmc_invalid(error, cfg, "%s must name the %s (it is empty)", field, what);
+    if (strlen(ifname) > VMC_CONFIG_IFNAME_MAX || !vmc_all_safe(ifname) ||
+        strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
+        return vmc_invalid(error, cfg,
+                           "%s %s is not a valid %s name: use 1-%d characters of "
+                           "A-Z a-z 0-9 _ . - (Linux interface names)",
+                           field, q, what, VMC_CONFIG_IFNAME_MAX);
+    return TRUE;
+}
+
+static gboolean
+vmc_validate_networks(const VmcConfig *cfg, GError **error)
+{
+    for (guint i = 0; i < cfg->networks->len; i++) {
+        const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, i);
+        g_autofree char *field = NULL;
+
+        switch (net->kind) {
+        case VMC_NETWORK_TAP:
+            field = g_strdup_printf("networks[%u].name", i);
+            if (!vmc_validate_ifname(cfg, field, net->source, "TAP device", error))
+                return FALSE;
+            for (guint j = 0; j < i; j++) {
+                const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
+                if (other->kind == VMC_NETWORK_TAP && g_strcmp0(other->source, net->source) == 0) {
+                    g_autofree char *q = vmc_quote(net->source);
+                    return vmc_invalid(error, cfg,
+                                       "%s: TAP device %s is already used by networks[%u]; "
+                                       "a TAP device can back only one NIC", field, q, j);
+                }
+            }
+            break;
+        case VMC_NETWORK_BRIDGE:
+            field = g_strdup_printf("networks[%u].bridge", i);
+            if (!vmc_validate_ifname(cfg, field, net->source, "bridge", error))
+                return FALSE;
+            break;
+        case VMC_NETWORK_NETWORK:
+            field = g_strdup_printf("networks[%u].network", i);
+            if (!net->source || !*net->source)
+                return vmc_invalid(error, cfg, "%s must name a libvirt network (it is empty)", field);
+            if (!vmc_validate_text(cfg, field, net->source, error))
+                return FALSE;
+            if (strchr(net->source, '/')) {
+                g_autofree char *q = vmc_quote(net->source);
+                return vmc_invalid(error, cfg, "%s %s must not contain '/'", field, q);
+            }
+            break;
+        case VMC_NETWORK_USER:
+            if (net->source) {
+                g_autofree char *q = vmc_quote(net->source);
+                return vmc_invalid(error, cfg,
+                                   "networks[%u]: a 'user' network takes no source (got %s)",
+                                   i, q);
+            }
+            break;
+        default:
+            return vmc_invalid(error, cfg, "networks[%u]: unknown network kind %d", i, net->kind);
+        }
+
+        if (net->mac) {
+            guint8 mac[6];
+            g_autofree char *q = vmc_quote(net->mac);
+            static const guint8 zero[6] = { 0 };
+
+            if (!vmc_mac_parse(net->mac, mac))
+                return vmc_invalid(error, cfg,
+                                   "networks[%u].mac %s is not a MAC address: use six "
+                                   "two-digit hex octets separated by ':', e.g. 52:54:00:12:34:56",
+                                   i, q);
+            if (mac[0] & 1)
+                return vmc_invalid(error, cfg,
+                                   "networks[%u].mac %s is a multicast address: a NIC needs a "
+                                   "unicast MAC (first octet even), e.g. 52:54:00:12:34:56", i, q);
+            if (memcmp(mac, zero, 6) == 0)
+                return vmc_invalid(error, cfg,
+                                   "networks[%u].mac %s is all zeros: use a real unicast MAC", i, q);
+            for (guint j = 0; j < i; j++) {
+                const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
+                if (g_strcmp0(other->mac, net->mac) == 0)
+                    return vmc_invalid(error, cfg,
+                                       "networks[%u].mac %s is already used by networks[%u]; "
+                                       "every NIC needs its own MAC", i, q, j);
+            }
+        }
+    }
+    return TRUE;
+}
+
+static gboolean
+vmc_validate_shared_dirs(const VmcConfig *cfg, GError **error)
+{
+    for (guint i = 0; i < cfg->shared_dirs->len; i++) {
+        const VmcSharedDir *dir = g_ptr_array_index(cfg->shared_dirs, i);
+        g_autofree char *path_field = g_strdup_printf("shared_dirs[%u].host_path", i);
+        g_autofree char *q = vmc_quote(dir->tag);
+        gsize len = dir->tag ? strlen(dir->tag) : 0;
+
+        if (!dir->host_path || !*dir->host_path)
+            return vmc_invalid(error, cfg, "%s must not be empty", path_field);
+        if (!vmc_validate_path(cfg, path_field, dir->host_path, error))
+            return FALSE;
+        if (len == 0 || len > VMC_CONFIG_TAG_MAX || !vmc_all_safe(dir->tag))
+            return vmc_invalid(error, cfg,
+                               "shared_dirs[%u].tag %s is not a valid virtiofs tag: use 1-%d "
+                               "characters of A-Z a-z 0-9 _ . - (the device holds at most %d bytes)",
+                               i, q, VMC_CONFIG_TAG_MAX, VMC_CONFIG_TAG_MAX);
+        for (guint j = 0; j < i; j++) {
+            const VmcSharedDir *other = g_ptr_array_index(cfg->shared_dirs, j);
+            if (strcmp(other->tag, dir->tag) == 0)
+                return vmc_invalid(error, cfg,
+                                   "shared_dirs[%u].tag %s is already used by shared_dirs[%u]; "
+                                   "the guest mounts shares by tag, so tags must be unique", i, q, j);
+        }
+    }
+    return TRUE;
+}
+
+/**
+ * vmc_config_validate:
+ * @cfg: a config
+ * @error: return location for a #GError, or %NULL
+ *
+ * Checks every rule a config must meet on any host: vm-rs's seven rules
+ * (with its messages) first, then absolute paths, the initramfs boot
+ * needs, the kernel command line, virtiofs tags, NICs, the machine id,
+ * Apple-only features and upper bounds. Files are not looked at.
+ *
+ * Returns: %TRUE if @cfg is valid; otherwise %FALSE with
+ * %VMC_ERROR_INVALID_CONFIG set, its message naming the VM, the field and
+ * the value, and what is allowed.
+ */
+gboolean
+vmc_config_validate(const VmcConfig *cfg, GError **error)
+{
+    g_return_val_if_fail(cfg != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+    if (!vmc_validate_name(cfg, error))
+        return FALSE;
+    if (cfg->cpus == 0)
+        return vmc_invalid(error, cfg, "cpus must be at least 1 (got 0)");
+    if (cfg->memory_mb == 0)
+        return vmc_invalid(error, cfg, "memory_mb must be at least 1 (got 0)");
+    if (!cfg->kernel || !*cfg->kernel)
+        return vmc_invalid(error, cfg, "kernel path must not be empty");
+
+    if (cfg->namespace && *cfg->namespace) {
+        g_autofree char *q = vmc_quote(cfg->namespace);
+        if (strlen(cfg->namespace) > VMC_CONFIG_NAME_MAX || !vmc_all_safe(cfg->namespace))
+            return vmc_invalid(error, cfg,
+                               "namespace %s is not valid: use at most %d characters of "
+                               "A-Z a-z 0-9 _ . - (or leave it empty)", q, VMC_CONFIG_NAME_MAX);
+    }
+    if (cfg->cpus > VMC_CONFIG_CPUS_MAX)
+        return vmc_invalid(error, cfg, "cpus must be at most %d (got %u)",
+                           VMC_CONFIG_CPUS_MAX, cfg->cpus);
+    if (cfg->memory_mb > VMC_CONFIG_MEMORY_MB_MAX)
+        return vmc_invalid(error, cfg, "memory_mb must be at most %u (16 TiB) (got %u)",
+                           VMC_CONFIG_MEMORY_MB_MAX, cfg->memory_mb);
+    if (!cfg->serial_log || !*cfg->serial_log)
+        return vmc_invalid(error, cfg,
+                           "serial_log must not be empty: the guest console and its ready "
+                           "marker are written there");
+
+    for (gsize i = 0; i < vmc_config_n_fields; i++) {
+        const VmcFieldInfo *f = &vmc_config_fields[i];
+        const char *path;
+
+        if (!f->is_path)
+            continue;
+        path = *(char *const *) VMC_FIELD_CPTR(cfg, f);
+        if (path && !*path && f->type == VMC_FIELD_OPT_STRING)
+            return vmc_invalid(error, cfg, "%s is empty: leave it out (or null) when not used",
+                               f->name);
+        if (path && !vmc_validate_path(cfg, f->name, path, error))
+            return FALSE;
+    }
+
+    if (!cfg->root_disk && !cfg->initramfs)
+        return vmc_invalid(error, cfg,
+                           "initramfs is required when there is no root_disk: an initramfs "
+                           "boot needs it as the root file system");
+
+    if (cfg->cmdline) {
+        if (!vmc_validate_text(cfg, "cmdline", cfg->cmdline, error))
+            return FALSE;
+        if (strlen(cfg->cmdline) > VMC_CONFIG_CMDLINE_MAX)
+            return vmc_invalid(error, cfg,
+                               "cmdline is %zu bytes long: the kernel takes at most %d",
+                               strlen(cfg->cmdline), VMC_CONFIG_CMDLINE_MAX);
+    }
+
+    if (cfg->netns) {
+        g_autofree char *q = vmc_quote(cfg->netns);
+        if (!*cfg->netns || strlen(cfg->netns) > 64 || !vmc_all_safe(cfg->netns) ||
+            strcmp(cfg->netns, ".") == 0 || strcmp(cfg->netns, "..") == 0)
+            return vmc_invalid(error, cfg,
+                               "netns %s is not a valid network namespace name: use 1-64 "
+                               "characters of A-Z a-z 0-9 _ . -", q);
+    }
+
+    if (!vmc_validate_networks(cfg, error))
+        return FALSE;
+    if (!vmc_validate_shared_dirs(cfg, error))
+        return FALSE;
+
+    if (cfg->machine_id && g_bytes_get_size(cfg->machine_id) != VMC_CONFIG_MACHINE_ID_LEN)
+        return vmc_invalid(error, cfg,
+                           "machine_id is %zu bytes long: it must be exactly %d bytes "
+                           "(32 hex digits, a UUID), as it becomes the domain UUID",
+                           g_bytes_get_size(cfg->machine_id), VMC_CONFIG_MACHINE_ID_LEN);
+
+    if (cfg->rosetta)
+        return vmc_invalid(error, cfg,
+                           "rosetta is true, but Rosetta is Apple's x86 translation for "
+                           "Apple Silicon and no libvirt host can provide it: set it to false");
+    return TRUE;
+}
