@@ -75,3 +75,9 @@ char *vmc_quote(const char *value);
 gboolean vmc_mac_parse(const char *mac, guint8 out[6]);
 char *vmc_bytes_to_hex(GBytes *bytes);
 GBytes *vmc_bytes_from_hex(const char *hex);
+
+/* Identity a config renders to (vmc-render.c). */
+void vmc_config_compute_uuid(const VmcConfig *cfg, guint8 uuid[16]);
+char *vmc_uuid_format(const guint8 uuid[16]);
+char *vmc_config_compute_mac(const VmcConfig *cfg, guint index);
+char *vmc_config_default_cmdline(const VmcConfig *cfg, const char *arch);

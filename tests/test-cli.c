@@ -150,6 +150,56 @@ test_validate_mixed(void)
     g_assert_nonnull(strstr(run.err, "/nonexistent.json"));
 }
 
+static void
+test_xml_and_import(void)
+{
+    g_autofree char *example = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"), "full-vm.json", NULL);
+    g_autofree char *bad = g_test_build_filename(G_TEST_DIST, "data", "config", "bad",
+                                                 "rosetta.json", NULL);
+    g_autofree char *foreign = g_test_build_filename(G_TEST_DIST, "data", "xml", "foreign",
+                                                     "disk-boot-dumpxml.xml", NULL);
+    g_autofree char *dir = g_dir_make_tmp("vmc-cli-XXXXXX", NULL);
+    g_autofree char *xml_path = g_build_filename(dir, "web-1.xml", NULL);
+    g_auto(Run) xml = { 0 };
+    g_auto(Run) kvm = { 0 };
+    g_auto(Run) local = { 0 };
+    g_auto(Run) invalid = { 0 };
+    g_auto(Run) back = { 0 };
+    g_auto(Run) other = { 0 };
+    g_autoptr(VmcConfig) original = NULL;
+    g_autoptr(VmcConfig) imported = NULL;
+
+    run_cli(&xml, "--accel", "qemu", "xml", "--remote-paths", example, NULL);
+    g_assert_cmpint(xml.status, ==, 0);
+    g_assert_true(g_str_has_prefix(xml.out, "<domain type=\"qemu\">"));
+    run_cli(&kvm, "xml", "--remote-paths", example, NULL);
+    g_assert_true(g_str_has_prefix(kvm.out, "<domain type=\"kvm\">"));
+
+    /* On this host the data disk of the example does not exist. */
+    run_cli(&local, "xml", example, NULL);
+    g_assert_cmpint(local.status, ==, 3);
+    g_assert_nonnull(strstr(local.err, "/var/lib/vms/web-1-data.qcow2"));
+    run_cli(&invalid, "xml", bad, NULL);
+    g_assert_cmpint(invalid.status, ==, 3);
+
+    /* xml then import gives the config back. */
+    g_assert_true(g_file_set_contents(xml_path, xml.out, -1, NULL));
+    run_cli(&back, "import", xml_path, NULL);
+    g_assert_cmpint(back.status, ==, 0);
+    g_assert_cmpstr(back.err, ==, "");
+    original = vmc_config_load_file(example, NULL);
+    imported = vmc_config_load_data(back.out, -1, NULL);
+    g_assert_true(vmc_config_equal(original, imported));
+
+    /* A foreign domain imports with warnings on stderr. */
+    run_cli(&other, "import", foreign, NULL);
+    g_assert_cmpint(other.status, ==, 0);
+    g_assert_nonnull(strstr(other.err, "warning: device <graphics type='spice'> has no VmcConfig"));
+    g_assert_nonnull(strstr(other.out, "\"name\" : \"legacy-db\""));
+
+    vmc_test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -162,5 +212,6 @@ main(int argc, char **argv)
     g_test_add_func("/cli/validate-examples", test_validate_examples);
     g_test_add_func("/cli/validate-bad-files", test_validate_bad_files);
     g_test_add_func("/cli/validate-mixed", test_validate_mixed);
+    g_test_add_func("/cli/xml-and-import", test_xml_and_import);
     return g_test_run();
 }

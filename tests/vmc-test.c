@@ -3,6 +3,9 @@
  */
 #include "vmc-test.h"
 
+#include <glib/gstdio.h>
+#include <libxml/c14n.h>
+#include <libxml/parser.h>
 #include <string.h>
 
 gboolean
@@ -50,4 +53,137 @@ vmc_test_list_dir(const char *dir, const char *suffix)
     }
     g_ptr_array_sort(names, compare_names);
     return names;
+}
+
+char *
+vmc_test_canonical_xml(const char *xml)
+{
+    xmlDoc *doc = xmlReadMemory(xml, (int) strlen(xml), NULL, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    xmlChar *out = NULL;
+    char *ret;
+
+    g_assert_nonnull(doc);
+    g_assert_cmpint(xmlC14NDocDumpMemory(doc, NULL, XML_C14N_1_0, NULL, 0, &out), >=, 0);
+    ret = g_strdup((const char *) out);
+    xmlFree(out);
+    xmlFreeDoc(doc);
+    return ret;
+}
+
+char *
+vmc_test_read_data(const char *first, ...)
+{
+    g_autoptr(GPtrArray) parts = g_ptr_array_new();
+    g_autofree char *path = NULL;
+    char *text = NULL;
+    va_list args;
+
+    g_ptr_array_add(parts, (gpointer) g_getenv("G_TEST_SRCDIR"));
+    g_ptr_array_add(parts, (gpointer) "data");
+    va_start(args, first);
+    for (const char *p = first; p; p = va_arg(args, const char *))
+        g_ptr_array_add(parts, (gpointer) p);
+    va_end(args);
+    g_ptr_array_add(parts, NULL);
+    path = g_build_filenamev((char **) parts->pdata);
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    return text;
+}
+
+char *
+vmc_test_xml_data_dir(void)
+{
+    return g_build_filename(g_getenv("G_TEST_SRCDIR"), "data", "xml", NULL);
+}
+
+static char *
+replace_all(const char *text, const char *from, const char *to)
+{
+    g_auto(GStrv) parts = g_strsplit(text, from, -1);
+    return g_strjoinv(to, parts);
+}
+
+VmcConfig *
+vmc_test_load_golden(const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".json", NULL);
+    g_autofree char *json = vmc_test_read_data("xml", "in", file, NULL);
+    g_autofree char *dir = vmc_test_xml_data_dir();
+    g_autofree char *expanded = NULL;
+    g_autoptr(GError) error = NULL;
+    VmcConfig *cfg;
+
+    g_assert_nonnull(json);
+    expanded = replace_all(json, "@DATA@", dir);
+    cfg = vmc_config_load_data(expanded, -1, &error);
+    g_assert_no_error(error);
+    return cfg;
+}
+
+VmcRenderOptions *
+vmc_test_golden_options(const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".options", NULL);
+    g_autofree char *text = vmc_test_read_data("xml", "in", file, NULL);
+    VmcRenderOptions *opts = vmc_render_options_new();
+    g_auto(GStrv) lines = NULL;
+    const char *arch = "x86_64", *machine = "q35";
+
+    /* Goldens render for TCG unless NAME.options says otherwise. */
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    if (!text)
+        return opts;
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        VmcAccel accel;
+        if (g_str_has_prefix(*l, "accel=") && vmc_accel_from_string(*l + 6, &accel))
+            vmc_render_options_set_accel(opts, accel);
+        else if (g_str_has_prefix(*l, "arch="))
+            arch = *l + 5;
+        else if (g_str_has_prefix(*l, "machine="))
+            machine = *l + 8;
+        else
+            g_assert_cmpstr(*l, ==, "");
+    }
+    vmc_render_options_set_arch(opts, arch, machine);
+    return opts;
+}
+
+GPtrArray *
+vmc_test_golden_names(void)
+{
+    g_autofree char *dir = g_build_filename(g_getenv("G_TEST_SRCDIR"), "data", "xml", "in", NULL);
+    GPtrArray *names = vmc_test_list_dir(dir, ".json");
+
+    for (guint i = 0; i < names->len; i++) {
+        char *name = g_ptr_array_index(names, i);
+        name[strlen(name) - strlen(".json")] = '\0';
+    }
+    return names;
+}
+
+gboolean
+vmc_test_regenerate(void)
+{
+    return g_strcmp0(g_getenv("VMC_TEST_REGENERATE"), "1") == 0;
+}
+
+void
+vmc_test_rm_rf(const char *path)
+{
+    g_autoptr(GDir) dir = NULL;
+    const char *name;
+
+    if (!g_file_test(path, G_FILE_TEST_IS_SYMLINK) && g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        dir = g_dir_open(path, 0, NULL);
+        while (dir && (name = g_dir_read_name(dir))) {
+            g_autofree char *child = g_build_filename(path, name, NULL);
+            vmc_test_rm_rf(child);
+        }
+        g_rmdir(path);
+    } else {
+        g_unlink(path);
+    }
 }

@@ -19,3 +19,21 @@ void vmc_test_expectation_clear(VmcTestExpectation *exp);
 
 /* The sorted names of the files in @dir that end in @suffix. */
 GPtrArray *vmc_test_list_dir(const char *dir, const char *suffix);
+
+/* C14N form of @xml, so that formatting and attribute order do not count. */
+char *vmc_test_canonical_xml(const char *xml);
+
+/* The text of a test data file under tests/data/, or NULL if absent. */
+char *vmc_test_read_data(const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* Golden VM configs in tests/data/xml/in/: "@DATA@" in a path stands for
+ * tests/data/xml, so that disk fixtures can be read wherever the tree is. */
+char *vmc_test_xml_data_dir(void);
+VmcConfig *vmc_test_load_golden(const char *name);
+VmcRenderOptions *vmc_test_golden_options(const char *name);
+GPtrArray *vmc_test_golden_names(void);
+
+/* True when goldens should be rewritten instead of compared. */
+gboolean vmc_test_regenerate(void);
+
+void vmc_test_rm_rf(const char *path);

@@ -8,4 +8,5 @@
 #define VMC_INSIDE
 #include <vmconfig/vmc-error.h>
 #include <vmconfig/vmc-config.h>
+#include <vmconfig/vmc-domain.h>
 #undef VMC_INSIDE

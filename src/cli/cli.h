@@ -45,3 +45,5 @@ gboolean vmc_cli_parse(const VmcCliCommand *cmd, GOptionContext *ctx, int *argc,
                        int *exit_code);
 
 int vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
+int vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
+int vmc_cmd_import(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);

@@ -34,3 +34,71 @@ vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int arg
     }
     return status;
 }
+
+int
+vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    gboolean remote = FALSE;
+    const GOptionEntry entries[] = {
+        { "remote-paths", 0, 0, G_OPTION_ARG_NONE, &remote,
+          "the config's files are on another host: do not read disk headers here "
+          "(disks are rendered as raw)", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autoptr(VmcConfig) cfg = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    int status = VMC_EXIT_OK;
+    VmcAccel accel;
+
+    if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
+        return status;
+    if (argc != 2)
+        return vmc_cli_usage(cmd, "name one config file");
+    if (globals->accel && vmc_accel_from_string(globals->accel, &accel))
+        vmc_render_options_set_accel(opts, accel);
+    vmc_render_options_set_remote_paths(opts, remote);
+
+    cfg = vmc_config_load_file(argv[1], &error);
+    if (!cfg)
+        return vmc_cli_fail(error);
+    xml = vmc_config_to_domain_xml(cfg, opts, &error);
+    if (!xml)
+        return vmc_cli_fail(error);
+    g_print("%s", xml);
+    return VMC_EXIT_OK;
+}
+
+int
+vmc_cmd_import(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
+    g_autoptr(VmcConfig) cfg = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *json = NULL;
+    g_auto(GStrv) warnings = NULL;
+    int status = VMC_EXIT_OK;
+
+    if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
+        return status;
+    if (argc != 2)
+        return vmc_cli_usage(cmd, "name one domain XML file");
+
+    if (!g_file_get_contents(argv[1], &xml, NULL, &error)) {
+        g_printerr("virt-vmconfig: cannot read domain XML: %s\n", error->message);
+        return VMC_EXIT_FAILED;
+    }
+    cfg = vmc_config_from_domain_xml(xml, &warnings, &error);
+    if (!cfg) {
+        g_printerr("%s: %s\n", argv[1], error->message);
+        return vmc_cli_exit_code(error);
+    }
+    for (char **w = warnings; *w; w++)
+        g_printerr("%s: warning: %s\n", argv[1], *w);
+    json = vmc_config_to_json(cfg);
+    g_print("%s", json);
+    return VMC_EXIT_OK;
+}

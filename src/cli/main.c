@@ -15,6 +15,16 @@ static const VmcCliCommand vmc_commands[] = {
       "Prints 'FILE: ok' for a good file and 'FILE: <what is wrong>' on stderr for a bad one.\n"
       "Files are not looked for on this host: a config may be meant for another one.",
       vmc_cmd_validate },
+    { "xml", "FILE", "print the libvirt domain XML of a VM config",
+      "Validates the config and prints the domain XML that 'up' would define.\n"
+      "Disk formats (raw or qcow2) are read from the image files; with --remote-paths\n"
+      "the files are taken to be on another host and disks are rendered as raw.\n"
+      "--accel (before the command) picks kvm (the default here) or qemu.",
+      vmc_cmd_xml },
+    { "import", "XMLFILE", "print the VM config of a libvirt domain XML file",
+      "Reads a domain XML file (for instance from 'virsh dumpxml') and prints the closest\n"
+      "VM config as JSON. What the config cannot hold is listed on stderr as warnings.",
+      vmc_cmd_import },
 };
 
 static const char *vmc_exit_help =

@@ -1,0 +1,506 @@
+/*
+ * vmc-domain-read.c: libvirt domain XML back to a VmcConfig
+ *
+ * Our own documents read back to the config they came from; the metadata
+ * element says what was generated rather than given. A foreign domain
+ * reads into the closest config, and every part of it that a VmcConfig
+ * cannot hold is named in a warning.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-private.h"
+#include "vmc-xml-private.h"
+
+#include <string.h>
+
+typedef struct {
+    VmcConfig *cfg;
+    GPtrArray *warnings;
+    gboolean ours;
+} VmcReader;
+
+static void G_GNUC_PRINTF(2, 3)
+vmc_warn(VmcReader *r, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    g_ptr_array_add(r->warnings, g_strdup_vprintf(fmt, args));
+    va_end(args);
+}
+
+static gboolean
+vmc_name_is(xmlNode *node, const char *name)
+{
+    return node->type == XML_ELEMENT_NODE && strcmp((const char *) node->name, name) == 0;
+}
+
+static xmlNode *
+vmc_first_child(xmlNode *parent, const char *name)
+{
+    for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next) {
+        if (vmc_name_is(n, name))
+            return n;
+    }
+    return NULL;
+}
+
+/* The size in @node (with its unit attribute, KiB by default) in MiB. */
+static gboolean
+vmc_read_mib(VmcReader *r, xmlNode *node, guint *out, GError **error)
+{
+    static const struct {
+        const char *unit;
+        guint64 bytes;
+    } units[] = {
+        { "b", 1 }, { "bytes", 1 },
+        { "KB", 1000 }, { "k", 1024 }, { "KiB", 1024 },
+        { "MB", 1000000 }, { "M", 1 << 20 }, { "MiB", 1 << 20 },
+        { "GB", 1000000000 }, { "G", 1 << 30 }, { "GiB", 1 << 30 },
+        { "TB", 1000000000000 }, { "T", 1ull << 40 }, { "TiB", 1ull << 40 },
+    };
+    g_autofree char *text = vmc_xml_text(node);
+    g_autofree char *unit = vmc_xml_prop(node, "unit");
+    guint64 value, scale = 0, bytes;
+    char *end = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(units); i++) {
+        if (g_strcmp0(unit ? unit : "KiB", units[i].unit) == 0)
+            scale = units[i].bytes;
+    }
+    value = text ? g_ascii_strtoull(g_strstrip(text), &end, 10) : 0;
+    if (!text || !*text || *end || scale == 0 || value > G_MAXUINT64 / scale) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "domain XML: <memory> '%s' (unit '%s') is not a size", text ? text : "",
+                    unit ? unit : "KiB");
+        return FALSE;
+    }
+    bytes = value * scale;
+    if (bytes % (1 << 20))
+        vmc_warn(r, "memory of %" G_GUINT64_FORMAT " bytes is not whole MiB; rounded up", bytes);
+    *out = (guint) MIN((bytes + (1 << 20) - 1) >> 20, G_MAXUINT);
+    return TRUE;
+}
+
+static void
+vmc_read_metadata(VmcReader *r, xmlXPathContext *ctxt, gboolean *uuid_generated,
+                  gboolean *cmdline_generated, GHashTable *generated_macs)
+{
+    xmlNode *vm = vmc_xml_find(ctxt, "/domain/metadata/vmc:vm");
+    xmlNode *generated;
+    xmlNode *netns;
+    g_autofree char *ns = NULL;
+
+    if (!vm) {
+        vmc_warn(r, "no virt-vmconfig metadata: the domain was not made by virt-vmconfig; "
+                    "its namespace is left empty");
+        return;
+    }
+    r->ours = TRUE;
+    ns = vmc_xml_prop(vm, "namespace");
+    vmc_config_set_namespace(r->cfg, ns ? ns : "");
+
+    netns = vmc_first_child(vm, "netns");
+    if (netns) {
+        g_autofree char *text = vmc_xml_text(netns);
+        vmc_config_set_netns(r->cfg, text);
+    }
+    generated = vmc_first_child(vm, "generated");
+    if (generated) {
+        g_autofree char *uuid = vmc_xml_prop(generated, "uuid");
+        g_autofree char *cmdline = vmc_xml_prop(generated, "cmdline");
+        g_autofree char *macs = vmc_xml_prop(generated, "macs");
+        g_auto(GStrv) indexes = g_strsplit(macs ? macs : "", " ", -1);
+
+        *uuid_generated = g_strcmp0(uuid, "yes") == 0;
+        *cmdline_generated = g_strcmp0(cmdline, "yes") == 0;
+        for (char **i = indexes; *i; i++) {
+            if (**i)
+                g_hash_table_add(generated_macs, GUINT_TO_POINTER(atoi(*i) + 1));
+        }
+    }
+}
+
+static void
+vmc_read_os(VmcReader *r, xmlNode *os, gboolean cmdline_generated)
+{
+    for (xmlNode *n = os ? os->children : NULL; n; n = n->next) {
+        g_autofree char *text = NULL;
+
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        text = vmc_xml_text(n);
+        if (vmc_name_is(n, "kernel")) {
+            vmc_config_set_kernel(r->cfg, text);
+        } else if (vmc_name_is(n, "initrd")) {
+            vmc_config_set_initramfs(r->cfg, text);
+        } else if (vmc_name_is(n, "cmdline")) {
+            if (!cmdline_generated)
+                vmc_config_set_cmdline(r->cfg, text);
+        } else if (vmc_name_is(n, "nvram")) {
+            g_autofree char *source = NULL;
+            xmlNode *src = vmc_first_child(n, "source");
+
+            /* libvirt 9 may write the path as a <source file=...> child */
+            if (src && (source = vmc_xml_prop(src, "file")))
+                vmc_config_set_efi_variable_store(r->cfg, source);
+            else
+                vmc_config_set_efi_variable_store(r->cfg, g_strstrip(text));
+        } else if (vmc_name_is(n, "type") || vmc_name_is(n, "firmware") ||
+                   (vmc_name_is(n, "loader") && r->ours)) {
+            /* rendered from the options, or chosen by libvirt for firmware='efi' */
+        } else if (vmc_name_is(n, "boot")) {
+            /* libvirt adds <boot dev='hd'/>; a direct kernel boot ignores it, and
+             * without a kernel the warning below says enough */
+        } else {
+            vmc_warn(r, "os/%s has no VmcConfig equivalent; dropped", (const char *) n->name);
+        }
+    }
+    if (!vmc_config_get_kernel(r->cfg))
+        vmc_warn(r, "no os/kernel: the domain does not boot a kernel directly; set 'kernel' "
+                    "before using the config");
+}
+
+typedef struct {
+    xmlNode *node;
+    char *path;
+    char *alias;
+    gboolean read_only;
+} VmcDiskSeen;
+
+static void
+vmc_read_disks(VmcReader *r, GPtrArray *disks)
+{
+    const char *roles[] = { "root_disk", "seed_iso", "data_disk" };
+    char *assigned[G_N_ELEMENTS(roles)] = { NULL };
+    GPtrArray *unassigned = g_ptr_array_new();
+
+    /* Our aliases say each disk's role; foreign disks fill the roles in order. */
+    for (guint i = 0; i < disks->len; i++) {
+        VmcDiskSeen *d = g_ptr_array_index(disks, i);
+        gboolean placed = FALSE;
+
+        for (gsize k = 0; k < G_N_ELEMENTS(roles) && d->alias; k++) {
+            g_autofree char *want = g_strdup_printf("%s%s", VMC_DISK_ALIAS_PREFIX, roles[k]);
+            g_strdelimit(want, "_", '-');
+            if (!assigned[k] && strcmp(d->alias, want) == 0) {
+                assigned[k] = d->path;
+                placed = TRUE;
+            }
+        }
+        if (!placed)
+            g_ptr_array_add(unassigned, d);
+    }
+    for (guint i = 0; i < unassigned->len; i++) {
+        VmcDiskSeen *d = g_ptr_array_index(unassigned, i);
+        gsize k = d->read_only ? 1 : (!assigned[0] ? 0 : 2);
+
+        if (!assigned[k]) {
+            assigned[k] = d->path;
+            continue;
+        }
+        vmc_warn(r, "disk '%s' is one disk more than a VmcConfig holds (root, seed, data); "
+                    "dropped", d->path);
+    }
+    vmc_config_set_root_disk(r->cfg, assigned[0]);
+    vmc_config_set_seed_iso(r->cfg, assigned[1]);
+    vmc_config_set_data_disk(r->cfg, assigned[2]);
+    g_ptr_array_unref(unassigned);
+}
+
+static void
+vmc_disk_seen_free(gpointer data)
+{
+    VmcDiskSeen *d = data;
+
+    g_free(d->path);
+    g_free(d->alias);
+    g_free(d);
+}
+
+static void
+vmc_read_disk(VmcReader *r, xmlNode *disk, GPtrArray *disks)
+{
+    g_autofree char *type = vmc_xml_prop(disk, "type");
+    g_autofree char *device = vmc_xml_prop(disk, "device");
+    xmlNode *source = vmc_first_child(disk, "source");
+    g_autofree char *path = vmc_xml_prop(source, g_strcmp0(type, "block") == 0 ? "dev" : "file");
+    VmcDiskSeen *d;
+
+    if (g_strcmp0(type, "file") != 0 && g_strcmp0(type, "block") != 0) {
+        vmc_warn(r, "disk of type '%s' has no VmcConfig equivalent (only files and block "
+                    "devices); dropped", type ? type : "");
+        return;
+    }
+    if (g_strcmp0(device, "disk") != 0 && g_strcmp0(device, "cdrom") != 0) {
+        vmc_warn(r, "disk device '%s' has no VmcConfig equivalent; dropped", device ? device : "");
+        return;
+    }
+    if (!path) {
+        vmc_warn(r, "%s without a medium; dropped", device);
+        return;
+    }
+    d = g_new0(VmcDiskSeen, 1);
+    d->node = disk;
+    d->path = g_steal_pointer(&path);
+    d->alias = vmc_xml_prop(vmc_first_child(disk, "alias"), "name");
+    d->read_only = vmc_first_child(disk, "readonly") != NULL || g_strcmp0(device, "cdrom") == 0;
+    g_ptr_array_add(disks, d);
+}
+
+static void
+vmc_read_filesystem(VmcReader *r, xmlNode *fs)
+{
+    xmlNode *driver = vmc_first_child(fs, "driver");
+    g_autofree char *driver_type = vmc_xml_prop(driver, "type");
+    g_autofree char *type = vmc_xml_prop(fs, "type");
+    g_autofree char *dir = vmc_xml_prop(vmc_first_child(fs, "source"), "dir");
+    g_autofree char *tag = vmc_xml_prop(vmc_first_child(fs, "target"), "dir");
+
+    if ((type && strcmp(type, "mount") != 0) || !dir || !tag) {
+        vmc_warn(r, "filesystem of type '%s' has no VmcConfig equivalent; dropped",
+                 type ? type : "");
+        return;
+    }
+    if (g_strcmp0(driver_type, "virtiofs") != 0)
+        vmc_warn(r, "filesystem '%s' uses '%s', not virtiofs; it becomes a virtiofs share", tag,
+                 driver_type ? driver_type : "the default driver");
+    vmc_config_add_shared_dir(r->cfg, vmc_shared_dir_new(dir, tag,
+                                                         vmc_first_child(fs, "readonly") != NULL));
+}
+
+static void
+vmc_read_interface(VmcReader *r, xmlNode *iface, GHashTable *generated_macs)
+{
+    g_autofree char *type = vmc_xml_prop(iface, "type");
+    g_autofree char *mac = vmc_xml_prop(vmc_first_child(iface, "mac"), "address");
+    g_autofree char *model = vmc_xml_prop(vmc_first_child(iface, "model"), "type");
+    xmlNode *source = vmc_first_child(iface, "source");
+    g_autofree char *source_name = NULL;
+    guint index = vmc_config_get_n_networks(r->cfg);
+    VmcNetworkKind kind;
+
+    if (g_strcmp0(type, "ethernet") == 0) {
+        kind = VMC_NETWORK_TAP;
+        source_name = vmc_xml_prop(vmc_first_child(iface, "target"), "dev");
+        if (!source_name) {
+            vmc_warn(r, "ethernet interface without a target device; dropped");
+            return;
+        }
+    } else if (g_strcmp0(type, "bridge") == 0) {
+        kind = VMC_NETWORK_BRIDGE;
+        source_name = vmc_xml_prop(source, "bridge");
+    } else if (g_strcmp0(type, "network") == 0) {
+        kind = VMC_NETWORK_NETWORK;
+        source_name = vmc_xml_prop(source, "network");
+    } else if (g_strcmp0(type, "user") == 0) {
+        kind = VMC_NETWORK_USER;
+    } else {
+        vmc_warn(r, "interface of type '%s' has no VmcConfig equivalent; dropped",
+                 type ? type : "");
+        return;
+    }
+    if (kind != VMC_NETWORK_USER && !source_name) {
+        vmc_warn(r, "%s interface without a source; dropped", type);
+        return;
+    }
+    if (model && strcmp(model, "virtio") != 0)
+        vmc_warn(r, "interface model '%s' becomes virtio", model);
+    if (g_hash_table_contains(generated_macs, GUINT_TO_POINTER(index + 1)))
+        g_clear_pointer(&mac, g_free);
+    vmc_config_add_network(r->cfg, vmc_network_attachment_new(kind, source_name, mac));
+}
+
+static void
+vmc_read_serial(VmcReader *r, xmlNode *serial)
+{
+    g_autofree char *type = vmc_xml_prop(serial, "type");
+    g_autofree char *path = vmc_xml_prop(vmc_first_child(serial, "source"), "path");
+    g_autofree char *log = vmc_xml_prop(vmc_first_child(serial, "log"), "file");
+
+    if (vmc_config_get_serial_log(r->cfg)) {
+        vmc_warn(r, "a second serial port has no VmcConfig equivalent; dropped");
+        return;
+    }
+    if (g_strcmp0(type, "file") == 0 && path) {
+        vmc_config_set_serial_log(r->cfg, path);
+    } else if (log) {
+        vmc_config_set_serial_log(r->cfg, log);
+        vmc_warn(r, "serial port of type '%s' logs to '%s'; serial_log takes that file and the "
+                    "port becomes a plain file", type ? type : "", log);
+    } else {
+        vmc_warn(r, "serial port of type '%s' writes to no file; set serial_log",
+                 type ? type : "");
+    }
+}
+
+/* Devices libvirt adds on its own, or that we always render: nothing to say. */
+static const char *const vmc_implied_devices[] = {
+    "emulator", "controller", "input", "memballoon", "rng", "console", NULL,
+};
+
+static void
+vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
+{
+    g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(vmc_disk_seen_free);
+
+    for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (vmc_name_is(n, "disk")) {
+            vmc_read_disk(r, n, disks);
+        } else if (vmc_name_is(n, "filesystem")) {
+            vmc_read_filesystem(r, n);
+        } else if (vmc_name_is(n, "interface")) {
+            vmc_read_interface(r, n, generated_macs);
+        } else if (vmc_name_is(n, "serial")) {
+            vmc_read_serial(r, n);
+        } else if (vmc_name_is(n, "vsock")) {
+            g_autofree char *address = vmc_xml_prop(vmc_first_child(n, "cid"), "address");
+            g_autofree char *automatic = vmc_xml_prop(vmc_first_child(n, "cid"), "auto");
+            vmc_config_set_vsock(r->cfg, TRUE);
+            if (address && g_strcmp0(automatic, "yes") != 0)
+                vmc_warn(r, "vsock CID %s was fixed; a VmcConfig always picks it automatically",
+                         address);
+        } else if (!g_strv_contains(vmc_implied_devices, (const char *) n->name)) {
+            g_autofree char *type = vmc_xml_prop(n, "type");
+
+            if (vmc_name_is(n, "audio") && g_strcmp0(type, "none") == 0)
+                continue;  /* libvirt's way of saying "no sound" */
+            if (type)
+                vmc_warn(r, "device <%s type='%s'> has no VmcConfig equivalent; dropped",
+                         (const char *) n->name, type);
+            else
+                vmc_warn(r, "device <%s> has no VmcConfig equivalent; dropped",
+                         (const char *) n->name);
+        }
+    }
+    vmc_read_disks(r, disks);
+    if (!vmc_first_child(devices, "serial"))
+        vmc_warn(r, "the domain has no serial port: serial_log is empty");
+}
+
+/* Top-level elements that carry nothing a VmcConfig holds nor changes. */
+static const char *const vmc_implied_elements[] = {
+    "clock", "on_poweroff", "on_reboot", "on_crash", "pm", "resource", "seclabel",
+    "currentMemory", "features", NULL,
+};
+
+/**
+ * vmc_config_from_domain_xml:
+ * @xml: libvirt domain XML
+ * @warnings: (out) (optional) (transfer full): what the config could not
+ *   keep, one sentence each; free with g_strfreev()
+ * @error: return location for a #GError, or %NULL
+ *
+ * The inverse of vmc_config_to_domain_xml(): every document it renders
+ * (and libvirt's own rewrite of it) reads back to an equal config, with no
+ * warnings. Any other domain reads into the closest config; every part of
+ * it that a VmcConfig cannot hold is named in @warnings, never silently
+ * dropped. The result is not validated.
+ *
+ * Returns: (transfer full): the config, or %NULL with
+ * %VMC_ERROR_INVALID_CONFIG set when @xml is not a domain.
+ */
+VmcConfig *
+vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    g_autoptr(VmcConfig) cfg = vmc_config_new(NULL);
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) generated_macs = g_hash_table_new(NULL, NULL);
+    VmcReader r = { cfg, found, FALSE };
+    gboolean uuid_generated = FALSE, cmdline_generated = FALSE;
+    xmlNode *root, *node;
+    guint memory = 0;
+
+    g_return_val_if_fail(xml != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+    doc = vmc_xml_parse(xml, -1, error);
+    if (!doc)
+        return NULL;
+    root = xmlDocGetRootElement(doc);
+    if (!root || !vmc_name_is(root, "domain")) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "domain XML: the root element is <%s>, not <domain>",
+                    root ? (const char *) root->name : "");
+        return NULL;
+    }
+    ctxt = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
+
+    {
+        g_autofree char *name = vmc_xml_text(vmc_first_child(root, "name"));
+        vmc_config_set_name(cfg, name);
+    }
+    vmc_read_metadata(&r, ctxt, &uuid_generated, &cmdline_generated, generated_macs);
+
+    node = vmc_first_child(root, "uuid");
+    if (node && !uuid_generated) {
+        g_autofree char *text = vmc_xml_text(node);
+        g_autoptr(GBytes) bytes = vmc_bytes_from_hex(g_strstrip(text));
+        if (!bytes || g_bytes_get_size(bytes) != 16) {
+            g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                        "domain XML: <uuid> '%s' is not a UUID", text);
+            return NULL;
+        }
+        vmc_config_set_machine_id(cfg, g_bytes_get_data(bytes, NULL), 16);
+    }
+
+    node = vmc_first_child(root, "memory");
+    if (node && !vmc_read_mib(&r, node, &memory, error))
+        return NULL;
+    vmc_config_set_memory_mb(cfg, memory);
+    node = vmc_first_child(root, "vcpu");
+    if (node) {
+        g_autofree char *text = vmc_xml_text(node);
+        g_autofree char *current = vmc_xml_prop(node, "current");
+        guint64 cpus = g_ascii_strtoull(text, NULL, 10);
+
+        if (current) {
+            vmc_warn(&r, "vcpu current='%s' of %s: the config takes the current count", current,
+                     text);
+            cpus = g_ascii_strtoull(current, NULL, 10);
+        }
+        vmc_config_set_cpus(cfg, (guint) MIN(cpus, G_MAXUINT));
+    }
+
+    for (node = root->children; node; node = node->next) {
+        if (node->type != XML_ELEMENT_NODE)
+            continue;
+        if (vmc_name_is(node, "os")) {
+            vmc_read_os(&r, node, cmdline_generated);
+        } else if (vmc_name_is(node, "devices")) {
+            vmc_read_devices(&r, node, generated_macs);
+        } else if (vmc_name_is(node, "memoryBacking")) {
+            for (xmlNode *n = node->children; n; n = n->next) {
+                if (n->type == XML_ELEMENT_NODE && !vmc_name_is(n, "source") &&
+                    !vmc_name_is(n, "access"))
+                    vmc_warn(&r, "memoryBacking/%s has no VmcConfig equivalent; dropped",
+                             (const char *) n->name);
+            }
+        } else if (vmc_name_is(node, "cpu") && !r.ours) {
+            g_autofree char *mode = vmc_xml_prop(node, "mode");
+            vmc_warn(&r, "cpu mode '%s' has no VmcConfig equivalent; libvirt's default CPU is used",
+                     mode ? mode : "custom");
+        } else if (!vmc_name_is(node, "name") && !vmc_name_is(node, "uuid") &&
+                   !vmc_name_is(node, "metadata") && !vmc_name_is(node, "memory") &&
+                   !vmc_name_is(node, "vcpu") && !vmc_name_is(node, "cpu") &&
+                   !g_strv_contains(vmc_implied_elements, (const char *) node->name)) {
+            vmc_warn(&r, "<%s> has no VmcConfig equivalent; dropped", (const char *) node->name);
+        }
+    }
+
+    node = vmc_first_child(root, "features");
+    if (!vmc_first_child(node, "acpi"))
+        vmc_warn(&r, "the domain has no ACPI; rendered again it gets ACPI, which graceful stop "
+                     "needs");
+
+    if (warnings) {
+        g_ptr_array_add(found, NULL);
+        *warnings = (char **) g_ptr_array_steal(found, NULL);
+    }
+    return g_steal_pointer(&cfg);
+}

@@ -1,0 +1,615 @@
+/*
+ * vmc-render.c: VmcConfig to libvirt domain XML (DESIGN.md §4)
+ *
+ * Every document starts as a copy of the templates in xml-templates/,
+ * compiled in as a GResource, and is filled through the DOM.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-private.h"
+#include "vmc-xml-private.h"
+#include "vmc-templates.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/xmlsave.h>
+#include <string.h>
+#include <unistd.h>
+
+struct _VmcRenderOptions {
+    VmcAccel accel;
+    char *arch;
+    char *machine;
+    gboolean remote_paths;
+};
+
+static const char *const vmc_accel_names[] = {
+    [VMC_ACCEL_KVM] = "kvm",
+    [VMC_ACCEL_QEMU] = "qemu",
+};
+
+const char *
+vmc_accel_to_string(VmcAccel accel)
+{
+    if ((guint) accel >= G_N_ELEMENTS(vmc_accel_names))
+        return NULL;
+    return vmc_accel_names[accel];
+}
+
+gboolean
+vmc_accel_from_string(const char *str, VmcAccel *accel)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(vmc_accel_names); i++) {
+        if (g_strcmp0(str, vmc_accel_names[i]) == 0) {
+            *accel = (VmcAccel) i;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/**
+ * vmc_render_options_new:
+ *
+ * The defaults: KVM, x86_64 on the q35 machine, paths on this host.
+ *
+ * Returns: (transfer full): new options; free with vmc_render_options_free().
+ */
+VmcRenderOptions *
+vmc_render_options_new(void)
+{
+    VmcRenderOptions *opts = g_new0(VmcRenderOptions, 1);
+
+    opts->accel = VMC_ACCEL_KVM;
+    opts->arch = g_strdup("x86_64");
+    opts->machine = g_strdup("q35");
+    return opts;
+}
+
+VmcRenderOptions *
+vmc_render_options_copy(const VmcRenderOptions *opts)
+{
+    VmcRenderOptions *copy;
+
+    g_return_val_if_fail(opts != NULL, NULL);
+    copy = g_new0(VmcRenderOptions, 1);
+    copy->accel = opts->accel;
+    copy->arch = g_strdup(opts->arch);
+    copy->machine = g_strdup(opts->machine);
+    copy->remote_paths = opts->remote_paths;
+    return copy;
+}
+
+void
+vmc_render_options_free(VmcRenderOptions *opts)
+{
+    if (!opts)
+        return;
+    g_free(opts->arch);
+    g_free(opts->machine);
+    g_free(opts);
+}
+
+void
+vmc_render_options_set_accel(VmcRenderOptions *opts, VmcAccel accel)
+{
+    g_return_if_fail(opts != NULL);
+    g_return_if_fail(vmc_accel_to_string(accel) != NULL);
+    opts->accel = accel;
+}
+
+VmcAccel
+vmc_render_options_get_accel(const VmcRenderOptions *opts)
+{
+    g_return_val_if_fail(opts != NULL, VMC_ACCEL_KVM);
+    return opts->accel;
+}
+
+/**
+ * vmc_render_options_set_arch:
+ * @opts: render options
+ * @arch: the guest architecture, as libvirt names it (`x86_64`, `aarch64`)
+ * @machine: the machine type (`q35`, `virt`)
+ */
+void
+vmc_render_options_set_arch(VmcRenderOptions *opts, const char *arch, const char *machine)
+{
+    g_return_if_fail(opts != NULL && arch != NULL && machine != NULL);
+    g_free(opts->arch);
+    g_free(opts->machine);
+    opts->arch = g_strdup(arch);
+    opts->machine = g_strdup(machine);
+}
+
+const char *
+vmc_render_options_get_arch(const VmcRenderOptions *opts)
+{
+    g_return_val_if_fail(opts != NULL, NULL);
+    return opts->arch;
+}
+
+const char *
+vmc_render_options_get_machine(const VmcRenderOptions *opts)
+{
+    g_return_val_if_fail(opts != NULL, NULL);
+    return opts->machine;
+}
+
+/**
+ * vmc_render_options_set_remote_paths:
+ * @opts: render options
+ * @remote: %TRUE when the config's paths are on another host
+ *
+ * Disk formats are read from the image files' headers. When the files are
+ * on another host they cannot be read here, and disks are rendered as raw;
+ * on this host an unreadable disk is an error.
+ */
+void
+vmc_render_options_set_remote_paths(VmcRenderOptions *opts, gboolean remote)
+{
+    g_return_if_fail(opts != NULL);
+    opts->remote_paths = !!remote;
+}
+
+gboolean
+vmc_render_options_get_remote_paths(const VmcRenderOptions *opts)
+{
+    g_return_val_if_fail(opts != NULL, FALSE);
+    return opts->remote_paths;
+}
+
+/* UUIDv5 namespace: uuid5(NAMESPACE_URL, VMC_XML_NAMESPACE). */
+static const guint8 vmc_uuid_namespace[16] = {
+    0xac, 0xf6, 0xf0, 0x79, 0x7a, 0x7e, 0x54, 0x1c,
+    0xa1, 0x5a, 0x89, 0xbe, 0x73, 0x18, 0xc0, 0xda,
+};
+
+void
+vmc_config_compute_uuid(const VmcConfig *cfg, guint8 uuid[16])
+{
+    g_autoptr(GChecksum) sha1 = NULL;
+    guint8 digest[20];
+    gsize len = sizeof(digest);
+
+    if (cfg->machine_id && g_bytes_get_size(cfg->machine_id) == 16) {
+        memcpy(uuid, g_bytes_get_data(cfg->machine_id, NULL), 16);
+        return;
+    }
+    sha1 = g_checksum_new(G_CHECKSUM_SHA1);
+    g_checksum_update(sha1, vmc_uuid_namespace, sizeof(vmc_uuid_namespace));
+    g_checksum_update(sha1, (const guchar *) (cfg->namespace ? cfg->namespace : ""), -1);
+    g_checksum_update(sha1, (const guchar *) "/", 1);
+    g_checksum_update(sha1, (const guchar *) (cfg->name ? cfg->name : ""), -1);
+    g_checksum_get_digest(sha1, digest, &len);
+    memcpy(uuid, digest, 16);
+    uuid[6] = (uuid[6] & 0x0f) | 0x50;
+    uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
+char *
+vmc_uuid_format(const guint8 uuid[16])
+{
+    return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                           "%02x%02x%02x%02x%02x%02x",
+                           uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6],
+                           uuid[7], uuid[8], uuid[9], uuid[10], uuid[11], uuid[12], uuid[13],
+                           uuid[14], uuid[15]);
+}
+
+/**
+ * vmc_config_get_uuid_string:
+ * @cfg: a config
+ *
+ * The domain UUID a config renders to: its machine id when it has one of
+ * 16 bytes, else a UUIDv5 derived from namespace and name, so that the
+ * same VM always gets the same UUID.
+ *
+ * Returns: (transfer full): the UUID in its 36-character form.
+ */
+char *
+vmc_config_get_uuid_string(const VmcConfig *cfg)
+{
+    guint8 uuid[16];
+
+    g_return_val_if_fail(cfg != NULL, NULL);
+    vmc_config_compute_uuid(cfg, uuid);
+    return vmc_uuid_format(uuid);
+}
+
+/* vm-rs gave every MAC-less NIC of a VM one MAC; ours differ per NIC. */
+char *
+vmc_config_compute_mac(const VmcConfig *cfg, guint index)
+{
+    g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
+    g_autofree char *key = g_strdup_printf("%s/%s#%u", cfg->namespace ? cfg->namespace : "",
+                                           cfg->name ? cfg->name : "", index);
+    guint8 digest[32];
+    gsize len = sizeof(digest);
+
+    g_checksum_update(sha, (const guchar *) key, -1);
+    g_checksum_get_digest(sha, digest, &len);
+    return g_strdup_printf("52:54:00:%02x:%02x:%02x", digest[0], digest[1], digest[2]);
+}
+
+char *
+vmc_config_default_cmdline(const VmcConfig *cfg, const char *arch)
+{
+    const char *console = g_str_has_prefix(arch ? arch : "", "arm") ||
+                                  g_strcmp0(arch, "aarch64") == 0
+                              ? "console=ttyAMA0"
+                              : "console=ttyS0";
+
+    if (cfg->root_disk)
+        return g_strconcat(console, " root=/dev/vda1 rw ds=nocloud", NULL);
+    return g_strdup(console);
+}
+
+/* Templates, parsed once per process and copied for each render. */
+typedef enum {
+    TPL_DOMAIN,
+    TPL_DISK,
+    TPL_FILESYSTEM,
+    TPL_INTERFACE,
+    TPL_SERIAL,
+    TPL_CONSOLE,
+    TPL_VSOCK,
+    TPL_MEMORY_BACKING,
+    TPL_EFI,
+    TPL_LAST,
+} VmcTemplate;
+
+static const char *const vmc_template_names[TPL_LAST] = {
+    "domain.xml", "disk.xml", "filesystem.xml", "interface.xml", "serial.xml",
+    "console.xml", "vsock.xml", "memory-backing.xml", "efi.xml",
+};
+
+static xmlDoc *vmc_templates[TPL_LAST];
+
+static gpointer
+vmc_templates_load(gpointer data)
+{
+    GResource *resource = vmc_templates_get_resource();
+
+    for (int i = 0; i < TPL_LAST; i++) {
+        g_autofree char *path = g_strconcat("/dev/virt-vmconfig/templates/",
+                                            vmc_template_names[i], NULL);
+        g_autoptr(GBytes) bytes = g_resource_lookup_data(resource, path, 0, NULL);
+        gsize size;
+        const char *text;
+
+        /* The templates are part of the library: a missing or broken one is a bug. */
+        g_assert(bytes != NULL);
+        text = g_bytes_get_data(bytes, &size);
+        vmc_templates[i] = xmlReadMemory(text, (int) size, vmc_template_names[i], "UTF-8",
+                                         XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+        g_assert(vmc_templates[i] != NULL);
+    }
+    return NULL;
+}
+
+static xmlNode *
+vmc_fragment(xmlDoc *doc, VmcTemplate which)
+{
+    static GOnce once = G_ONCE_INIT;
+
+    g_once(&once, vmc_templates_load, NULL);
+    if (!doc)
+        return NULL;
+    return xmlDocCopyNode(xmlDocGetRootElement(vmc_templates[which]), doc, 1);
+}
+
+static xmlDoc *
+vmc_domain_template(void)
+{
+    vmc_fragment(NULL, TPL_DOMAIN);
+    return xmlCopyDoc(vmc_templates[TPL_DOMAIN], 1);
+}
+
+static void
+vmc_set_text(xmlNode *node, const char *text)
+{
+    /* Unlike xmlNodeSetContent, xmlNodeAddContent takes @text as text, not
+     * markup: '&' and '<' are escaped when written. */
+    xmlNodeSetContent(node, NULL);
+    xmlNodeAddContent(node, (const xmlChar *) text);
+}
+
+static void
+vmc_set_prop(xmlNode *node, const char *name, const char *value)
+{
+    xmlSetProp(node, (const xmlChar *) name, (const xmlChar *) value);
+}
+
+static xmlNode *
+vmc_child(xmlNode *parent, const char *name)
+{
+    for (xmlNode *n = parent->children; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *) n->name, name) == 0)
+            return n;
+    }
+    return NULL;
+}
+
+static xmlNode *
+vmc_new_child(xmlNode *parent, const char *name)
+{
+    return xmlNewChild(parent, NULL, (const xmlChar *) name, NULL);
+}
+
+typedef enum {
+    VMC_IMAGE_RAW,
+    VMC_IMAGE_QCOW2,
+} VmcImageFormat;
+
+/* Reads the image's header: libvirt does not probe formats, for safety,
+ * so the format must be stated, and stating the wrong one corrupts data. */
+static gboolean
+vmc_detect_format(const VmcConfig *cfg, const char *field, const char *path,
+                  const VmcRenderOptions *opts, VmcImageFormat *format, GError **error)
+{
+    static const struct {
+        const char *magic;
+        gsize offset;
+        gsize len;
+        const char *name;
+    } unsupported[] = {
+        { "QFI\xfb", 0, 4, NULL },
+        { "QED\0", 0, 4, "QED" },
+        { "KDMV", 0, 4, "VMDK" },
+        { "vhdxfile", 0, 8, "VHDX" },
+        { "\x7f\x10\xda\xbe", 0x40, 4, "VDI" },
+    };
+    guint8 header[0x44] = { 0 };
+    ssize_t got = 0;
+    int fd;
+
+    *format = VMC_IMAGE_RAW;
+    if (opts->remote_paths)
+        return TRUE;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        do {
+            got = read(fd, header, sizeof(header));
+        } while (got < 0 && errno == EINTR);
+    }
+    if (fd < 0 || got < 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "VM '%s': cannot read %s '%s' to learn its format: %s (if the file is on "
+                    "the host that will run the VM, render with remote paths)",
+                    cfg->name, field, path, g_strerror(saved));
+        return FALSE;
+    }
+    close(fd);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(unsupported); i++) {
+        if ((gsize) got < unsupported[i].offset + unsupported[i].len ||
+            memcmp(header + unsupported[i].offset, unsupported[i].magic, unsupported[i].len) != 0)
+            continue;
+        if (!unsupported[i].name) {
+            *format = VMC_IMAGE_QCOW2;
+            return TRUE;
+        }
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "VM '%s': %s '%s' is a %s image; use raw or qcow2 (qemu-img convert -O "
+                    "qcow2 can convert it)", cfg->name, field, path, unsupported[i].name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+vmc_add_disk(xmlNode *devices, xmlNode *before, const VmcConfig *cfg, const char *field,
+             const char *path, gboolean read_only, guint *index, const VmcRenderOptions *opts,
+             GError **error)
+{
+    VmcImageFormat format;
+    xmlNode *disk;
+    xmlNode *alias;
+    g_autofree char *target = NULL;
+    g_autofree char *alias_name = NULL;
+
+    if (!path)
+        return TRUE;
+    if (!vmc_detect_format(cfg, field, path, opts, &format, error))
+        return FALSE;
+
+    disk = xmlAddPrevSibling(before, vmc_fragment(devices->doc, TPL_DISK));
+    vmc_set_prop(vmc_child(disk, "driver"), "type", format == VMC_IMAGE_QCOW2 ? "qcow2" : "raw");
+    vmc_set_prop(vmc_child(disk, "source"), "file", path);
+    target = g_strdup_printf("vd%c", 'a' + (*index)++);
+    vmc_set_prop(vmc_child(disk, "target"), "dev", target);
+    if (read_only)
+        vmc_new_child(disk, "readonly");
+    /* A user alias names the disk's role, so that reading back knows a lone
+     * data disk from a root disk. */
+    alias = vmc_new_child(disk, "alias");
+    alias_name = g_strdup_printf("%s%s", VMC_DISK_ALIAS_PREFIX, field);
+    g_strdelimit(alias_name, "_", '-');
+    vmc_set_prop(alias, "name", alias_name);
+    return TRUE;
+}
+
+static void
+vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *generated_macs)
+{
+    const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, index);
+    xmlNode *iface = xmlAddPrevSibling(before, vmc_fragment(before->doc, TPL_INTERFACE));
+    xmlNode *mac = vmc_child(iface, "mac");
+    g_autofree char *address = net->mac ? g_strdup(net->mac) : vmc_config_compute_mac(cfg, index);
+    xmlNode *extra = NULL;
+
+    if (!net->mac)
+        g_string_append_printf(generated_macs, "%s%u", generated_macs->len ? " " : "", index);
+    vmc_set_prop(mac, "address", address);
+
+    switch (net->kind) {
+    case VMC_NETWORK_TAP:
+        vmc_set_prop(iface, "type", "ethernet");
+        extra = xmlNewDocNode(iface->doc, NULL, (const xmlChar *) "target", NULL);
+        vmc_set_prop(extra, "dev", net->source);
+        vmc_set_prop(extra, "managed", "no");
+        break;
+    case VMC_NETWORK_BRIDGE:
+    case VMC_NETWORK_NETWORK:
+        vmc_set_prop(iface, "type", net->kind == VMC_NETWORK_BRIDGE ? "bridge" : "network");
+        extra = xmlNewDocNode(iface->doc, NULL, (const xmlChar *) "source", NULL);
+        vmc_set_prop(extra, net->kind == VMC_NETWORK_BRIDGE ? "bridge" : "network", net->source);
+        break;
+    case VMC_NETWORK_USER:
+        vmc_set_prop(iface, "type", "user");
+        break;
+    }
+    if (extra)
+        xmlAddNextSibling(mac, extra);
+}
+
+static xmlNode *
+vmc_set_generated(xmlNode *vm, xmlNode *generated, const char *what, const char *value)
+{
+    if (!generated)
+        generated = xmlNewChild(vm, vm->ns, (const xmlChar *) "generated", NULL);
+    vmc_set_prop(generated, what, value);
+    return generated;
+}
+
+static char *
+vmc_doc_to_string(xmlDoc *doc)
+{
+    g_autoptr(xmlBuffer) buffer = xmlBufferCreate();
+    xmlSaveCtxt *save = xmlSaveToBuffer(buffer, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+
+    xmlSaveDoc(save, doc);
+    xmlSaveClose(save);
+    return g_strndup((const char *) xmlBufferContent(buffer), xmlBufferLength(buffer));
+}
+
+/**
+ * vmc_config_to_domain_xml:
+ * @cfg: a config
+ * @opts: (nullable): how to render it; %NULL for vmc_render_options_new()'s
+ * @error: return location for a #GError, or %NULL
+ *
+ * Validates @cfg and renders it as libvirt domain XML (DESIGN.md §4): direct
+ * kernel boot, disks in the order root, seed (read-only), data with their
+ * format read from the image files, virtiofs shares with the shared memory
+ * they need, NICs with stable MACs, the serial log, vsock, UEFI, a stable
+ * UUID and the metadata element that marks the domain as ours. The same
+ * config and options always give the same bytes.
+ *
+ * Returns: (transfer full): the XML, or %NULL with %VMC_ERROR_INVALID_CONFIG
+ * set.
+ */
+char *
+vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GError **error)
+{
+    g_autoptr(VmcRenderOptions) defaults = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(GString) generated_macs = g_string_new(NULL);
+    g_autofree char *uuid = NULL;
+    g_autofree char *memory = NULL;
+    g_autofree char *cpus = NULL;
+    g_autofree char *cmdline = NULL;
+    xmlNode *root, *os, *devices, *first_device, *vm, *generated = NULL, *node;
+    guint disk_index = 0;
+
+    g_return_val_if_fail(cfg != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+    if (!opts)
+        opts = defaults = vmc_render_options_new();
+    if (!vmc_config_validate(cfg, error))
+        return NULL;
+
+    doc = vmc_domain_template();
+    root = xmlDocGetRootElement(doc);
+    vmc_set_prop(root, "type", vmc_accel_to_string(opts->accel));
+    vmc_set_text(vmc_child(root, "name"), cfg->name);
+    uuid = vmc_config_get_uuid_string(cfg);
+    vmc_set_text(vmc_child(root, "uuid"), uuid);
+
+    vm = vmc_child(vmc_child(root, "metadata"), "vm");
+    vmc_set_prop(vm, "namespace", cfg->namespace ? cfg->namespace : "");
+    if (cfg->netns) {
+        node = xmlNewChild(vm, vm->ns, (const xmlChar *) "netns", NULL);
+        vmc_set_text(node, cfg->netns);
+    }
+    if (!cfg->machine_id)
+        generated = vmc_set_generated(vm, generated, "uuid", "yes");
+    if (!cfg->cmdline)
+        generated = vmc_set_generated(vm, generated, "cmdline", "yes");
+
+    memory = g_strdup_printf("%u", cfg->memory_mb);
+    vmc_set_text(vmc_child(root, "memory"), memory);
+    vmc_set_text(vmc_child(root, "currentMemory"), memory);
+    cpus = g_strdup_printf("%u", cfg->cpus);
+    vmc_set_text(vmc_child(root, "vcpu"), cpus);
+
+    os = vmc_child(root, "os");
+    vmc_set_prop(vmc_child(os, "type"), "arch", opts->arch);
+    vmc_set_prop(vmc_child(os, "type"), "machine", opts->machine);
+    vmc_set_text(vmc_child(os, "kernel"), cfg->kernel);
+    if (cfg->initramfs) {
+        node = xmlNewDocNode(doc, NULL, (const xmlChar *) "initrd", NULL);
+        vmc_set_text(node, cfg->initramfs);
+        xmlAddNextSibling(vmc_child(os, "kernel"), node);
+    }
+    cmdline = cfg->cmdline ? g_strdup(cfg->cmdline) : vmc_config_default_cmdline(cfg, opts->arch);
+    vmc_set_text(vmc_child(os, "cmdline"), cmdline);
+
+    if (cfg->efi_variable_store) {
+        g_autoptr(xmlNode) efi = vmc_fragment(doc, TPL_EFI);
+        xmlNode *type = vmc_child(os, "type");
+        xmlNode *nvram = vmc_child(efi, "nvram");
+        xmlNode *firmware = vmc_child(efi, "firmware");
+
+        vmc_set_prop(os, "firmware", "efi");
+        xmlUnlinkNode(firmware);
+        xmlUnlinkNode(nvram);
+        vmc_set_text(nvram, cfg->efi_variable_store);
+        xmlAddNextSibling(type, nvram);
+        xmlAddNextSibling(type, firmware);
+    }
+
+    if (cfg->shared_dirs->len > 0)
+        xmlAddNextSibling(vmc_child(root, "currentMemory"), vmc_fragment(doc, TPL_MEMORY_BACKING));
+
+    devices = vmc_child(root, "devices");
+    first_device = devices->children;
+
+    if (!vmc_add_disk(devices, first_device, cfg, "root_disk", cfg->root_disk, FALSE, &disk_index,
+                      opts, error) ||
+        !vmc_add_disk(devices, first_device, cfg, "seed_iso", cfg->seed_iso, TRUE, &disk_index,
+                      opts, error) ||
+        !vmc_add_disk(devices, first_device, cfg, "data_disk", cfg->data_disk, FALSE, &disk_index,
+                      opts, error))
+        return NULL;
+
+    for (guint i = 0; i < cfg->shared_dirs->len; i++) {
+        const VmcSharedDir *dir = g_ptr_array_index(cfg->shared_dirs, i);
+        xmlNode *fs = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_FILESYSTEM));
+
+        vmc_set_prop(vmc_child(fs, "source"), "dir", dir->host_path);
+        vmc_set_prop(vmc_child(fs, "target"), "dir", dir->tag);
+        if (dir->read_only)
+            vmc_new_child(fs, "readonly");
+    }
+
+    for (guint i = 0; i < cfg->networks->len; i++)
+        vmc_add_interface(first_device, cfg, i, generated_macs);
+    if (generated_macs->len)
+        generated = vmc_set_generated(vm, generated, "macs", generated_macs->str);
+
+    node = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_SERIAL));
+    vmc_set_prop(vmc_child(node, "source"), "path", cfg->serial_log);
+    node = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_CONSOLE));
+    vmc_set_prop(vmc_child(node, "source"), "path", cfg->serial_log);
+
+    if (cfg->vsock)
+        xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_VSOCK));
+
+    return vmc_doc_to_string(doc);
+}

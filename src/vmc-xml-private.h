@@ -1,0 +1,36 @@
+/*
+ * vmc-xml-private.h: libxml2 ownership and lookup helpers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#define VMC_XMLNS "https://virt-vmconfig.dev/xmlns/vmconfig/1"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlNode, xmlFreeNode)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
+
+/* User aliases of our disks: "ua-" + role, e.g. "ua-vmc-root-disk". */
+#define VMC_DISK_ALIAS_PREFIX "ua-vmc-"
+
+/* The first node @xpath finds below @ctxt's node, or NULL. */
+xmlNode *vmc_xml_find(xmlXPathContext *ctxt, const char *xpath);
+
+/* Every node @xpath finds, in document order; free with g_ptr_array_unref. */
+GPtrArray *vmc_xml_find_all(xmlXPathContext *ctxt, const char *xpath);
+
+/* A copy of @node's text, or of its attribute @name; NULL when absent. */
+char *vmc_xml_text(xmlNode *node);
+char *vmc_xml_prop(xmlNode *node, const char *name);
+
+/* Parses XML that may come from anyone: no network, no entities expanded. */
+xmlDoc *vmc_xml_parse(const char *xml, gssize len, GError **error);
