@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libxml/xmlsave.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -186,14 +185,35 @@ vmc_config_compute_uuid(const VmcConfig *cfg, guint8 uuid[16])
     uuid[8] = (uuid[8] & 0x3f) | 0x80;
 }
 
+static char *
+vmc_hex_pairs(char *out, const guint8 *bytes, gsize n)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (gsize i = 0; i < n; i++) {
+        *out++ = digits[bytes[i] >> 4];
+        *out++ = digits[bytes[i] & 0xf];
+    }
+    return out;
+}
+
 char *
 vmc_uuid_format(const guint8 uuid[16])
 {
-    return g_strdup_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                           "%02x%02x%02x%02x%02x%02x",
-                           uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6],
-                           uuid[7], uuid[8], uuid[9], uuid[10], uuid[11], uuid[12], uuid[13],
-                           uuid[14], uuid[15]);
+    char *text = g_malloc(37);
+    char *p = text;
+
+    p = vmc_hex_pairs(p, uuid, 4);
+    *p++ = '-';
+    p = vmc_hex_pairs(p, uuid + 4, 2);
+    *p++ = '-';
+    p = vmc_hex_pairs(p, uuid + 6, 2);
+    *p++ = '-';
+    p = vmc_hex_pairs(p, uuid + 8, 2);
+    *p++ = '-';
+    p = vmc_hex_pairs(p, uuid + 10, 6);
+    *p = '\0';
+    return text;
 }
 
 /**
@@ -216,19 +236,26 @@ vmc_config_get_uuid_string(const VmcConfig *cfg)
     return vmc_uuid_format(uuid);
 }
 
-/* vm-rs gave every MAC-less NIC of a VM one MAC; ours differ per NIC. */
+/* vm-rs gave every MAC-less NIC of a VM one MAC; ours differ per NIC:
+ * 52:54:00 and the first three bytes of SHA-256("namespace/name#index"). */
 char *
 vmc_config_compute_mac(const VmcConfig *cfg, guint index)
 {
     g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
-    g_autofree char *key = g_strdup_printf("%s/%s#%u", cfg->namespace ? cfg->namespace : "",
-                                           cfg->name ? cfg->name : "", index);
+    char number[16];
     guint8 digest[32];
     gsize len = sizeof(digest);
+    char *mac = g_strdup("52:54:00:xx:xx:xx");
 
-    g_checksum_update(sha, (const guchar *) key, -1);
+    g_snprintf(number, sizeof(number), "#%u", index);
+    g_checksum_update(sha, (const guchar *) (cfg->namespace ? cfg->namespace : ""), -1);
+    g_checksum_update(sha, (const guchar *) "/", 1);
+    g_checksum_update(sha, (const guchar *) (cfg->name ? cfg->name : ""), -1);
+    g_checksum_update(sha, (const guchar *) number, -1);
     g_checksum_get_digest(sha, digest, &len);
-    return g_strdup_printf("52:54:00:%02x:%02x:%02x", digest[0], digest[1], digest[2]);
+    for (int i = 0; i < 3; i++)
+        vmc_hex_pairs(mac + 9 + 3 * i, digest + i, 1);
+    return mac;
 }
 
 char *
@@ -479,12 +506,17 @@ vmc_set_generated(xmlNode *vm, xmlNode *generated, const char *what, const char 
 static char *
 vmc_doc_to_string(xmlDoc *doc)
 {
-    g_autoptr(xmlBuffer) buffer = xmlBufferCreate();
-    xmlSaveCtxt *save = xmlSaveToBuffer(buffer, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+    /* No encoder on the buffer: the document is UTF-8 already, and saying
+     * "UTF-8" to the dump keeps non-ASCII text as it is. */
+    xmlOutputBuffer *out = xmlAllocOutputBuffer(NULL);
+    char *text;
 
-    xmlSaveDoc(save, doc);
-    xmlSaveClose(save);
-    return g_strndup((const char *) xmlBufferContent(buffer), xmlBufferLength(buffer));
+    xmlNodeDumpOutput(out, doc, xmlDocGetRootElement(doc), 0, 1, "UTF-8");
+    xmlOutputBufferWrite(out, 1, "\n");
+    xmlOutputBufferFlush(out);
+    text = g_strndup((const char *) xmlOutputBufferGetContent(out), xmlOutputBufferGetSize(out));
+    xmlOutputBufferClose(out);
+    return text;
 }
 
 /**

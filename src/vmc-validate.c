@@ -111,20 +111,57 @@ vmc_validate_path(const VmcConfig *cfg, const char *field, const char *path, GEr
 
 /* Linux interface names: 1-15 bytes, no '/', ':' or spaces, not "." or "..". */
 static gboolean
-vmc_validate_ifname(const VmcConfig *cfg, const char *field, const char *ifname,
+vmc_validate_ifname(const VmcConfig *cfg, guint index, const char *key, const char *ifname,
                     const char *what, GError **error)
 {
-    g_autofree char *q = vmc_quote(ifname);
+    g_autofree char *q = NULL;
 
     if (!ifname || !*ifname)
-        return vmc_invalid(error, cfg, "%s must name the %s (it is empty)", field, what);
+        return vmc_invalid(error, cfg, "networks[%u].%s must name the %s (it is empty)", index,
+                           key, what);
     if (strlen(ifname) > VMC_CONFIG_IFNAME_MAX || !vmc_all_safe(ifname) ||
-        strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
+        strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0) {
+        q = vmc_quote(ifname);
         return vmc_invalid(error, cfg,
-                           "%s %s is not a valid %s name: use 1-%d characters of "
+                           "networks[%u].%s %s is not a valid %s name: use 1-%d characters of "
                            "A-Z a-z 0-9 _ . - (Linux interface names)",
-                           field, q, what, VMC_CONFIG_IFNAME_MAX);
+                           index, key, q, what, VMC_CONFIG_IFNAME_MAX);
+    }
     return TRUE;
+}
+
+static gboolean
+vmc_validate_mac(const VmcConfig *cfg, guint i, GError **error)
+{
+    const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, i);
+    static const guint8 zero[6] = { 0 };
+    g_autofree char *q = NULL;
+    guint8 mac[6];
+    gboolean ok = vmc_mac_parse(net->mac, mac);
+
+    if (ok && !(mac[0] & 1) && memcmp(mac, zero, 6) != 0) {
+        for (guint j = 0; j < i; j++) {
+            const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
+            if (g_strcmp0(other->mac, net->mac) == 0) {
+                q = vmc_quote(net->mac);
+                return vmc_invalid(error, cfg,
+                                   "networks[%u].mac %s is already used by networks[%u]; "
+                                   "every NIC needs its own MAC", i, q, j);
+            }
+        }
+        return TRUE;
+    }
+    q = vmc_quote(net->mac);
+    if (!ok)
+        return vmc_invalid(error, cfg,
+                           "networks[%u].mac %s is not a MAC address: use six two-digit hex "
+                           "octets separated by ':', e.g. 52:54:00:12:34:56", i, q);
+    if (mac[0] & 1)
+        return vmc_invalid(error, cfg,
+                           "networks[%u].mac %s is a multicast address: a NIC needs a unicast "
+                           "MAC (first octet even), e.g. 52:54:00:12:34:56", i, q);
+    return vmc_invalid(error, cfg, "networks[%u].mac %s is all zeros: use a real unicast MAC",
+                       i, q);
 }
 
 static gboolean
@@ -132,37 +169,39 @@ vmc_validate_networks(const VmcConfig *cfg, GError **error)
 {
     for (guint i = 0; i < cfg->networks->len; i++) {
         const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, i);
-        g_autofree char *field = NULL;
 
         switch (net->kind) {
         case VMC_NETWORK_TAP:
-            field = g_strdup_printf("networks[%u].name", i);
-            if (!vmc_validate_ifname(cfg, field, net->source, "TAP device", error))
+            if (!vmc_validate_ifname(cfg, i, "name", net->source, "TAP device", error))
                 return FALSE;
             for (guint j = 0; j < i; j++) {
                 const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
                 if (other->kind == VMC_NETWORK_TAP && g_strcmp0(other->source, net->source) == 0) {
                     g_autofree char *q = vmc_quote(net->source);
                     return vmc_invalid(error, cfg,
-                                       "%s: TAP device %s is already used by networks[%u]; "
-                                       "a TAP device can back only one NIC", field, q, j);
+                                       "networks[%u].name: TAP device %s is already used by "
+                                       "networks[%u]; a TAP device can back only one NIC",
+                                       i, q, j);
                 }
             }
             break;
         case VMC_NETWORK_BRIDGE:
-            field = g_strdup_printf("networks[%u].bridge", i);
-            if (!vmc_validate_ifname(cfg, field, net->source, "bridge", error))
+            if (!vmc_validate_ifname(cfg, i, "bridge", net->source, "bridge", error))
                 return FALSE;
             break;
         case VMC_NETWORK_NETWORK:
-            field = g_strdup_printf("networks[%u].network", i);
             if (!net->source || !*net->source)
-                return vmc_invalid(error, cfg, "%s must name a libvirt network (it is empty)", field);
-            if (!vmc_validate_text(cfg, field, net->source, error))
-                return FALSE;
+                return vmc_invalid(error, cfg,
+                                   "networks[%u].network must name a libvirt network (it is empty)",
+                                   i);
+            if (vmc_find_control(net->source) >= 0 || !g_utf8_validate(net->source, -1, NULL)) {
+                g_autofree char *field = g_strdup_printf("networks[%u].network", i);
+                return vmc_validate_text(cfg, field, net->source, error);
+            }
             if (strchr(net->source, '/')) {
                 g_autofree char *q = vmc_quote(net->source);
-                return vmc_invalid(error, cfg, "%s %s must not contain '/'", field, q);
+                return vmc_invalid(error, cfg, "networks[%u].network %s must not contain '/'", i,
+                                   q);
             }
             break;
         case VMC_NETWORK_USER:
@@ -177,31 +216,8 @@ vmc_validate_networks(const VmcConfig *cfg, GError **error)
             return vmc_invalid(error, cfg, "networks[%u]: unknown network kind %d", i, net->kind);
         }
 
-        if (net->mac) {
-            guint8 mac[6];
-            g_autofree char *q = vmc_quote(net->mac);
-            static const guint8 zero[6] = { 0 };
-
-            if (!vmc_mac_parse(net->mac, mac))
-                return vmc_invalid(error, cfg,
-                                   "networks[%u].mac %s is not a MAC address: use six "
-                                   "two-digit hex octets separated by ':', e.g. 52:54:00:12:34:56",
-                                   i, q);
-            if (mac[0] & 1)
-                return vmc_invalid(error, cfg,
-                                   "networks[%u].mac %s is a multicast address: a NIC needs a "
-                                   "unicast MAC (first octet even), e.g. 52:54:00:12:34:56", i, q);
-            if (memcmp(mac, zero, 6) == 0)
-                return vmc_invalid(error, cfg,
-                                   "networks[%u].mac %s is all zeros: use a real unicast MAC", i, q);
-            for (guint j = 0; j < i; j++) {
-                const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
-                if (g_strcmp0(other->mac, net->mac) == 0)
-                    return vmc_invalid(error, cfg,
-                                       "networks[%u].mac %s is already used by networks[%u]; "
-                                       "every NIC needs its own MAC", i, q, j);
-            }
-        }
+        if (net->mac && !vmc_validate_mac(cfg, i, error))
+            return FALSE;
     }
     return TRUE;
 }
@@ -211,14 +227,17 @@ vmc_validate_shared_dirs(const VmcConfig *cfg, GError **error)
 {
     for (guint i = 0; i < cfg->shared_dirs->len; i++) {
         const VmcSharedDir *dir = g_ptr_array_index(cfg->shared_dirs, i);
-        g_autofree char *path_field = g_strdup_printf("shared_dirs[%u].host_path", i);
-        g_autofree char *q = vmc_quote(dir->tag);
+        g_autofree char *q = NULL;
         gsize len = dir->tag ? strlen(dir->tag) : 0;
 
         if (!dir->host_path || !*dir->host_path)
-            return vmc_invalid(error, cfg, "%s must not be empty", path_field);
-        if (!vmc_validate_path(cfg, path_field, dir->host_path, error))
-            return FALSE;
+            return vmc_invalid(error, cfg, "shared_dirs[%u].host_path must not be empty", i);
+        if (vmc_find_control(dir->host_path) >= 0 || !g_path_is_absolute(dir->host_path) ||
+            !g_utf8_validate(dir->host_path, -1, NULL)) {
+            g_autofree char *path_field = g_strdup_printf("shared_dirs[%u].host_path", i);
+            return vmc_validate_path(cfg, path_field, dir->host_path, error);
+        }
+        q = vmc_quote(dir->tag);
         if (len == 0 || len > VMC_CONFIG_TAG_MAX || !vmc_all_safe(dir->tag))
             return vmc_invalid(error, cfg,
                                "shared_dirs[%u].tag %s is not a valid virtiofs tag: use 1-%d "
