@@ -84,7 +84,7 @@ test_virtiofs_needs_shared_memory(void)
     g_autoptr(GError) error = NULL;
     g_autoptr(VmcRenderOptions) opts = vmc_test_golden_options("share-one");
     g_autofree char *xml = vmc_config_to_domain_xml(cfg, opts, &error);
-    g_auto(GStrv) parts = NULL;
+    g_autofree char *head = NULL;
     g_autofree char *without = NULL;
     const char *start = strstr(xml, "<memoryBacking>");
     const char *end = strstr(xml, "</memoryBacking>");
@@ -94,7 +94,8 @@ test_virtiofs_needs_shared_memory(void)
      * without the memory backing we add is refused by libvirt. */
     g_assert_nonnull(start);
     g_assert_nonnull(end);
-    without = g_strconcat(g_strndup(xml, start - xml), end + strlen("</memoryBacking>"), NULL);
+    head = g_strndup(xml, start - xml);
+    without = g_strconcat(head, end + strlen("</memoryBacking>"), NULL);
     dom = virDomainDefineXMLFlags(conn, without, VIR_DOMAIN_DEFINE_VALIDATE);
     g_assert_null(dom);
     g_assert_cmpint(virGetLastErrorCode(), ==, VIR_ERR_CONFIG_UNSUPPORTED);
