@@ -9,4 +9,5 @@
 #include <vmconfig/vmc-error.h>
 #include <vmconfig/vmc-config.h>
 #include <vmconfig/vmc-domain.h>
+#include <vmconfig/vmc-driver.h>
 #undef VMC_INSIDE

@@ -25,6 +25,37 @@ static const VmcCliCommand vmc_commands[] = {
       "Reads a domain XML file (for instance from 'virsh dumpxml') and prints the closest\n"
       "VM config as JSON. What the config cannot hold is listed on stderr as warnings.",
       vmc_cmd_import },
+    { "up", "FILE", "boot a VM from its config",
+      "Checks the config and its files, defines the VM in libvirt and starts it.\n"
+      "With --wait-ready it then waits for the guest's 'VMRS_READY <ip>' line on its serial console.\n"
+      "Booting a stopped VM again redefines and starts it; a running VM is refused.",
+      vmc_cmd_up },
+    { "run", "FILE", "boot a VM and show its console until it stops",
+      "Boots the VM and copies its serial console to stdout as it grows; exits when the VM\n"
+      "stops (status 0) or fails (status 1). Ctrl-C presses the ACPI power button; a second\n"
+      "Ctrl-C kills the VM.",
+      vmc_cmd_run },
+    { "down", "NAME", "stop a VM gracefully",
+      "Presses the VM's ACPI power button and waits for it to power off; past --timeout it is\n"
+      "forced off and the command fails (status 1). Stopping a stopped VM succeeds.",
+      vmc_cmd_down },
+    { "kill", "NAME", "force a VM off",
+      "Forces the VM off at once, like pulling the plug. Killing a stopped VM succeeds.",
+      vmc_cmd_kill },
+    { "pause", "NAME", "suspend a VM's vCPUs", "Suspends the VM's vCPUs; its memory stays.",
+      vmc_cmd_pause },
+    { "resume", "NAME", "resume a paused VM", "Resumes the vCPUs of a paused VM.", vmc_cmd_resume },
+    { "state", "NAME", "print a VM's state",
+      "Prints the VM's state: starting, running, ready (IP), paused, stopped or failed: reason.",
+      vmc_cmd_state },
+    { "list", "", "list the VMs of virt-vmconfig",
+      "Lists the VMs that virt-vmconfig made on this libvirt host (other domains are not shown).",
+      vmc_cmd_list },
+    { "delete", "NAME", "stop a VM if it runs and remove it",
+      "Stops the VM if it runs (ACPI first, then by force) and removes its definition.\n"
+      "Serial log, disks and shares are never touched; the NVRAM file of a UEFI VM is kept\n"
+      "unless --remove-nvram is given.",
+      vmc_cmd_delete },
 };
 
 static const char *vmc_exit_help =

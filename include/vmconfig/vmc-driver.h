@@ -1,0 +1,169 @@
+/*
+ * vmc-driver.h: run VMs on a libvirt host
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(VMC_INSIDE) && !defined(VMC_COMPILATION)
+#error "Only <vmconfig/vmconfig.h> can be included directly."
+#endif
+
+#include <vmconfig/vmc-config.h>
+#include <vmconfig/vmc-domain.h>
+
+G_BEGIN_DECLS
+
+/**
+ * VmcStateKind:
+ * @VMC_STATE_STARTING: being created or booting, not yet running.
+ * @VMC_STATE_RUNNING: the hypervisor runs it; the guest has not said it is
+ *   ready.
+ * @VMC_STATE_READY: running, and the guest printed `VMRS_READY <ip>` on
+ *   its serial console during this boot.
+ * @VMC_STATE_PAUSED: its vCPUs are suspended.
+ * @VMC_STATE_STOPPED: not running, after a stop, a kill or a guest power-off.
+ * @VMC_STATE_FAILED: not running because it crashed or failed to start;
+ *   the reason says which.
+ */
+typedef enum {
+    VMC_STATE_STARTING,
+    VMC_STATE_RUNNING,
+    VMC_STATE_READY,
+    VMC_STATE_PAUSED,
+    VMC_STATE_STOPPED,
+    VMC_STATE_FAILED,
+} VmcStateKind;
+
+/**
+ * VmcState:
+ *
+ * A VM's state: its kind, the guest's IP when ready, the reason when
+ * failed, and libvirt's own state and reason codes. Immutable.
+ */
+typedef struct _VmcState VmcState;
+
+VmcState *vmc_state_new(VmcStateKind kind, const char *detail);
+VmcState *vmc_state_copy(const VmcState *state);
+void vmc_state_free(VmcState *state);
+VmcStateKind vmc_state_get_kind(const VmcState *state);
+const char *vmc_state_get_ip(const VmcState *state);
+const char *vmc_state_get_reason(const VmcState *state);
+int vmc_state_get_libvirt_state(const VmcState *state);
+int vmc_state_get_libvirt_reason(const VmcState *state);
+gboolean vmc_state_is_running(const VmcState *state);
+gboolean vmc_state_equal(const VmcState *a, const VmcState *b);
+char *vmc_state_to_string(const VmcState *state);
+const char *vmc_state_kind_to_string(VmcStateKind kind);
+
+/**
+ * VmcHandle:
+ *
+ * What boot() and lookup() return: the VM's name, namespace, UUID, serial
+ * log, vsock CID and the state it was in then. Immutable.
+ */
+typedef struct _VmcHandle VmcHandle;
+
+VmcHandle *vmc_handle_copy(const VmcHandle *handle);
+void vmc_handle_free(VmcHandle *handle);
+const char *vmc_handle_get_name(const VmcHandle *handle);
+const char *vmc_handle_get_namespace(const VmcHandle *handle);
+const char *vmc_handle_get_uuid(const VmcHandle *handle);
+const char *vmc_handle_get_serial_log(const VmcHandle *handle);
+guint vmc_handle_get_vsock_cid(const VmcHandle *handle);
+const VmcState *vmc_handle_get_state(const VmcHandle *handle);
+
+/**
+ * VmcDriver:
+ *
+ * One connection to a libvirt host, and the VMs of virt-vmconfig on it.
+ * A driver may be used from several threads.
+ */
+typedef struct _VmcDriver VmcDriver;
+
+/**
+ * VmcDeleteFlags:
+ * @VMC_DELETE_DEFAULT: keep the NVRAM file of a UEFI VM (it is the user's).
+ * @VMC_DELETE_REMOVE_NVRAM: remove the NVRAM file too.
+ */
+typedef enum {
+    VMC_DELETE_DEFAULT = 0,
+    VMC_DELETE_REMOVE_NVRAM = 1 << 0,
+} VmcDeleteFlags;
+
+#define VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS 10000
+
+VmcDriver *vmc_driver_open(const char *uri, GError **error);
+void vmc_driver_free(VmcDriver *driver);
+const char *vmc_driver_get_uri(VmcDriver *driver);
+gboolean vmc_driver_is_local(VmcDriver *driver);
+VmcAccel vmc_driver_get_accel(VmcDriver *driver);
+void vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel);
+
+VmcHandle *vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error);
+gboolean vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                         GError **error);
+gboolean vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error);
+VmcState *vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error);
+gboolean vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error);
+gboolean vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error);
+gboolean vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                           GError **error);
+VmcHandle *vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error);
+GPtrArray *vmc_driver_list(VmcDriver *driver, const char *ns, GError **error);
+VmcState *vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcState, vmc_state_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcHandle, vmc_handle_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcDriver, vmc_driver_free)
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+
+/**
+ * VmcEvent:
+ *
+ * A state change of one VM, as a watch delivers it: the VM's name and
+ * UUID, its new state, and libvirt's event and detail codes
+ * (virDomainEventType and its detail enum).
+ */
+typedef struct _VmcEvent VmcEvent;
+
+const char *vmc_event_get_name(const VmcEvent *event);
+const char *vmc_event_get_uuid(const VmcEvent *event);
+const VmcState *vmc_event_get_state(const VmcEvent *event);
+int vmc_event_get_libvirt_event(const VmcEvent *event);
+int vmc_event_get_libvirt_detail(const VmcEvent *event);
+
+/**
+ * VmcWatchFunc:
+ * @driver: the driver
+ * @event: what happened; valid during the call
+ * @user_data: the data given to vmc_driver_watch()
+ *
+ * Runs on the thread-default main context of the thread that called
+ * vmc_driver_watch(), never inside libvirt's event loop, so it may call
+ * the driver. It may remove its own watch.
+ */
+typedef void (*VmcWatchFunc)(VmcDriver *driver, const VmcEvent *event, gpointer user_data);
+
+/**
+ * VmcSerialFunc:
+ * @data: new bytes of the serial log, or %NULL when the log started over
+ *   (a new boot truncated or replaced it)
+ * @len: their number
+ * @user_data: the data given to vmc_driver_follow_serial()
+ */
+typedef void (*VmcSerialFunc)(const char *data, gsize len, gpointer user_data);
+
+guint vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
+                               gpointer user_data, GError **error);
+void vmc_driver_unfollow_serial(VmcDriver *driver, guint id);
+
+guint vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
+                       gpointer user_data, GDestroyNotify destroy);
+void vmc_driver_unwatch(VmcDriver *driver, guint id);
+
+G_END_DECLS

@@ -1,0 +1,462 @@
+/*
+ * cmd-vm.c: commands that run VMs through libvirt
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "cli.h"
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define VMC_CLI_DEFAULT_READY_SECS 120
+
+static VmcDriver *
+vmc_cli_open(const VmcCliGlobals *globals, GError **error)
+{
+    VmcDriver *driver = vmc_driver_open(globals->uri, error);
+    VmcAccel accel;
+
+    if (driver && globals->accel && vmc_accel_from_string(globals->accel, &accel))
+        vmc_driver_set_accel(driver, accel);
+    return driver;
+}
+
+/* Parses the command's options and its one argument. */
+static gboolean
+vmc_cli_one_arg(const VmcCliCommand *cmd, const GOptionEntry *entries, int *argc, char ***argv,
+                int *status)
+{
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
+
+    if (!vmc_cli_parse(cmd, ctx, argc, argv, status))
+        return FALSE;
+    if (*argc != 2) {
+        *status = vmc_cli_usage(cmd, "name one %s", cmd->args);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState *state)
+{
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, vmc_handle_get_name(handle));
+    json_builder_set_member_name(b, "namespace");
+    json_builder_add_string_value(b, vmc_handle_get_namespace(handle));
+    json_builder_set_member_name(b, "uuid");
+    json_builder_add_string_value(b, vmc_handle_get_uuid(handle));
+    json_builder_set_member_name(b, "state");
+    json_builder_add_string_value(b, vmc_state_kind_to_string(vmc_state_get_kind(state)));
+    json_builder_set_member_name(b, "ip");
+    if (vmc_state_get_ip(state))
+        json_builder_add_string_value(b, vmc_state_get_ip(state));
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "reason");
+    if (vmc_state_get_reason(state))
+        json_builder_add_string_value(b, vmc_state_get_reason(state));
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "serial_log");
+    json_builder_add_string_value(b, vmc_handle_get_serial_log(handle));
+    json_builder_set_member_name(b, "vsock_cid");
+    json_builder_add_int_value(b, vmc_handle_get_vsock_cid(handle));
+    json_builder_end_object(b);
+}
+
+static void
+vmc_cli_print_json(JsonBuilder *b)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autofree char *text = NULL;
+
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, TRUE);
+    text = json_generator_to_data(gen, NULL);
+    g_print("%s\n", text);
+}
+
+static gboolean
+vmc_cli_parse_ready(const char *option, const char *value, gpointer data, GError **error)
+{
+    int *secs = data;
+    guint64 n;
+
+    if (!value) {
+        *secs = VMC_CLI_DEFAULT_READY_SECS;
+        return TRUE;
+    }
+    if (!g_ascii_string_to_unsigned(value, 10, 1, 86400, &n, NULL)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "%s takes a number of seconds (1-86400), not '%s'", option, value);
+        return FALSE;
+    }
+    *secs = (int) n;
+    return TRUE;
+}
+
+int
+vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    int ready_secs = -1;
+    GOptionEntry entries[] = {
+        { "wait-ready", 'w', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+          (gpointer) vmc_cli_parse_ready,
+          "wait until the guest prints its ready marker (default 120 s)", "SECS" },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
+    g_autoptr(GOptionGroup) group = g_option_group_new("up", "", "", &ready_secs, NULL);
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcConfig) cfg = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GError) error = NULL;
+    int status = VMC_EXIT_OK;
+
+    g_option_group_add_entries(group, entries);
+    g_option_context_set_main_group(ctx, g_steal_pointer(&group));
+    if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
+        return status;
+    if (argc != 2)
+        return vmc_cli_usage(cmd, "name one config file");
+
+    cfg = vmc_config_load_file(argv[1], &error);
+    if (!cfg || !vmc_config_validate(cfg, &error))
+        return vmc_cli_fail(error);
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    if (!handle)
+        return vmc_cli_fail(error);
+    g_print("VM '%s' started (UUID %s, serial log %s", vmc_handle_get_name(handle),
+            vmc_handle_get_uuid(handle), vmc_handle_get_serial_log(handle));
+    if (vmc_handle_get_vsock_cid(handle))
+        g_print(", vsock CID %u", vmc_handle_get_vsock_cid(handle));
+    g_print(")\n");
+
+    if (ready_secs > 0) {
+        ready = vmc_driver_wait_ready(driver, handle, (guint) ready_secs * 1000, &error);
+        if (!ready)
+            return vmc_cli_fail(error);
+        g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle), vmc_state_get_ip(ready));
+    }
+    return VMC_EXIT_OK;
+}
+
+typedef enum {
+    VMC_ACT_DOWN,
+    VMC_ACT_KILL,
+    VMC_ACT_PAUSE,
+    VMC_ACT_RESUME,
+    VMC_ACT_DELETE,
+} VmcAction;
+
+static int
+vmc_cli_act(const VmcCliGlobals *globals, const char *name, VmcAction action, guint timeout_ms,
+            VmcDeleteFlags flags)
+{
+    static const char *const done[] = { "stopped", "killed", "paused", "resumed", "deleted" };
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    gboolean ok = FALSE;
+
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+    handle = vmc_driver_lookup(driver, name, &error);
+    if (!handle)
+        return vmc_cli_fail(error);
+    switch (action) {
+    case VMC_ACT_DOWN:
+        ok = vmc_driver_stop(driver, handle, timeout_ms, &error);
+        break;
+    case VMC_ACT_KILL:
+        ok = vmc_driver_kill(driver, handle, &error);
+        break;
+    case VMC_ACT_PAUSE:
+        ok = vmc_driver_pause(driver, handle, &error);
+        break;
+    case VMC_ACT_RESUME:
+        ok = vmc_driver_resume(driver, handle, &error);
+        break;
+    case VMC_ACT_DELETE:
+        ok = vmc_driver_delete(driver, handle, flags, &error);
+        break;
+    }
+    if (!ok)
+        return vmc_cli_fail(error);
+    g_print("VM '%s' %s\n", name, done[action]);
+    return VMC_EXIT_OK;
+}
+
+int
+vmc_cmd_down(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    int timeout = VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS / 1000;
+    GOptionEntry entries[] = {
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
+          "seconds the guest may take to power off before it is forced off (default 10)", "SECS" },
+        { NULL },
+    };
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
+        return status;
+    if (timeout < 1)
+        return vmc_cli_usage(cmd, "--timeout must be at least 1 second");
+    return vmc_cli_act(globals, argv[1], VMC_ACT_DOWN, (guint) timeout * 1000, 0);
+}
+
+int
+vmc_cmd_kill(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+        return status;
+    return vmc_cli_act(globals, argv[1], VMC_ACT_KILL, 0, 0);
+}
+
+int
+vmc_cmd_pause(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+        return status;
+    return vmc_cli_act(globals, argv[1], VMC_ACT_PAUSE, 0, 0);
+}
+
+int
+vmc_cmd_resume(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+        return status;
+    return vmc_cli_act(globals, argv[1], VMC_ACT_RESUME, 0, 0);
+}
+
+int
+vmc_cmd_delete(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    gboolean remove_nvram = FALSE;
+    GOptionEntry entries[] = {
+        { "remove-nvram", 0, 0, G_OPTION_ARG_NONE, &remove_nvram,
+          "remove the NVRAM file of a UEFI VM too (it is kept by default)", NULL },
+        { NULL },
+    };
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
+        return status;
+    return vmc_cli_act(globals, argv[1], VMC_ACT_DELETE, 0,
+                       remove_nvram ? VMC_DELETE_REMOVE_NVRAM : VMC_DELETE_DEFAULT);
+}
+
+int
+vmc_cmd_state(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
+        { NULL },
+    };
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
+        return status;
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+    handle = vmc_driver_lookup(driver, argv[1], &error);
+    state = handle ? vmc_driver_get_state(driver, handle, &error) : NULL;
+    if (!state)
+        return vmc_cli_fail(error);
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        vmc_cli_add_handle_json(b, handle, state);
+        vmc_cli_print_json(b);
+    } else {
+        g_autofree char *text = vmc_state_to_string(state);
+        g_print("%s\n", text);
+    }
+    return VMC_EXIT_OK;
+}
+
+int
+vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    gboolean json = FALSE;
+    g_autofree char *ns = NULL;
+    GOptionEntry entries[] = {
+        { "namespace", 'n', 0, G_OPTION_ARG_STRING, &ns, "only VMs of this namespace", "NS" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(GPtrArray) handles = NULL;
+    g_autoptr(GError) error = NULL;
+    int status = VMC_EXIT_OK;
+
+    if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
+        return status;
+    if (argc != 1)
+        return vmc_cli_usage(cmd, "takes no arguments");
+    driver = vmc_cli_open(globals, &error);
+    handles = driver ? vmc_driver_list(driver, ns, &error) : NULL;
+    if (!handles)
+        return vmc_cli_fail(error);
+
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_array(b);
+        for (guint i = 0; i < handles->len; i++) {
+            const VmcHandle *h = g_ptr_array_index(handles, i);
+            vmc_cli_add_handle_json(b, h, vmc_handle_get_state(h));
+        }
+        json_builder_end_array(b);
+        vmc_cli_print_json(b);
+        return VMC_EXIT_OK;
+    }
+    g_print("%-24s %-16s %-10s %s\n", "NAME", "NAMESPACE", "STATE", "IP");
+    for (guint i = 0; i < handles->len; i++) {
+        const VmcHandle *h = g_ptr_array_index(handles, i);
+        const VmcState *s = vmc_handle_get_state(h);
+
+        g_print("%-24s %-16s %-10s %s\n", vmc_handle_get_name(h), vmc_handle_get_namespace(h),
+                vmc_state_kind_to_string(vmc_state_get_kind(s)),
+                vmc_state_get_ip(s) ? vmc_state_get_ip(s) : "-");
+    }
+    return VMC_EXIT_OK;
+}
+
+typedef struct {
+    VmcDriver *driver;
+    VmcHandle *handle;
+    GMainLoop *loop;
+    guint interrupts;
+    int status;
+    guint follow;
+    GThread *stopper;
+} VmcRun;
+
+static void
+vmc_run_on_serial(const char *data, gsize len, gpointer user_data)
+{
+    if (data) {
+        fwrite(data, 1, len, stdout);
+        fflush(stdout);
+    }
+}
+
+static void
+vmc_run_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    VmcRun *run = data;
+    const VmcState *state = vmc_event_get_state(event);
+
+    if (vmc_state_get_kind(state) == VMC_STATE_FAILED) {
+        g_printerr("virt-vmconfig: VM '%s' failed: %s\n", vmc_event_get_name(event),
+                   vmc_state_get_reason(state));
+        run->status = VMC_EXIT_FAILED;
+    } else if (vmc_state_get_kind(state) != VMC_STATE_STOPPED) {
+        return;
+    }
+    g_main_loop_quit(run->loop);
+}
+
+static gpointer
+vmc_run_stop(gpointer data)
+{
+    VmcRun *run = data;
+    g_autoptr(GError) error = NULL;
+
+    if (!vmc_driver_stop(run->driver, run->handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &error))
+        g_printerr("virt-vmconfig: %s\n", error->message);
+    return NULL;
+}
+
+static gboolean
+vmc_run_on_interrupt(gpointer data)
+{
+    VmcRun *run = data;
+    g_autoptr(GError) error = NULL;
+
+    if (++run->interrupts == 1) {
+        g_printerr("\nvirt-vmconfig: stopping VM '%s' (ACPI power button); "
+                   "press Ctrl-C again to kill it\n", vmc_handle_get_name(run->handle));
+        run->stopper = g_thread_new("vmc-stop", vmc_run_stop, run);
+    } else {
+        g_printerr("\nvirt-vmconfig: killing VM '%s'\n", vmc_handle_get_name(run->handle));
+        if (!vmc_driver_kill(run->driver, run->handle, &error))
+            g_printerr("virt-vmconfig: %s\n", error->message);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+int
+vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcConfig) cfg = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GMainLoop) loop = NULL;
+    VmcRun run = { 0 };
+    guint watch, sigint, sigterm;
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+        return status;
+    cfg = vmc_config_load_file(argv[1], &error);
+    if (!cfg || !vmc_config_validate(cfg, &error))
+        return vmc_cli_fail(error);
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+
+    loop = g_main_loop_new(NULL, FALSE);
+    run.driver = driver;
+    run.loop = loop;
+    run.status = VMC_EXIT_OK;
+    /* Watch before booting, so that a VM that dies at once is seen. */
+    watch = vmc_driver_watch(driver, vmc_config_get_name(cfg), NULL, vmc_run_on_event, &run, NULL);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    if (!handle) {
+        vmc_driver_unwatch(driver, watch);
+        return vmc_cli_fail(error);
+    }
+    run.handle = handle;
+    g_printerr("virt-vmconfig: VM '%s' started; its console follows (Ctrl-C stops it)\n",
+               vmc_handle_get_name(handle));
+    run.follow = vmc_driver_follow_serial(driver, handle, vmc_run_on_serial, &run, &error);
+    if (!run.follow)
+        g_printerr("virt-vmconfig: warning: %s\n", error->message);
+    sigint = g_unix_signal_add(SIGINT, vmc_run_on_interrupt, &run);
+    sigterm = g_unix_signal_add(SIGTERM, vmc_run_on_interrupt, &run);
+
+    g_main_loop_run(loop);
+
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    if (run.stopper)
+        g_thread_join(run.stopper);
+    if (run.follow)
+        vmc_driver_unfollow_serial(driver, run.follow);
+    vmc_driver_unwatch(driver, watch);
+    return run.status;
+}

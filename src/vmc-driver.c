@@ -1,0 +1,1451 @@
+/*
+ * vmc-driver.c: define, start, stop and watch VMs through libvirt
+ *
+ * The only file, with vmc-events.c and vmc-libvirt-error.c, that talks to
+ * libvirt. The contract is DESIGN.md §5.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-driver-private.h"
+#include "vmc-serial-private.h"
+#include "vmc-xml-private.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+
+/* The ACPI power button is pressed again this often while a stop waits:
+ * a guest that was still booting may have missed the first press. */
+#define VMC_STOP_REPRESS_MS 2000
+
+typedef struct _VmcWatcher VmcWatcher;
+
+/* What libvirt's event thread shares with the driver; it outlives the
+ * driver until libvirt lets go of the callback. */
+typedef struct {
+    gint ref;
+    GMutex lock;
+    GList *watchers;
+    guint next_id;
+    VmcDriver *driver;
+    GHashTable *namespaces;   /* UUID -> namespace, of our domains seen */
+} VmcEventHub;
+
+struct _VmcWatcher {
+    gint ref;
+    guint id;
+    char *name;
+    char *ns;
+    char *uuid;
+    VmcWatchFunc func;
+    gpointer data;
+    GDestroyNotify destroy;
+    GMainContext *context;
+    gboolean removed;
+    VmcEventHub *hub;
+};
+
+struct _VmcDriver {
+    virConnectPtr conn;
+    char *uri;
+    gboolean local;
+    gboolean system;          /* qemu:///system: QEMU runs as another user */
+    gboolean accel_known;
+    VmcAccel accel;
+    int lifecycle_id;
+    VmcEventHub *hub;
+    GMutex boot_lock;
+    GHashTable *serial_follows;   /* id -> VmcSerialFollow */
+    guint next_follow;
+};
+
+static VmcEventHub *
+vmc_hub_ref(VmcEventHub *hub)
+{
+    g_atomic_int_inc(&hub->ref);
+    return hub;
+}
+
+static void
+vmc_hub_unref(gpointer data)
+{
+    VmcEventHub *hub = data;
+
+    if (!g_atomic_int_dec_and_test(&hub->ref))
+        return;
+    g_hash_table_unref(hub->namespaces);
+    g_mutex_clear(&hub->lock);
+    g_free(hub);
+}
+
+static void
+vmc_watcher_unref(VmcWatcher *w)
+{
+    if (!g_atomic_int_dec_and_test(&w->ref))
+        return;
+    if (w->destroy)
+        w->destroy(w->data);
+    g_main_context_unref(w->context);
+    vmc_hub_unref(w->hub);
+    g_free(w->name);
+    g_free(w->ns);
+    g_free(w->uuid);
+    g_free(w);
+}
+
+VmcState *
+vmc_state_from_libvirt(int state, int reason)
+{
+    VmcStateKind kind = VMC_STATE_STOPPED;
+    const char *why = NULL;
+
+    switch (state) {
+    case VIR_DOMAIN_NOSTATE:
+        kind = VMC_STATE_STARTING;
+        break;
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+    case VIR_DOMAIN_SHUTDOWN:   /* still running while it shuts down */
+        kind = VMC_STATE_RUNNING;
+        break;
+    case VIR_DOMAIN_PAUSED:
+        kind = reason == VIR_DOMAIN_PAUSED_STARTING_UP ? VMC_STATE_STARTING : VMC_STATE_PAUSED;
+        if (reason == VIR_DOMAIN_PAUSED_CRASHED) {
+            kind = VMC_STATE_FAILED;
+            why = "the guest crashed (kernel panic)";
+        }
+        break;
+    case VIR_DOMAIN_PMSUSPENDED:
+        kind = VMC_STATE_PAUSED;
+        break;
+    case VIR_DOMAIN_SHUTOFF:
+        if (reason == VIR_DOMAIN_SHUTOFF_CRASHED) {
+            kind = VMC_STATE_FAILED;
+            why = "QEMU exited unexpectedly (crashed or killed)";
+        } else if (reason == VIR_DOMAIN_SHUTOFF_FAILED) {
+            kind = VMC_STATE_FAILED;
+            why = "it failed to start";
+        }
+        break;
+    case VIR_DOMAIN_CRASHED:
+        kind = VMC_STATE_FAILED;
+        why = "the guest crashed (kernel panic)";
+        break;
+    }
+    return vmc_state_new_libvirt(kind, why, state, reason);
+}
+
+VmcState *
+vmc_state_from_event(int event, int detail)
+{
+    switch (event) {
+    case VIR_DOMAIN_EVENT_DEFINED:
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+        return vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);
+    case VIR_DOMAIN_EVENT_STARTED:
+    case VIR_DOMAIN_EVENT_RESUMED:
+        return vmc_state_new_libvirt(VMC_STATE_RUNNING, NULL, VIR_DOMAIN_RUNNING, 0);
+    case VIR_DOMAIN_EVENT_SUSPENDED:
+        return vmc_state_new_libvirt(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PAUSED, 0);
+    case VIR_DOMAIN_EVENT_PMSUSPENDED:
+        return vmc_state_new_libvirt(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PMSUSPENDED, 0);
+    case VIR_DOMAIN_EVENT_STOPPED:
+        if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
+            return vmc_state_from_libvirt(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
+        if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
+            return vmc_state_from_libvirt(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_FAILED);
+        return vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);
+    case VIR_DOMAIN_EVENT_CRASHED:
+        return vmc_state_from_libvirt(VIR_DOMAIN_CRASHED, 0);
+    default:
+        return NULL;   /* SHUTDOWN (in progress): still running until STOPPED */
+    }
+}
+
+typedef struct {
+    VmcWatcher *watcher;
+    VmcEvent *event;
+} VmcDelivery;
+
+static void
+vmc_delivery_free(gpointer data)
+{
+    VmcDelivery *d = data;
+
+    vmc_watcher_unref(d->watcher);
+    vmc_event_unref(d->event);
+    g_free(d);
+}
+
+static char *vmc_driver_namespace_of(VmcDriver *driver, const char *uuid);
+
+/* Runs on the watcher's own main context: libvirt may be called here. */
+static gboolean
+vmc_deliver(gpointer data)
+{
+    VmcDelivery *d = data;
+    VmcWatcher *w = d->watcher;
+    VmcDriver *driver;
+    gboolean removed;
+
+    g_mutex_lock(&w->hub->lock);
+    removed = w->removed;
+    driver = w->hub->driver;
+    g_mutex_unlock(&w->hub->lock);
+    if (removed || !driver)
+        return G_SOURCE_REMOVE;
+    if (w->name && g_strcmp0(w->name, d->event->name) != 0)
+        return G_SOURCE_REMOVE;
+    if (w->uuid && g_strcmp0(w->uuid, d->event->uuid) != 0)
+        return G_SOURCE_REMOVE;
+    if (w->ns) {
+        g_autofree char *ns = vmc_driver_namespace_of(driver, d->event->uuid);
+        if (g_strcmp0(ns, w->ns) != 0)
+            return G_SOURCE_REMOVE;
+    }
+    w->func(driver, d->event, w->data);
+    return G_SOURCE_REMOVE;
+}
+
+/* libvirt's event thread: no libvirt call that could block, only hand-off. */
+static int
+vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    VmcEventHub *hub = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    VmcState *state = vmc_state_from_event(event, detail);
+    VmcEvent *ev;
+
+    if (!state || virDomainGetUUIDString(dom, uuid) < 0) {
+        vmc_state_free(state);
+        return 0;
+    }
+    ev = vmc_event_new(virDomainGetName(dom), uuid, state, event, detail);
+
+    g_mutex_lock(&hub->lock);
+    for (GList *l = hub->watchers; l; l = l->next) {
+        VmcWatcher *w = l->data;
+        VmcDelivery *d = g_new0(VmcDelivery, 1);
+
+        g_atomic_int_inc(&w->ref);
+        d->watcher = w;
+        d->event = vmc_event_ref(ev);
+        g_main_context_invoke_full(w->context, G_PRIORITY_DEFAULT, vmc_deliver, d,
+                                   vmc_delivery_free);
+    }
+    g_mutex_unlock(&hub->lock);
+    vmc_event_unref(ev);
+    return 0;
+}
+
+static guint
+vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, const char *uuid,
+                          VmcWatchFunc func, gpointer data, GDestroyNotify destroy)
+{
+    VmcWatcher *w = g_new0(VmcWatcher, 1);
+    guint id;
+
+    w->ref = 1;
+    w->name = g_strdup(name);
+    w->ns = g_strdup(ns);
+    w->uuid = g_strdup(uuid);
+    w->func = func;
+    w->data = data;
+    w->destroy = destroy;
+    w->context = g_main_context_ref_thread_default();
+    w->hub = vmc_hub_ref(driver->hub);
+
+    g_mutex_lock(&driver->hub->lock);
+    id = w->id = ++driver->hub->next_id;
+    driver->hub->watchers = g_list_append(driver->hub->watchers, w);
+    g_mutex_unlock(&driver->hub->lock);
+    return id;
+}
+
+/**
+ * vmc_driver_watch:
+ * @driver: a driver
+ * @name: (nullable): only this VM
+ * @ns: (nullable): only VMs of this namespace
+ * @func: called for each state change
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the watch is removed
+ *
+ * Subscribes to the state changes of VMs made by virt-vmconfig. @func runs
+ * on the thread-default main context of the calling thread, in the order
+ * libvirt reported the changes.
+ *
+ * Returns: the watch's id, for vmc_driver_unwatch().
+ */
+guint
+vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
+                 gpointer user_data, GDestroyNotify destroy)
+{
+    g_return_val_if_fail(driver != NULL, 0);
+    g_return_val_if_fail(func != NULL, 0);
+    return vmc_driver_watch_internal(driver, name, ns, NULL, func, user_data, destroy);
+}
+
+/**
+ * vmc_driver_unwatch:
+ * @driver: a driver
+ * @id: what vmc_driver_watch() returned
+ *
+ * Removes a watch; its function is not called again, even for changes
+ * already on their way. Safe from inside the watch's own function.
+ */
+void
+vmc_driver_unwatch(VmcDriver *driver, guint id)
+{
+    VmcWatcher *found = NULL;
+
+    g_return_if_fail(driver != NULL);
+    g_mutex_lock(&driver->hub->lock);
+    for (GList *l = driver->hub->watchers; l; l = l->next) {
+        VmcWatcher *w = l->data;
+        if (w->id == id) {
+            found = w;
+            found->removed = TRUE;
+            driver->hub->watchers = g_list_delete_link(driver->hub->watchers, l);
+            break;
+        }
+    }
+    g_mutex_unlock(&driver->hub->lock);
+    if (found)
+        vmc_watcher_unref(found);
+}
+
+typedef struct {
+    VmcSerialWatch *watch;
+    VmcSerialFunc func;
+    gpointer data;
+} VmcSerialFollow;
+
+static void
+vmc_serial_follow_free(gpointer data)
+{
+    VmcSerialFollow *f = data;
+
+    vmc_serial_watch_free(f->watch);
+    g_free(f);
+}
+
+static void
+vmc_serial_follow_relay(const char *data, gsize len, gboolean reset, gpointer user_data)
+{
+    VmcSerialFollow *f = user_data;
+
+    f->func(reset ? NULL : data, reset ? 0 : len, f->data);
+}
+
+/**
+ * vmc_driver_follow_serial:
+ * @driver: a driver
+ * @handle: a VM on a local host
+ * @func: called with the log's bytes as they arrive
+ * @user_data: data for @func
+ * @error: return location for a #GError, or %NULL
+ *
+ * Follows the VM's serial log (inotify, no polling) from its start, on the
+ * thread-default main context of the calling thread.
+ *
+ * Returns: an id for vmc_driver_unfollow_serial(), or 0 with %VMC_ERROR_IO.
+ */
+guint
+vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
+                         gpointer user_data, GError **error)
+{
+    VmcSerialFollow *f;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
+    if (!handle->serial_log) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "VM '%s' has no serial log", handle->name);
+        return 0;
+    }
+    f = g_new0(VmcSerialFollow, 1);
+    f->func = func;
+    f->data = user_data;
+    f->watch = vmc_serial_watch_new(handle->serial_log, g_main_context_get_thread_default(),
+                                    vmc_serial_follow_relay, f, error);
+    if (!f->watch) {
+        g_free(f);
+        return 0;
+    }
+    g_hash_table_insert(driver->serial_follows, GUINT_TO_POINTER(++driver->next_follow), f);
+    return driver->next_follow;
+}
+
+void
+vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
+{
+    g_return_if_fail(driver != NULL);
+    g_hash_table_remove(driver->serial_follows, GUINT_TO_POINTER(id));
+}
+
+static gboolean
+vmc_socket_answers(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+    gboolean ok;
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return FALSE;
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FALSE;
+    ok = connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+static char *
+vmc_embed_root(void)
+{
+    const char *env = g_getenv("VMC_EMBED_ROOT");
+
+    if (env && *env)
+        return g_strdup(env);
+    if (geteuid() == 0)
+        return g_strdup("/var/lib/virt-vmconfig/embed");
+    return g_build_filename(g_get_user_data_dir(), "virt-vmconfig", "embed", NULL);
+}
+
+/* $LIBVIRT_DEFAULT_URI; else the system (root) or session daemon when its
+ * socket answers; else an embedded QEMU driver, which needs no daemon. */
+static char *
+vmc_default_uri(void)
+{
+    const char *env = g_getenv("LIBVIRT_DEFAULT_URI");
+    g_autofree char *root = NULL;
+
+    if (env && *env)
+        return g_strdup(env);
+    if (geteuid() == 0) {
+        if (vmc_socket_answers("/run/libvirt/virtqemud-sock") ||
+            vmc_socket_answers("/run/libvirt/libvirt-sock"))
+            return g_strdup("qemu:///system");
+    } else {
+        g_autofree char *a = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "virtqemud-sock", NULL);
+        g_autofree char *b = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "libvirt-sock", NULL);
+        if (vmc_socket_answers(a) || vmc_socket_answers(b))
+            return g_strdup("qemu:///session");
+    }
+    root = vmc_embed_root();
+    return g_strdup_printf("qemu:///embed?root=%s", root);
+}
+
+/* An embedded driver logs QEMU's output through virtlogd unless told to
+ * write files itself; with no daemon there is no virtlogd. */
+static gboolean
+vmc_prepare_embed_root(const char *uri, GError **error)
+{
+    g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
+    g_autoptr(GHashTable) params = NULL;
+    g_autofree char *etc = NULL;
+    g_autofree char *conf = NULL;
+    const char *root;
+
+    if (!parsed || g_strcmp0(g_uri_get_path(parsed), "/embed") != 0 || !g_uri_get_query(parsed))
+        return TRUE;
+    params = g_uri_parse_params(g_uri_get_query(parsed), -1, "&", G_URI_PARAMS_NONE, NULL);
+    root = params ? g_hash_table_lookup(params, "root") : NULL;
+    if (!root)
+        return TRUE;
+    etc = g_build_filename(root, "etc", NULL);
+    conf = g_build_filename(etc, "qemu.conf", NULL);
+    if (g_file_test(conf, G_FILE_TEST_EXISTS))
+        return TRUE;
+    if (g_mkdir_with_parents(etc, 0755) < 0 ||
+        !g_file_set_contents(conf, "# written by virt-vmconfig: no virtlogd without a daemon\n"
+                                   "stdio_handler = \"file\"\n", -1, NULL)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "cannot prepare the embedded QEMU driver's root '%s': %s", root,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * vmc_driver_open:
+ * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
+ *   the local system (root) or session daemon if its socket answers, else
+ *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
+ * @error: return location for a #GError, or %NULL
+ *
+ * Opens a connection. libvirt's event loop is registered first (once per
+ * process) and libvirt never prints errors: they come back as GErrors.
+ *
+ * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
+ */
+VmcDriver *
+vmc_driver_open(const char *uri, GError **error)
+{
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autofree char *chosen = NULL;
+    g_autoptr(GUri) parsed = NULL;
+    const char *host;
+
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+    vmc_event_loop_ensure();
+    chosen = uri ? g_strdup(uri) : vmc_default_uri();
+    if (!vmc_prepare_embed_root(chosen, error))
+        return NULL;
+
+    driver = g_new0(VmcDriver, 1);
+    g_mutex_init(&driver->boot_lock);
+    driver->lifecycle_id = -1;
+    driver->hub = g_new0(VmcEventHub, 1);
+    driver->hub->ref = 1;
+    driver->hub->driver = driver;
+    driver->hub->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_mutex_init(&driver->hub->lock);
+    driver->uri = g_steal_pointer(&chosen);
+    driver->serial_follows = g_hash_table_new_full(NULL, NULL, NULL, vmc_serial_follow_free);
+
+    driver->conn = virConnectOpen(driver->uri);
+    if (!driver->conn) {
+        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot connect to '%s'", driver->uri);
+        return NULL;
+    }
+    parsed = g_uri_parse(driver->uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
+    host = parsed ? g_uri_get_host(parsed) : NULL;
+    driver->local = !host || !*host || g_strcmp0(host, "localhost") == 0;
+    driver->system = driver->local && parsed && g_strcmp0(g_uri_get_path(parsed), "/system") == 0;
+
+    driver->lifecycle_id = virConnectDomainEventRegisterAny(
+        driver->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        VIR_DOMAIN_EVENT_CALLBACK(vmc_on_lifecycle), vmc_hub_ref(driver->hub), vmc_hub_unref);
+    if (driver->lifecycle_id < 0) {
+        vmc_hub_unref(driver->hub);
+        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot follow VM events on '%s'", driver->uri);
+        return NULL;
+    }
+    return g_steal_pointer(&driver);
+}
+
+void
+vmc_driver_free(VmcDriver *driver)
+{
+    if (!driver)
+        return;
+    g_mutex_lock(&driver->hub->lock);
+    driver->hub->driver = NULL;
+    for (GList *l = driver->hub->watchers; l; l = l->next)
+        ((VmcWatcher *) l->data)->removed = TRUE;
+    g_mutex_unlock(&driver->hub->lock);
+    g_list_free_full(driver->hub->watchers, (GDestroyNotify) vmc_watcher_unref);
+    driver->hub->watchers = NULL;
+
+    if (driver->conn) {
+        if (driver->lifecycle_id >= 0)
+            virConnectDomainEventDeregisterAny(driver->conn, driver->lifecycle_id);
+        virConnectClose(driver->conn);
+    }
+    vmc_hub_unref(driver->hub);
+    g_clear_pointer(&driver->serial_follows, g_hash_table_unref);
+    g_mutex_clear(&driver->boot_lock);
+    g_free(driver->uri);
+    g_free(driver);
+}
+
+const char *
+vmc_driver_get_uri(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, NULL);
+    return driver->uri;
+}
+
+/**
+ * vmc_driver_is_local:
+ * @driver: a driver
+ *
+ * Returns: %TRUE when libvirt runs VMs on this host, so that boot can
+ * check the config's files here.
+ */
+gboolean
+vmc_driver_is_local(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, FALSE);
+    return driver->local;
+}
+
+/**
+ * vmc_driver_get_accel:
+ * @driver: a driver
+ *
+ * Returns: the accelerator VMs get: the one set, else `kvm` when the host's
+ * domain capabilities offer it, else `qemu` (TCG).
+ */
+VmcAccel
+vmc_driver_get_accel(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
+    if (!driver->accel_known) {
+        char *caps = virConnectGetDomainCapabilities(driver->conn, NULL, NULL, NULL, "kvm", 0);
+
+        driver->accel = caps ? VMC_ACCEL_KVM : VMC_ACCEL_QEMU;
+        driver->accel_known = TRUE;
+        free(caps);
+        virResetLastError();
+    }
+    return driver->accel;
+}
+
+void
+vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
+{
+    g_return_if_fail(driver != NULL);
+    driver->accel = accel;
+    driver->accel_known = TRUE;
+}
+
+/* Our domains carry our metadata element; nothing else is touched. */
+static gboolean
+vmc_domain_is_ours(virDomainPtr dom, char **ns)
+{
+    char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XMLNS, 0);
+    g_autoptr(xmlDoc) doc = NULL;
+
+    if (!meta) {
+        virResetLastError();
+        return FALSE;
+    }
+    if (ns) {
+        doc = xmlReadMemory(meta, (int) strlen(meta), NULL, NULL, XML_PARSE_NONET);
+        *ns = doc ? vmc_xml_prop(xmlDocGetRootElement(doc), "namespace") : NULL;
+        if (!*ns)
+            *ns = g_strdup("");
+    }
+    free(meta);
+    return TRUE;
+}
+
+static char *
+vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
+{
+    g_autoptr(virDomain) dom = NULL;
+    char *ns = NULL;
+
+    g_mutex_lock(&driver->hub->lock);
+    ns = g_strdup(g_hash_table_lookup(driver->hub->namespaces, uuid));
+    g_mutex_unlock(&driver->hub->lock);
+    if (ns)
+        return ns;
+    dom = virDomainLookupByUUIDString(driver->conn, uuid);
+    if (!dom || !vmc_domain_is_ours(dom, &ns)) {
+        virResetLastError();
+        return NULL;
+    }
+    g_mutex_lock(&driver->hub->lock);
+    g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns));
+    g_mutex_unlock(&driver->hub->lock);
+    return ns;
+}
+
+static VmcState *
+vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error)
+{
+    /* Every libvirt call resets libvirt's error: take the name first. */
+    g_autofree char *name = g_strdup(virDomainGetName(dom));
+    int state, reason;
+    VmcState *result;
+    g_autofree char *ip = NULL;
+
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the state of VM '%s'", name);
+        return NULL;
+    }
+    result = vmc_state_from_libvirt(state, reason);
+    /* libvirt truncates the log at each start: a marker in it is this boot's. */
+    if (result->kind == VMC_STATE_RUNNING && (ip = vmc_ready_scan_file(serial_log))) {
+        vmc_state_free(result);
+        result = vmc_state_new_libvirt(VMC_STATE_READY, ip, state, reason);
+    }
+    return result;
+}
+
+/* A handle from the domain's live XML: the CID libvirt chose is only there. */
+static VmcHandle *
+vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
+{
+    g_autofree char *xml_text = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    g_autofree char *ns = NULL;
+    g_autofree char *serial = NULL;
+    g_autofree char *cid = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    xmlNode *vm;
+    VmcState *state;
+    g_autofree char *name = g_strdup(virDomainGetName(dom));
+    char *raw = virDomainGetXMLDesc(dom, 0);
+
+    if (!raw) {
+        vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the definition of VM '%s'", name);
+        return NULL;
+    }
+    xml_text = g_strdup(raw);
+    free(raw);
+    doc = vmc_xml_parse(xml_text, -1, error);
+    if (!doc)
+        return NULL;
+    ctxt = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
+    vm = vmc_xml_find(ctxt, "/domain/metadata/vmc:vm");
+    ns = vm ? vmc_xml_prop(vm, "namespace") : NULL;
+    serial = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/serial[@type='file']/source"), "path");
+    cid = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/vsock/cid"), "address");
+    virDomainGetUUIDString(dom, uuid);
+
+    if (vm) {
+        g_mutex_lock(&driver->hub->lock);
+        g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns ? ns : ""));
+        g_mutex_unlock(&driver->hub->lock);
+    }
+    state = vmc_domain_state(dom, serial, error);
+    if (!state)
+        return NULL;
+    return vmc_handle_new(name, ns, uuid, serial,
+                          cid ? (guint) g_ascii_strtoull(cid, NULL, 10) : 0, state);
+}
+
+/* The domain a handle names, found by UUID so that a new VM of the same
+ * name is never mistaken for it. */
+static virDomainPtr
+vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op, GError **error)
+{
+    virDomainPtr dom = virDomainLookupByUUIDString(driver->conn, handle->uuid);
+
+    if (!dom)
+        vmc_libvirt_error(error, op, "VM '%s' not found", handle->name);
+    return dom;
+}
+
+static gboolean G_GNUC_PRINTF(3, 4)
+vmc_fail(GError **error, VmcError code, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    if (error) {
+        g_assert(*error == NULL);
+        *error = g_error_new_valist(VMC_ERROR, code, fmt, args);
+    }
+    va_end(args);
+    return FALSE;
+}
+
+static gboolean
+vmc_check_file(const VmcConfig *cfg, const char *field, const char *path, gboolean dir,
+               gboolean writable, GError **error)
+{
+    struct stat st;
+
+    if (!path)
+        return TRUE;
+    if (stat(path, &st) < 0)
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s '%s' %s",
+                        vmc_config_get_name(cfg), field, path,
+                        errno == ENOENT ? "does not exist" : g_strerror(errno));
+    if (dir != !!S_ISDIR(st.st_mode))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s '%s' is %s, not %s",
+                        vmc_config_get_name(cfg), field, path, dir ? "a file" : "a directory",
+                        dir ? "a directory" : "a file");
+    if (access(path, R_OK | (writable ? W_OK : 0) | (dir ? X_OK : 0)) < 0)
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s '%s' cannot be %s: %s",
+                        vmc_config_get_name(cfg), field, path,
+                        writable ? "read and written" : "read", g_strerror(errno));
+    return TRUE;
+}
+
+/* Under qemu:///system QEMU runs as another user: libvirt relabels the
+ * files themselves, but every directory above them must let that user
+ * through, or QEMU fails late with "Permission denied". */
+static gboolean
+vmc_check_traversable(const VmcConfig *cfg, const char *field, const char *path,
+                      const struct passwd *qemu_user, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    while (strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
+        struct stat st;
+        gboolean ok;
+        char *parent;
+
+        if (stat(dir, &st) < 0)
+            break;
+        ok = (st.st_mode & S_IXOTH) ||
+             (st.st_uid == qemu_user->pw_uid && (st.st_mode & S_IXUSR)) ||
+             (st.st_gid == qemu_user->pw_gid && (st.st_mode & S_IXGRP));
+        if (!ok)
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': QEMU runs as user '%s', which cannot enter directory '%s' "
+                            "to reach %s '%s': allow it (chmod o+x '%s') or move the file",
+                            vmc_config_get_name(cfg), qemu_user->pw_name, dir, field, path, dir);
+        parent = g_path_get_dirname(dir);
+        g_free(dir);
+        dir = parent;
+    }
+    return TRUE;
+}
+
+static gboolean
+vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+{
+    const struct {
+        const char *field;
+        const char *path;
+        gboolean writable;
+    } files[] = {
+        { "kernel", vmc_config_get_kernel(cfg), FALSE },
+        { "initramfs", vmc_config_get_initramfs(cfg), FALSE },
+        { "root_disk", vmc_config_get_root_disk(cfg), TRUE },
+        { "seed_iso", vmc_config_get_seed_iso(cfg), FALSE },
+        { "data_disk", vmc_config_get_data_disk(cfg), TRUE },
+    };
+    struct passwd *qemu_user = driver->system ? getpwnam("libvirt-qemu") : NULL;
+    g_autofree char *log_dir = g_path_get_dirname(vmc_config_get_serial_log(cfg));
+    const char *nvram = vmc_config_get_efi_variable_store(cfg);
+
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+        if (!vmc_check_file(cfg, files[i].field, files[i].path, FALSE, files[i].writable, error))
+            return FALSE;
+        if (files[i].path && qemu_user &&
+            !vmc_check_traversable(cfg, files[i].field, files[i].path, qemu_user, error))
+            return FALSE;
+    }
+    for (guint i = 0; i < vmc_config_get_n_shared_dirs(cfg); i++) {
+        const char *share = vmc_shared_dir_get_host_path(vmc_config_get_shared_dir(cfg, i));
+        g_autofree char *share_field = g_strdup_printf("shared_dirs[%u].host_path", i);
+
+        if (!vmc_check_file(cfg, share_field, share, TRUE, FALSE, error))
+            return FALSE;
+    }
+    if (!vmc_check_file(cfg, "serial_log's directory", log_dir, TRUE, TRUE, error))
+        return FALSE;
+    if (qemu_user && !vmc_check_traversable(cfg, "serial_log", vmc_config_get_serial_log(cfg),
+                                            qemu_user, error))
+        return FALSE;
+    if (nvram) {
+        g_autofree char *nvram_dir = g_path_get_dirname(nvram);
+        if (!vmc_check_file(cfg, "efi_variable_store's directory", nvram_dir, TRUE, TRUE, error))
+            return FALSE;
+    }
+    if (vmc_config_get_vsock(cfg) && !g_file_test("/dev/vhost-vsock", G_FILE_TEST_EXISTS))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': vsock is on, but this host has no /dev/vhost-vsock: load the "
+                        "vhost_vsock kernel module (modprobe vhost_vsock) or set vsock to false",
+                        vmc_config_get_name(cfg));
+    return TRUE;
+}
+
+/* Puts things back as they were after a failed start: the old definition,
+ * or none, and no NVRAM file that this boot made. */
+static void
+vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
+                  gboolean nvram_existed)
+{
+    const char *nvram = vmc_config_get_efi_variable_store(cfg);
+
+    /* Another boot of the same name may have won the race: never touch a
+     * running domain. */
+    if (virDomainIsActive(dom) == 0) {
+        if (old_xml) {
+            virDomainPtr back = virDomainDefineXML(virDomainGetConnect(dom), old_xml);
+            if (back)
+                virDomainFree(back);
+        } else {
+            virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM);
+            if (nvram && !nvram_existed)
+                g_unlink(nvram);
+        }
+    }
+    virResetLastError();
+}
+
+/**
+ * vmc_driver_boot:
+ * @driver: a driver
+ * @cfg: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Validates @cfg, checks on a local host that its files exist and can be
+ * reached, renders it, defines it (persistently) and starts it. Booting a
+ * stopped VM of ours again redefines and starts it. A running VM, or a
+ * domain of that name that is not ours, is refused and left untouched; a
+ * start that fails leaves the host as it was.
+ *
+ * Returns: (transfer full): the VM's handle, or %NULL with
+ * %VMC_ERROR_INVALID_CONFIG (nothing was touched) or %VMC_ERROR_BOOT_FAILED.
+ */
+VmcHandle *
+vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+{
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autoptr(virDomain) existing = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    g_autofree char *xml = NULL;
+    g_autofree char *old_xml = NULL;
+    g_autofree char *uuid = NULL;
+    g_autoptr(GMutexLocker) locker = NULL;
+    const char *name;
+    const char *nvram;
+    gboolean nvram_existed;
+
+    g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+    if (!vmc_config_validate(cfg, error))
+        return NULL;
+    if (driver->local && !vmc_driver_check_host(driver, cfg, error))
+        return NULL;
+    name = vmc_config_get_name(cfg);
+    vmc_render_options_set_accel(opts, vmc_driver_get_accel(driver));
+    vmc_render_options_set_remote_paths(opts, !driver->local);
+    xml = vmc_config_to_domain_xml(cfg, opts, error);
+    if (!xml)
+        return NULL;
+    uuid = vmc_config_get_uuid_string(cfg);
+
+    locker = g_mutex_locker_new(&driver->boot_lock);
+    existing = virDomainLookupByName(driver->conn, name);
+    if (!existing) {
+        if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+            vmc_libvirt_error(error, VMC_OP_LOOKUP, "cannot look up VM '%s'", name);
+            return NULL;
+        }
+        virResetLastError();
+    } else {
+        char existing_uuid[VIR_UUID_STRING_BUFLEN] = "";
+        int active;
+        char *raw;
+
+        if (!vmc_domain_is_ours(existing, NULL)) {
+            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                     "VM '%s': a libvirt domain of that name exists and was not made by "
+                     "virt-vmconfig; it was left untouched (pick another name)", name);
+            return NULL;
+        }
+        active = virDomainIsActive(existing);
+        if (active < 0) {
+            vmc_libvirt_error(error, VMC_OP_LOOKUP, "cannot read the state of VM '%s'", name);
+            return NULL;
+        }
+        if (active) {
+            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                     "VM '%s' is already running; stop it before booting it again", name);
+            return NULL;
+        }
+        virDomainGetUUIDString(existing, existing_uuid);
+        if (g_ascii_strcasecmp(existing_uuid, uuid) != 0) {
+            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                     "VM '%s' exists with UUID %s, but this config gives UUID %s (another "
+                     "namespace or machine_id): delete the old VM first", name, existing_uuid,
+                     uuid);
+            return NULL;
+        }
+        raw = virDomainGetXMLDesc(existing, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+        old_xml = g_strdup(raw);
+        free(raw);
+    }
+
+    nvram = vmc_config_get_efi_variable_store(cfg);
+    nvram_existed = nvram && g_file_test(nvram, G_FILE_TEST_EXISTS);
+    dom = virDomainDefineXMLFlags(driver->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+    if (!dom) {
+        vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
+        return NULL;
+    }
+    if (virDomainCreate(dom) < 0) {
+        virError start_error = { 0 };
+
+        virCopyLastError(&start_error);
+        vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
+        vmc_libvirt_error_from(error, VMC_OP_START, &start_error, "VM '%s' failed to start",
+                               name);
+        virResetError(&start_error);
+        return NULL;
+    }
+    return vmc_handle_from_domain(driver, dom, error);
+}
+
+/**
+ * vmc_driver_lookup:
+ * @driver: a driver
+ * @name: a VM's name
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full): the handle of the VM of that name, or %NULL
+ * with %VMC_ERROR_NOT_FOUND when there is none or the domain of that name
+ * was not made by virt-vmconfig.
+ */
+VmcHandle *
+vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+
+    g_return_val_if_fail(driver != NULL && name != NULL, NULL);
+    dom = virDomainLookupByName(driver->conn, name);
+    if (!dom) {
+        vmc_libvirt_error(error, VMC_OP_LOOKUP, "VM '%s' not found", name);
+        return NULL;
+    }
+    if (!vmc_domain_is_ours(dom, NULL)) {
+        vmc_fail(error, VMC_ERROR_NOT_FOUND,
+                 "VM '%s' not found: the libvirt domain of that name was not made by "
+                 "virt-vmconfig (use virsh for it)", name);
+        return NULL;
+    }
+    return vmc_handle_from_domain(driver, dom, error);
+}
+
+/**
+ * vmc_driver_list:
+ * @driver: a driver
+ * @ns: (nullable): only VMs of this namespace
+ * @error: return location for a #GError, or %NULL
+ *
+ * Lists the VMs of virt-vmconfig, sorted by name: one libvirt call lists
+ * every domain, then each domain's definition says whether it is ours.
+ *
+ * Returns: (transfer full) (element-type VmcHandle): the handles.
+ */
+static gint
+vmc_handle_compare(gconstpointer a, gconstpointer b)
+{
+    const VmcHandle *x = *(const VmcHandle *const *) a;
+    const VmcHandle *y = *(const VmcHandle *const *) b;
+
+    return strcmp(x->name, y->name);
+}
+
+GPtrArray *
+vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
+{
+    g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_handle_free);
+    virDomainPtr *doms = NULL;
+    int n;
+
+    g_return_val_if_fail(driver != NULL, NULL);
+    n = virConnectListAllDomains(driver->conn, &doms, 0);
+    if (n < 0) {
+        vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the VMs on '%s'", driver->uri);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        g_autoptr(GError) local = NULL;
+        VmcHandle *handle = NULL;
+
+        if (vmc_domain_is_ours(doms[i], NULL))
+            handle = vmc_handle_from_domain(driver, doms[i], &local);
+        /* A domain that vanished meanwhile is simply not listed. */
+        if (handle && (!ns || g_strcmp0(handle->ns, ns) == 0))
+            g_ptr_array_add(handles, handle);
+        else
+            vmc_handle_free(handle);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    g_ptr_array_sort(handles, vmc_handle_compare);
+    return g_steal_pointer(&handles);
+}
+
+/**
+ * vmc_driver_get_state:
+ * @driver: a driver
+ * @handle: a VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full): the VM's state now: crashes and failed starts
+ * are failed states, never a silent stopped; a running VM whose guest
+ * printed the ready marker in this boot is ready.
+ */
+VmcState *
+vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_STATE, error);
+    if (!dom)
+        return NULL;
+    return vmc_domain_state(dom, handle->serial_log, error);
+}
+
+/* Waits, on a private main context, until the VM leaves the running states. */
+typedef struct {
+    gboolean stopped;
+    gboolean timed_out;
+    VmcState *last;
+} VmcStopWait;
+
+static void
+vmc_stop_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    VmcStopWait *wait = data;
+    VmcStateKind kind = vmc_state_get_kind(vmc_event_get_state(event));
+
+    if (kind == VMC_STATE_STOPPED || kind == VMC_STATE_FAILED)
+        wait->stopped = TRUE;
+}
+
+static gboolean
+vmc_stop_on_timeout(gpointer data)
+{
+    *(gboolean *) data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean
+vmc_stop_repress(gpointer data)
+{
+    virDomainShutdownFlags(data, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN);
+    virResetLastError();
+    return G_SOURCE_CONTINUE;
+}
+
+/* Forces a domain off; one that is off already is fine. */
+static gboolean
+vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name)
+{
+    virError err = { 0 };
+    gboolean off;
+
+    if (virDomainDestroy(dom) == 0)
+        return TRUE;
+    virCopyLastError(&err);
+    off = virDomainIsActive(dom) == 0;
+    if (!off)
+        vmc_libvirt_error_from(error, op, &err, "cannot force VM '%s' off", name);
+    virResetError(&err);
+    virResetLastError();
+    return off;
+}
+
+/**
+ * vmc_driver_stop:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long the guest may take to power off
+ *   (%VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS is vm-rs's 10 s)
+ * @error: return location for a #GError, or %NULL
+ *
+ * Presses the VM's ACPI power button and waits for it to power off, on
+ * libvirt's events (no polling). Past @timeout_ms it forces the VM off and
+ * fails with %VMC_ERROR_STOP_FAILED saying so. Stopping a stopped VM
+ * succeeds.
+ *
+ * Returns: %TRUE when the guest powered off by itself.
+ */
+gboolean
+vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) timeout = NULL;
+    g_autoptr(GSource) repress = NULL;
+    VmcStopWait wait = { FALSE, FALSE, NULL };
+    guint watch;
+    int active;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_STOP, error);
+    if (!dom)
+        return FALSE;
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_stop_on_event, &wait,
+                                      NULL);
+    active = virDomainIsActive(dom);
+    if (active == 1 && virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
+        virError err = { 0 };
+
+        virCopyLastError(&err);
+        if (virDomainIsActive(dom) == 1) {
+            vmc_driver_unwatch(driver, watch);
+            g_main_context_pop_thread_default(context);
+            vmc_libvirt_error_from(error, VMC_OP_STOP, &err,
+                                   "cannot press the power button of VM '%s'", handle->name);
+            virResetError(&err);
+            return FALSE;
+        }
+        virResetError(&err);
+    }
+    virResetLastError();
+
+    timeout = g_timeout_source_new(timeout_ms);
+    g_source_set_callback(timeout, vmc_stop_on_timeout, &wait.timed_out, NULL);
+    g_source_attach(timeout, context);
+    repress = g_timeout_source_new(VMC_STOP_REPRESS_MS);
+    g_source_set_callback(repress, vmc_stop_repress, dom, NULL);
+    g_source_attach(repress, context);
+
+    /* The check after subscribing closes the race with a VM that stopped
+     * before the watch existed. */
+    while (active == 1 && !wait.stopped && !wait.timed_out && virDomainIsActive(dom) == 1)
+        g_main_context_iteration(context, TRUE);
+
+    g_source_destroy(timeout);
+    g_source_destroy(repress);
+    vmc_driver_unwatch(driver, watch);
+    g_main_context_pop_thread_default(context);
+
+    if (active < 0)
+        return vmc_libvirt_error(error, VMC_OP_STOP, "cannot read the state of VM '%s'",
+                                 handle->name);
+    if (!wait.timed_out || virDomainIsActive(dom) == 0)
+        return TRUE;
+    if (!vmc_destroy(dom, error, VMC_OP_STOP, handle->name))
+        return FALSE;
+    return vmc_fail(error, VMC_ERROR_STOP_FAILED,
+                    "VM '%s' did not power off within %u ms of the ACPI power button, so it was "
+                    "forced off (does the guest handle the power button?)",
+                    handle->name, timeout_ms);
+}
+
+/**
+ * vmc_driver_kill:
+ * @driver: a driver
+ * @handle: a VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Forces the VM off at once. Killing a stopped VM succeeds.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_KILL, error);
+    if (!dom)
+        return FALSE;
+    if (virDomainIsActive(dom) == 0)
+        return TRUE;
+    return vmc_destroy(dom, error, VMC_OP_KILL, handle->name);
+}
+
+static gboolean
+vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pause,
+                        GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(VmcState) state = NULL;
+    VmcOperation op = pause ? VMC_OP_PAUSE : VMC_OP_RESUME;
+
+    dom = vmc_driver_domain(driver, handle, op, error);
+    if (!dom)
+        return FALSE;
+    state = vmc_domain_state(dom, NULL, error);
+    if (!state)
+        return FALSE;
+    if (state->kind == (pause ? VMC_STATE_PAUSED : VMC_STATE_RUNNING))
+        return TRUE;
+    if (state->kind != (pause ? VMC_STATE_RUNNING : VMC_STATE_PAUSED)) {
+        g_autofree char *now = vmc_state_to_string(state);
+        return vmc_fail(error, VMC_ERROR_STATE_FAILED, "VM '%s' cannot be %s: it is %s",
+                        handle->name, pause ? "paused" : "resumed", now);
+    }
+    if ((pause ? virDomainSuspend(dom) : virDomainResume(dom)) < 0)
+        return vmc_libvirt_error(error, op, "cannot %s VM '%s'", pause ? "pause" : "resume",
+                                 handle->name);
+    return TRUE;
+}
+
+/**
+ * vmc_driver_pause:
+ * @driver: a driver
+ * @handle: a running VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Suspends the VM's vCPUs. Pausing a paused VM succeeds; a VM that is not
+ * running fails with %VMC_ERROR_STATE_FAILED.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    return vmc_driver_pause_resume(driver, handle, TRUE, error);
+}
+
+/**
+ * vmc_driver_resume:
+ * @driver: a driver
+ * @handle: a paused VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Resumes the VM's vCPUs. Resuming a running VM succeeds; a VM that is
+ * not paused or running fails with %VMC_ERROR_STATE_FAILED.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    return vmc_driver_pause_resume(driver, handle, FALSE, error);
+}
+
+/**
+ * vmc_driver_delete:
+ * @driver: a driver
+ * @handle: a VM
+ * @flags: whether to remove the NVRAM file of a UEFI VM too
+ * @error: return location for a #GError, or %NULL
+ *
+ * Stops the VM if it runs (ACPI first, then by force) and removes its
+ * definition. Serial log, disks and shares are never touched, nor the
+ * NVRAM file unless @flags say so.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                  GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(GError) stop_error = NULL;
+    unsigned int undefine = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                            VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                            ((flags & VMC_DELETE_REMOVE_NVRAM) ? VIR_DOMAIN_UNDEFINE_NVRAM
+                                                               : VIR_DOMAIN_UNDEFINE_KEEP_NVRAM);
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_DELETE, error);
+    if (!dom)
+        return FALSE;
+    if (virDomainIsActive(dom) == 1 &&
+        !vmc_driver_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error) &&
+        !g_error_matches(stop_error, VMC_ERROR, VMC_ERROR_STOP_FAILED)) {
+        g_propagate_error(error, g_steal_pointer(&stop_error));
+        return FALSE;
+    }
+    if (virDomainUndefineFlags(dom, undefine) < 0)
+        return vmc_libvirt_error(error, VMC_OP_DELETE, "cannot delete VM '%s'", handle->name);
+    g_mutex_lock(&driver->hub->lock);
+    g_hash_table_remove(driver->hub->namespaces, handle->uuid);
+    g_mutex_unlock(&driver->hub->lock);
+    return TRUE;
+}
+
+typedef struct {
+    VmcReadyScanner *scanner;
+    VmcState *stopped;
+    gboolean timed_out;
+} VmcReadyWait;
+
+static void
+vmc_ready_on_serial(const char *data, gsize len, gboolean reset, gpointer user_data)
+{
+    VmcReadyWait *wait = user_data;
+
+    if (reset)
+        vmc_ready_scanner_reset(wait->scanner);
+    else
+        vmc_ready_scanner_feed(wait->scanner, data, len);
+}
+
+static void
+vmc_ready_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    VmcReadyWait *wait = data;
+    const VmcState *state = vmc_event_get_state(event);
+
+    if (!wait->stopped &&
+        (state->kind == VMC_STATE_STOPPED || state->kind == VMC_STATE_FAILED))
+        wait->stopped = vmc_state_copy(state);
+}
+
+/**
+ * vmc_driver_wait_ready:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long to wait
+ * @error: return location for a #GError, or %NULL
+ *
+ * Waits until the guest prints `VMRS_READY <ip>` and a newline on its
+ * serial console. The log is followed with inotify and read from where it
+ * was last read; a marker counts only on a complete line with a valid
+ * address. Fails at once with %VMC_ERROR_BOOT_FAILED when the VM stops or
+ * crashes first, and with %VMC_ERROR_STATE_FAILED on timeout, naming the
+ * last state.
+ *
+ * Returns: (transfer full): the ready state, with the guest's IP.
+ */
+VmcState *
+vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                      GError **error)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
+    g_autoptr(GSource) timeout = NULL;
+    g_autoptr(VmcState) now = NULL;
+    VmcReadyWait wait = { scanner, NULL, FALSE };
+    VmcSerialWatch *serial = NULL;
+    VmcState *result = NULL;
+    guint watch;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    if (!handle->serial_log) {
+        vmc_fail(error, VMC_ERROR_STATE_FAILED,
+                 "VM '%s' has no serial log to read the ready marker from", handle->name);
+        return NULL;
+    }
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_ready_on_event, &wait,
+                                      NULL);
+    serial = vmc_serial_watch_new(handle->serial_log, context, vmc_ready_on_serial, &wait, error);
+    now = serial ? vmc_driver_get_state(driver, handle, error) : NULL;
+    if (now && !vmc_state_is_running(now) && now->kind != VMC_STATE_STARTING &&
+        now->kind != VMC_STATE_PAUSED)
+        wait.stopped = vmc_state_copy(now);
+
+    timeout = g_timeout_source_new(timeout_ms);
+    g_source_set_callback(timeout, vmc_stop_on_timeout, &wait.timed_out, NULL);
+    g_source_attach(timeout, context);
+    while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out)
+        g_main_context_iteration(context, TRUE);
+
+    if (!now) {
+        /* error already set */
+    } else if (vmc_ready_scanner_get_ip(scanner)) {
+        result = vmc_state_new_libvirt(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
+                                       VIR_DOMAIN_RUNNING, 0);
+    } else if (wait.stopped) {
+        g_autofree char *what = vmc_state_to_string(wait.stopped);
+        vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)",
+                 handle->name, what);
+    } else {
+        g_autoptr(VmcState) last = vmc_driver_get_state(driver, handle, NULL);
+        g_autofree char *what = last ? vmc_state_to_string(last) : g_strdup("unknown");
+        vmc_fail(error, VMC_ERROR_STATE_FAILED,
+                 "VM '%s' was not ready within %u ms (last state: %s; %" G_GUINT64_FORMAT
+                 " bytes of serial output, no VMRS_READY line)",
+                 handle->name, timeout_ms, what, vmc_serial_watch_get_total(serial));
+    }
+
+    g_source_destroy(timeout);
+    vmc_serial_watch_free(serial);
+    vmc_driver_unwatch(driver, watch);
+    vmc_state_free(wait.stopped);
+    g_main_context_pop_thread_default(context);
+    return result;
+}

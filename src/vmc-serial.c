@@ -1,0 +1,247 @@
+/*
+ * vmc-serial.c: follow a serial log as it grows, and find the ready marker
+ *
+ * The log is watched with inotify on its directory (so that a log that is
+ * created, truncated or replaced by a new boot is seen too) and read from
+ * the last offset; no polling.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-serial-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define VMC_READY_MARKER "VMRS_READY"
+#define VMC_READY_LINE_MAX 4096
+
+struct _VmcReadyScanner {
+    GString *line;
+    char *ip;
+};
+
+VmcReadyScanner *
+vmc_ready_scanner_new(void)
+{
+    VmcReadyScanner *s = g_new0(VmcReadyScanner, 1);
+
+    s->line = g_string_new(NULL);
+    return s;
+}
+
+void
+vmc_ready_scanner_free(VmcReadyScanner *s)
+{
+    if (!s)
+        return;
+    g_string_free(s->line, TRUE);
+    g_free(s->ip);
+    g_free(s);
+}
+
+void
+vmc_ready_scanner_reset(VmcReadyScanner *s)
+{
+    g_string_truncate(s->line, 0);
+    g_clear_pointer(&s->ip, g_free);
+}
+
+const char *
+vmc_ready_scanner_get_ip(VmcReadyScanner *s)
+{
+    return s->ip;
+}
+
+/* A complete line counts when it holds "VMRS_READY <ip>" and nothing after
+ * the address, and the address parses. */
+static void
+vmc_ready_check_line(VmcReadyScanner *s, const char *line)
+{
+    const char *marker = strstr(line, VMC_READY_MARKER " ");
+    g_autofree char *token = NULL;
+    g_autoptr(GInetAddress) address = NULL;
+
+    if (!marker || s->ip)
+        return;
+    token = g_strstrip(g_strdup(marker + strlen(VMC_READY_MARKER " ")));
+    if (!*token || strchr(token, ' '))
+        return;
+    address = g_inet_address_new_from_string(token);
+    if (address)
+        s->ip = g_steal_pointer(&token);
+}
+
+gboolean
+vmc_ready_scanner_feed(VmcReadyScanner *s, const char *data, gsize len)
+{
+    for (gsize i = 0; i < len && !s->ip; i++) {
+        char c = data[i];
+
+        if (c == '\n') {
+            vmc_ready_check_line(s, s->line->str);
+            g_string_truncate(s->line, 0);
+        } else if (c != '\r' && c != '\0') {
+            /* A line this long is no marker line; keep memory bounded. */
+            if (s->line->len < VMC_READY_LINE_MAX)
+                g_string_append_c(s->line, c);
+        }
+    }
+    return s->ip != NULL;
+}
+
+char *
+vmc_ready_scan_file(const char *path)
+{
+    g_autoptr(VmcReadyScanner) s = vmc_ready_scanner_new();
+    g_autofree char *text = NULL;
+    gsize len;
+
+    if (!path || !g_file_get_contents(path, &text, &len, NULL))
+        return NULL;
+    vmc_ready_scanner_feed(s, text, len);
+    return g_strdup(s->ip);
+}
+
+struct _VmcSerialWatch {
+    char *path;
+    char *base;
+    int inotify_fd;
+    int fd;           /* the log, open for reading, or -1 */
+    ino_t inode;
+    goffset offset;
+    GSource *source;
+    VmcSerialChunkFunc func;
+    gpointer data;
+    guint64 total;
+};
+
+static void
+vmc_serial_reopen(VmcSerialWatch *w)
+{
+    struct stat st;
+
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = open(w->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    w->offset = 0;
+    if (w->fd >= 0 && fstat(w->fd, &st) == 0)
+        w->inode = st.st_ino;
+}
+
+void
+vmc_serial_watch_read(VmcSerialWatch *w)
+{
+    struct stat st;
+    char buf[16384];
+    gboolean reset = FALSE;
+
+    /* A new file (a new boot may replace the log), or one truncated under
+     * us (libvirt truncates it at each start): start over. */
+    if (stat(w->path, &st) != 0)
+        return;
+    if (w->fd < 0 || st.st_ino != w->inode) {
+        reset = w->fd >= 0 || w->offset > 0;
+        vmc_serial_reopen(w);
+    } else if (st.st_size < w->offset) {
+        reset = TRUE;
+        w->offset = 0;
+    }
+    if (w->fd < 0)
+        return;
+    if (reset)
+        w->func(NULL, 0, TRUE, w->data);
+
+    for (;;) {
+        ssize_t got = pread(w->fd, buf, sizeof(buf), w->offset);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        w->offset += got;
+        w->total += got;
+        w->func(buf, (gsize) got, FALSE, w->data);
+    }
+}
+
+static gboolean
+vmc_serial_on_inotify(gint fd, GIOCondition condition, gpointer data)
+{
+    VmcSerialWatch *w = data;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    gboolean ours = FALSE;
+    ssize_t got;
+
+    while ((got = read(fd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + got;) {
+            struct inotify_event *ev = (struct inotify_event *) p;
+
+            if (ev->len == 0 || strcmp(ev->name, w->base) == 0)
+                ours = TRUE;
+            p += sizeof(struct inotify_event) + ev->len;
+        }
+    }
+    if (ours)
+        vmc_serial_watch_read(w);
+    return G_SOURCE_CONTINUE;
+}
+
+VmcSerialWatch *
+vmc_serial_watch_new(const char *path, GMainContext *context, VmcSerialChunkFunc func, gpointer data,
+                     GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    VmcSerialWatch *w;
+    int ifd;
+
+    ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (ifd < 0 || inotify_add_watch(ifd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO |
+                                                   IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
+        int saved = errno;
+        if (ifd >= 0)
+            close(ifd);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot watch the serial log '%s': %s", path,
+                    g_strerror(saved));
+        return NULL;
+    }
+
+    w = g_new0(VmcSerialWatch, 1);
+    w->path = g_strdup(path);
+    w->base = g_path_get_basename(path);
+    w->inotify_fd = ifd;
+    w->fd = -1;
+    w->func = func;
+    w->data = data;
+    w->source = g_unix_fd_source_new(ifd, G_IO_IN);
+    g_source_set_callback(w->source, (GSourceFunc) (void (*)(void)) vmc_serial_on_inotify, w, NULL);
+    g_source_attach(w->source, context);
+    vmc_serial_watch_read(w);
+    return w;
+}
+
+guint64
+vmc_serial_watch_get_total(VmcSerialWatch *w)
+{
+    return w->total;
+}
+
+void
+vmc_serial_watch_free(VmcSerialWatch *w)
+{
+    if (!w)
+        return;
+    g_source_destroy(w->source);
+    g_source_unref(w->source);
+    close(w->inotify_fd);
+    if (w->fd >= 0)
+        close(w->fd);
+    g_free(w->path);
+    g_free(w->base);
+    g_free(w);
+}
