@@ -14,6 +14,8 @@
 #include <glib/gstdio.h>
 #include <pwd.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -169,6 +171,21 @@ vmc_state_from_event(int event, int detail)
     }
 }
 
+/**
+ * vmc_event_ends_run:
+ * @event: an event
+ *
+ * Returns: %TRUE when @event says the VM stopped running: it powered off,
+ * was forced off, crashed or failed to start (defining or undefining a
+ * stopped VM also reports a stopped state, but ends nothing).
+ */
+gboolean
+vmc_event_ends_run(const VmcEvent *event)
+{
+    g_return_val_if_fail(event != NULL, FALSE);
+    return event->event == VIR_DOMAIN_EVENT_STOPPED || event->event == VIR_DOMAIN_EVENT_CRASHED;
+}
+
 typedef struct {
     VmcWatcher *watcher;
     VmcEvent *event;
@@ -234,11 +251,15 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
         VmcWatcher *w = l->data;
         VmcDelivery *d = g_new0(VmcDelivery, 1);
 
+        GSource *source = g_idle_source_new();
+
         g_atomic_int_inc(&w->ref);
         d->watcher = w;
         d->event = vmc_event_ref(ev);
-        g_main_context_invoke_full(w->context, G_PRIORITY_DEFAULT, vmc_deliver, d,
-                                   vmc_delivery_free);
+        g_source_set_priority(source, G_PRIORITY_DEFAULT);
+        g_source_set_callback(source, vmc_deliver, d, vmc_delivery_free);
+        g_source_attach(source, w->context);
+        g_source_unref(source);
     }
     g_mutex_unlock(&hub->lock);
     vmc_event_unref(ev);
@@ -852,6 +873,19 @@ vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     return TRUE;
 }
 
+static int
+vmc_domain_undefine(virDomainPtr dom, unsigned int flags)
+{
+    const unsigned int nvram = VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_NVRAM;
+
+    if (virDomainUndefineFlags(dom, flags) == 0)
+        return 0;
+    if (!(flags & nvram) || virGetLastErrorCode() != VIR_ERR_INVALID_ARG)
+        return -1;
+    virResetLastError();
+    return virDomainUndefineFlags(dom, flags & ~nvram);
+}
+
 /* Puts things back as they were after a failed start: the old definition,
  * or none, and no NVRAM file that this boot made. */
 static void
@@ -868,12 +902,48 @@ vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
             if (back)
                 virDomainFree(back);
         } else {
-            virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM);
+            vmc_domain_undefine(dom, VIR_DOMAIN_UNDEFINE_KEEP_NVRAM);
             if (nvram && !nvram_existed)
                 g_unlink(nvram);
         }
     }
     virResetLastError();
+}
+
+/* Boots of one name on one host are serialized across threads and
+ * processes (two virt-vmconfig runs): libvirt has no "define unless
+ * running", so a losing boot would redefine the winner's running VM. An
+ * advisory lock file per host URI and VM name; -1 (no lock) if it cannot
+ * be made, which leaves the in-process mutex. */
+static int
+vmc_boot_lock_acquire(VmcDriver *driver, const char *name)
+{
+    g_autofree char *uri_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA1, driver->uri, -1);
+    g_autofree char *dir = g_build_filename(geteuid() == 0 ? "/run" : g_get_user_runtime_dir(),
+                                            "virt-vmconfig", "locks", NULL);
+    g_autofree char *file = g_strdup_printf("%.16s-%s.lock", uri_hash, name);
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    int fd;
+
+    if (g_mkdir_with_parents(dir, 0700) < 0)
+        return -1;
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static void
+vmc_boot_lock_release(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
 }
 
 /**
@@ -901,6 +971,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     g_autofree char *old_xml = NULL;
     g_autofree char *uuid = NULL;
     g_autoptr(GMutexLocker) locker = NULL;
+    int lock_fd __attribute__((cleanup(vmc_boot_lock_release))) = -1;
     const char *name;
     const char *nvram;
     gboolean nvram_existed;
@@ -921,6 +992,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     uuid = vmc_config_get_uuid_string(cfg);
 
     locker = g_mutex_locker_new(&driver->boot_lock);
+    lock_fd = vmc_boot_lock_acquire(driver, name);
     existing = virDomainLookupByName(driver->conn, name);
     if (!existing) {
         if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
@@ -1096,9 +1168,9 @@ static void
 vmc_stop_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 {
     VmcStopWait *wait = data;
-    VmcStateKind kind = vmc_state_get_kind(vmc_event_get_state(event));
 
-    if (kind == VMC_STATE_STOPPED || kind == VMC_STATE_FAILED)
+    /* DEFINED and UNDEFINED also say "stopped"; only these end a run. */
+    if (vmc_event_ends_run(event))
         wait->stopped = TRUE;
 }
 
@@ -1109,10 +1181,25 @@ vmc_stop_on_timeout(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static int
+vmc_press_power_button(virDomainPtr dom)
+{
+    int code;
+
+    if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0)
+        return 0;
+    code = virGetLastErrorCode();
+    if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT &&
+        code != VIR_ERR_ARGUMENT_UNSUPPORTED)
+        return -1;
+    virResetLastError();
+    return virDomainShutdownFlags(dom, 0);
+}
+
 static gboolean
 vmc_stop_repress(gpointer data)
 {
-    virDomainShutdownFlags(data, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN);
+    vmc_press_power_button(data);
     virResetLastError();
     return G_SOURCE_CONTINUE;
 }
@@ -1170,7 +1257,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
     watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_stop_on_event, &wait,
                                       NULL);
     active = virDomainIsActive(dom);
-    if (active == 1 && virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
+    if (active == 1 && vmc_press_power_button(dom) < 0) {
         virError err = { 0 };
 
         virCopyLastError(&err);
@@ -1332,16 +1419,18 @@ vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags fla
     if (!dom)
         return FALSE;
     if (virDomainIsActive(dom) == 1 &&
-        !vmc_driver_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error) &&
-        !g_error_matches(stop_error, VMC_ERROR, VMC_ERROR_STOP_FAILED)) {
-        g_propagate_error(error, g_steal_pointer(&stop_error));
-        return FALSE;
+        !vmc_driver_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error)) {
+        if (!g_error_matches(stop_error, VMC_ERROR, VMC_ERROR_STOP_FAILED)) {
+            g_propagate_error(error, g_steal_pointer(&stop_error));
+            return FALSE;
+        }
+        /* STOP_FAILED is also a power button that could not be pressed:
+         * undefining a running domain would leave it running, transient. */
+        if (virDomainIsActive(dom) == 1 && !vmc_destroy(dom, error, VMC_OP_DELETE, handle->name))
+            return FALSE;
     }
-    if (virDomainUndefineFlags(dom, undefine) < 0)
+    if (vmc_domain_undefine(dom, undefine) < 0)
         return vmc_libvirt_error(error, VMC_OP_DELETE, "cannot delete VM '%s'", handle->name);
-    g_mutex_lock(&driver->hub->lock);
-    g_hash_table_remove(driver->hub->namespaces, handle->uuid);
-    g_mutex_unlock(&driver->hub->lock);
     return TRUE;
 }
 
@@ -1366,11 +1455,9 @@ static void
 vmc_ready_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 {
     VmcReadyWait *wait = data;
-    const VmcState *state = vmc_event_get_state(event);
 
-    if (!wait->stopped &&
-        (state->kind == VMC_STATE_STOPPED || state->kind == VMC_STATE_FAILED))
-        wait->stopped = vmc_state_copy(state);
+    if (!wait->stopped && vmc_event_ends_run(event))
+        wait->stopped = vmc_state_copy(vmc_event_get_state(event));
 }
 
 /**

@@ -136,6 +136,7 @@ const char *vmc_event_get_uuid(const VmcEvent *event);
 const VmcState *vmc_event_get_state(const VmcEvent *event);
 int vmc_event_get_libvirt_event(const VmcEvent *event);
 int vmc_event_get_libvirt_detail(const VmcEvent *event);
+gboolean vmc_event_ends_run(const VmcEvent *event);
 
 /**
  * VmcWatchFunc:

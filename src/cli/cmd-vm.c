@@ -369,12 +369,12 @@ vmc_run_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
     VmcRun *run = data;
     const VmcState *state = vmc_event_get_state(event);
 
+    if (!vmc_event_ends_run(event))
+        return;
     if (vmc_state_get_kind(state) == VMC_STATE_FAILED) {
         g_printerr("virt-vmconfig: VM '%s' failed: %s\n", vmc_event_get_name(event),
                    vmc_state_get_reason(state));
         run->status = VMC_EXIT_FAILED;
-    } else if (vmc_state_get_kind(state) != VMC_STATE_STOPPED) {
-        return;
     }
     g_main_loop_quit(run->loop);
 }

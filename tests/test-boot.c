@@ -1,0 +1,414 @@
+/*
+ * test-boot.c: real boots of the test guest (tests/guest/) under TCG.
+ *
+ * $VMC_TEST_URI names the libvirt host: "qemu:///system" (libvirtd must
+ * run) or "embed" for an embedded QEMU driver in a fresh root, with no
+ * daemon. The guest prints what it sees on its serial console as GUEST
+ * lines; the tests check them against the config. Nothing here skips: a
+ * host that cannot boot the guest fails.
+ */
+#include "vmc-test.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define READY_TIMEOUT_MS 90000
+
+static VmcDriver *driver;
+static char *work_dir;     /* world-traversable: QEMU may run as libvirt-qemu */
+static char *guest_dir;
+static char *uri;
+
+static char *
+guest_file(const char *name)
+{
+    char *path = g_build_filename(guest_dir, name, NULL);
+
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        g_error("%s is missing: build the test guest with tests/guest/build-guest.sh", path);
+    return path;
+}
+
+static char *
+work_file(const char *name)
+{
+    return g_build_filename(work_dir, name, NULL);
+}
+
+static VmcConfig *
+initramfs_config(const char *name)
+{
+    VmcConfig *cfg = vmc_config_new(name);
+    g_autofree char *kernel = guest_file("vmlinuz");
+    g_autofree char *initrd = guest_file("initramfs.img");
+    g_autofree char *log_name = g_strconcat(name, ".serial", NULL);
+    g_autofree char *log = work_file(log_name);
+
+    vmc_config_set_namespace(cfg, "vmc-boot-test");
+    vmc_config_set_kernel(cfg, kernel);
+    vmc_config_set_initramfs(cfg, initrd);
+    vmc_config_set_cpus(cfg, 1);
+    vmc_config_set_memory_mb(cfg, 256);
+    vmc_config_set_serial_log(cfg, log);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
+    return cfg;
+}
+
+/* The value of "GUEST <key>=<value>" lines of the serial log, in order. */
+static GPtrArray *
+guest_values(const VmcConfig *cfg, const char *key)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *prefix = g_strdup_printf("GUEST %s=", key);
+    GPtrArray *values = g_ptr_array_new_with_free_func(g_free);
+
+    g_assert_true(g_file_get_contents(vmc_config_get_serial_log(cfg), &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        g_strchomp(*l);
+        if (g_str_has_prefix(*l, prefix))
+            g_ptr_array_add(values, g_strdup(*l + strlen(prefix)));
+    }
+    return values;
+}
+
+static char *
+guest_value(const VmcConfig *cfg, const char *key)
+{
+    g_autoptr(GPtrArray) values = guest_values(cfg, key);
+
+    if (values->len == 0) {
+        g_autofree char *text = NULL;
+        g_file_get_contents(vmc_config_get_serial_log(cfg), &text, NULL, NULL);
+        g_error("the guest printed no '%s' line; its console:\n%s", key, text);
+    }
+    return g_strdup(g_ptr_array_index(values, 0));
+}
+
+static gboolean
+serial_has_line(const VmcConfig *cfg, const char *line)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *needle = g_strconcat("\n", line, "\n", NULL);
+
+    g_assert_true(g_file_get_contents(vmc_config_get_serial_log(cfg), &text, NULL, NULL));
+    /* The guest's tty writes "\r\n". */
+    g_strdelimit(text, "\r", '\n');
+    return strstr(text, needle) != NULL;
+}
+
+static VmcHandle *
+boot_ready(const VmcConfig *cfg)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = vmc_driver_boot(driver, cfg, &error);
+    g_autoptr(VmcState) ready = NULL;
+    gint64 start = g_get_monotonic_time();
+
+    g_assert_no_error(error);
+    g_assert_nonnull(handle);
+    ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+    if (!ready) {
+        g_autofree char *text = NULL;
+        g_file_get_contents(vmc_config_get_serial_log(cfg), &text, NULL, NULL);
+        g_error("%s: %s\nconsole:\n%s", uri, error->message, text ? text : "(none)");
+    }
+    g_assert_cmpint(vmc_state_get_kind(ready), ==, VMC_STATE_READY);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.0.2.15");
+    g_test_message("%s: %s ready in %.1f s", uri, vmc_config_get_name(cfg),
+                   (g_get_monotonic_time() - start) / 1e6);
+    return g_steal_pointer(&handle);
+}
+
+static VmcStateKind
+state_of(const VmcHandle *handle)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcState) state = vmc_driver_get_state(driver, handle, &error);
+
+    g_assert_no_error(error);
+    return vmc_state_get_kind(state);
+}
+
+static void
+delete_vm(const VmcHandle *handle)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) gone = NULL;
+    g_autoptr(GPtrArray) all = NULL;
+
+    g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+    gone = vmc_driver_lookup(driver, vmc_handle_get_name(handle), &error);
+    g_assert_null(gone);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    all = vmc_driver_list(driver, "vmc-boot-test", NULL);
+    for (guint i = 0; i < all->len; i++)
+        g_assert_cmpstr(vmc_handle_get_name(g_ptr_array_index(all, i)), !=,
+                        vmc_handle_get_name(handle));
+}
+
+static void
+test_initramfs_boot(void)
+{
+    static const guint8 id[16] = { 0x6a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f, 0x40, 0x71,
+                                   0x82, 0x93, 0xa4, 0xb5, 0xc6, 0xd7, 0xe8, 0xf9 };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-initramfs");
+    g_autofree char *share = work_file("share");
+    g_autofree char *hello = g_build_filename(share, "hello.txt", NULL);
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GPtrArray) macs = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cmdline = NULL;
+    g_autofree char *cpus = NULL;
+    g_autofree char *mem = NULL;
+    g_autofree char *uuid = NULL;
+    g_autofree char *expected_mac1 = NULL;
+    guint64 mem_kb;
+    gint64 t0;
+
+    g_assert_cmpint(g_mkdir_with_parents(share, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(hello, "hello from the host\n", -1, NULL));
+    g_assert_cmpint(g_chmod(hello, 0644), ==, 0);
+
+    vmc_config_set_cpus(cfg, 2);
+    vmc_config_set_memory_mb(cfg, 384);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.test=initramfs");
+    vmc_config_set_machine_id(cfg, id, sizeof(id));
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_USER, NULL,
+                                                           "52:54:00:aa:bb:01"));
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
+    vmc_config_add_shared_dir(cfg, vmc_shared_dir_new(share, "hostshare", FALSE));
+
+    handle = boot_ready(cfg);
+    g_assert_cmpstr(vmc_handle_get_uuid(handle), ==, "6a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9");
+    g_assert_cmpstr(vmc_handle_get_namespace(handle), ==, "vmc-boot-test");
+
+    /* What the guest saw is what the config said. */
+    cmdline = guest_value(cfg, "cmdline");
+    g_assert_cmpstr(cmdline, ==, "console=ttyS0 vmc.test=initramfs");
+    cpus = guest_value(cfg, "cpus");
+    g_assert_cmpstr(cpus, ==, "2");
+    mem = guest_value(cfg, "mem_kb");
+    mem_kb = g_ascii_strtoull(mem, NULL, 10);
+    g_assert_cmpuint(mem_kb, >, 300 * 1024);
+    g_assert_cmpuint(mem_kb, <=, 384 * 1024);
+    uuid = guest_value(cfg, "uuid");
+    g_assert_cmpstr(uuid, ==, "6a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9");
+    macs = guest_values(cfg, "nic");
+    g_assert_cmpuint(macs->len, ==, 2);
+    expected_mac1 = g_strdup_printf("eth1 mac=%s", "52:54:00");
+    g_assert_cmpstr(g_ptr_array_index(macs, 0), ==, "eth0 mac=52:54:00:aa:bb:01");
+    g_assert_true(g_str_has_prefix(g_ptr_array_index(macs, 1), expected_mac1));
+    g_assert_true(serial_has_line(cfg, "GUEST share=hostshare file=hello.txt content=hello from the host"));
+    g_assert_true(serial_has_line(cfg, "GUEST rng=virtio_rng.0"));
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_READY);
+
+    /* pause, resume */
+    g_assert_true(vmc_driver_pause(driver, handle, &error));
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_PAUSED);
+    g_assert_true(vmc_driver_resume(driver, handle, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_READY);
+
+    /* A graceful stop goes through ACPI: the guest says so before it powers off. */
+    t0 = g_get_monotonic_time();
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    g_test_message("%s: graceful stop took %.2f s", uri, (g_get_monotonic_time() - t0) / 1e6);
+    g_assert_true(serial_has_line(cfg, "GUEST acpi=power-button"));
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
+
+    /* Booting the stopped VM again works; kill forces it off. */
+    g_clear_pointer(&handle, vmc_handle_free);
+    handle = boot_ready(cfg);
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
+    g_assert_false(serial_has_line(cfg, "GUEST acpi=power-button"));
+
+    delete_vm(handle);
+}
+
+static void
+test_cloud_init_boot(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-cloud-init");
+    g_autofree char *source = guest_file("root.img");
+    g_autofree char *seed = guest_file("seed.iso");
+    g_autofree char *root = work_file("cloud-init-root.img");
+    g_autofree char *contents = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GPtrArray) disks = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cmdline = NULL;
+    gsize len;
+
+    /* Each VM needs its own root disk: QEMU locks it. */
+    g_assert_true(g_file_get_contents(source, &contents, &len, NULL));
+    g_assert_true(g_file_set_contents(root, contents, (gssize) len, NULL));
+    vmc_config_set_root_disk(cfg, root);
+    vmc_config_set_seed_iso(cfg, seed);
+
+    handle = boot_ready(cfg);
+    cmdline = guest_value(cfg, "cmdline");
+    g_assert_cmpstr(cmdline, ==, "console=ttyS0 root=/dev/vda1 rw ds=nocloud");
+    disks = guest_values(cfg, "blk");
+    g_assert_cmpuint(disks->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(disks, 0), ==, "vda size=33554432 ro=0");
+    g_assert_true(g_str_has_prefix(g_ptr_array_index(disks, 1), "vdb size="));
+    g_assert_true(g_str_has_suffix(g_ptr_array_index(disks, 1), " ro=1"));
+    g_assert_true(serial_has_line(cfg, "GUEST rootfs dev=/dev/vda1 marker=vmc-rootfs-ok"));
+    g_assert_true(serial_has_line(cfg, "GUEST seed meta-data: instance-id: vmc-test"));
+
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    delete_vm(handle);
+}
+
+static void
+test_vsock_refused(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-vsock");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) none = NULL;
+
+    vmc_config_set_vsock(cfg, TRUE);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "/dev/vhost-vsock"));
+    g_clear_error(&error);
+    none = vmc_driver_lookup(driver, "vmc-boot-vsock", &error);
+    g_assert_null(none);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
+static void
+test_missing_file_refused(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-missing");
+    g_autofree char *missing = work_file("no-such-initramfs.img");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+
+    vmc_config_set_initramfs(cfg, missing);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, missing));
+    g_assert_nonnull(strstr(error->message, "does not exist"));
+}
+
+/* `virt-vmconfig run` copies the console, and Ctrl-C stops the VM through ACPI. */
+static void
+test_cli_run(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-run");
+    g_autofree char *json = NULL;
+    g_autofree char *config_path = work_file("vmc-boot-run.json");
+    g_autofree char *cli_uri = g_strdup(uri);
+    const char *argv[] = { g_getenv("VMC_CLI"), "--connect", cli_uri, "--accel", "qemu", "run",
+                           config_path, NULL };
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(VmcHandle) handle = NULL;
+    GPid pid;
+    int out_fd, wait_status;
+    gboolean interrupted = FALSE;
+    gint64 deadline = g_get_monotonic_time() + READY_TIMEOUT_MS * 1000;
+    char buf[4096];
+    ssize_t got;
+
+    json = vmc_config_to_json(cfg);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           NULL, NULL, &pid, NULL, &out_fd, NULL, &error));
+    g_assert_no_error(error);
+    for (;;) {
+        GPollFD pfd = { out_fd, G_IO_IN | G_IO_HUP, 0 };
+        gint64 left = deadline - g_get_monotonic_time();
+
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            g_error("run did not finish in time; it printed:\n%s", out->str);
+        }
+        if (g_poll(&pfd, 1, (gint) (left / 1000)) <= 0)
+            continue;
+        got = read(out_fd, buf, sizeof(buf));
+        if (got <= 0)
+            break;
+        g_string_append_len(out, buf, got);
+        /* The guest's tty ends lines with "\r\n". */
+        if (!interrupted && strstr(out->str, "VMRS_READY 10.0.2.15\r")) {
+            kill(pid, SIGINT);
+            interrupted = TRUE;
+        }
+    }
+    close(out_fd);
+    g_assert_cmpint(waitpid(pid, &wait_status, 0), ==, pid);
+    g_spawn_close_pid(pid);
+    if (!interrupted)
+        g_error("run printed no ready marker:\n%s", out->str);
+    g_assert_true(WIFEXITED(wait_status));
+    g_assert_cmpint(WEXITSTATUS(wait_status), ==, 0);
+    g_assert_nonnull(strstr(out->str, "GUEST cmdline=console=ttyS0"));
+    g_assert_nonnull(strstr(out->str, "GUEST acpi=power-button"));
+
+    handle = vmc_driver_lookup(driver, "vmc-boot-run", &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
+    delete_vm(handle);
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *embed_root = NULL;
+    const char *which = g_getenv("VMC_TEST_URI");
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+
+    guest_dir = g_strdup(g_getenv("VMC_GUEST_DIR") ? g_getenv("VMC_GUEST_DIR")
+                                                   : "/var/tmp/virt-vmconfig-guest");
+    work_dir = g_strdup("/var/tmp/vmc-boot-XXXXXX");
+    g_assert_nonnull(g_mkdtemp_full(work_dir, 0755));
+
+    if (g_strcmp0(which, "embed") == 0) {
+        embed_root = g_strdup("/var/tmp/vmc-embed-XXXXXX");
+        g_assert_nonnull(g_mkdtemp_full(embed_root, 0755));
+        uri = g_strdup_printf("qemu:///embed?root=%s", embed_root);
+    } else {
+        g_assert_nonnull(which);
+        uri = g_strdup(which);
+    }
+    driver = vmc_driver_open(uri, &error);
+    if (!driver)
+        g_error("cannot open %s: %s", uri, error->message);
+    vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
+
+    g_test_add_func("/boot/initramfs", test_initramfs_boot);
+    g_test_add_func("/boot/cloud-init", test_cloud_init_boot);
+    g_test_add_func("/boot/vsock-refused", test_vsock_refused);
+    g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
+    /* The embedded driver's root is this process's while it has it open. */
+    if (!embed_root)
+        g_test_add_func("/boot/cli-run", test_cli_run);
+
+    ret = g_test_run();
+    vmc_driver_free(driver);
+    vmc_test_rm_rf(work_dir);
+    if (embed_root)
+        vmc_test_rm_rf(embed_root);
+    g_free(work_dir);
+    g_free(guest_dir);
+    g_free(uri);
+    return ret;
+}
