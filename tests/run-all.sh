@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Builds virt-vmconfig with warnings as errors and runs every test tier;
-# then the suites again under valgrind, and all of them in an ASan/UBSan
-# build. Needs the packages that .ci/install-deps installs.
+# Builds virt-vmconfig with warnings as errors and runs every test tier
+# (unit, XML, libvirt, real boots); then the suites that valgrind can carry
+# under valgrind, and every tier again in an ASan/UBSan build. Needs the
+# packages that .ci/install-deps installs; run as root (real boots use
+# qemu:///system).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 build=${VMC_BUILD_DIR:-build}
+
+# The test guest (Debian cloud kernel + busybox initramfs), built once.
+bash tests/guest/build-guest.sh
+
+# No init system starts libvirt's daemons on a bare machine.
+pgrep -x virtlogd >/dev/null || virtlogd -d
+pgrep -x libvirtd >/dev/null || libvirtd -d
+for _ in $(seq 50); do
+  [ -S /run/libvirt/libvirt-sock ] && break
+  sleep 0.1
+done
 
 setup() {
   local dir=$1; shift
