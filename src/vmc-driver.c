@@ -1480,12 +1480,51 @@ VmcState *
 vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                       GError **error)
 {
+    return vmc_driver_wait_ready_full(driver, handle, timeout_ms, NULL, NULL, error);
+}
+
+typedef struct {
+    VmcWaitProgressFunc func;
+    gpointer data;
+    gint64 start;
+    VmcSerialWatch **serial;
+} VmcWaitProgress;
+
+static gboolean
+vmc_wait_progress_tick(gpointer data)
+{
+    VmcWaitProgress *p = data;
+
+    p->func((guint64) (g_get_monotonic_time() - p->start) / 1000,
+            *p->serial ? vmc_serial_watch_get_total(*p->serial) : 0, p->data);
+    return G_SOURCE_CONTINUE;
+}
+
+/**
+ * vmc_driver_wait_ready_full:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long to wait
+ * @progress: (nullable): told how the wait goes, about every 100 ms
+ * @user_data: data for @progress
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_driver_wait_ready() with progress reports.
+ *
+ * Returns: (transfer full): the ready state, with the guest's IP.
+ */
+VmcState *
+vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                           VmcWaitProgressFunc progress, gpointer user_data, GError **error)
+{
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
     g_autoptr(GSource) timeout = NULL;
     g_autoptr(VmcState) now = NULL;
     VmcReadyWait wait = { scanner, NULL, FALSE };
     VmcSerialWatch *serial = NULL;
+    g_autoptr(GSource) ticker = NULL;
+    VmcWaitProgress ticker_data = { 0 };
     VmcState *result = NULL;
     guint watch;
 
@@ -1508,8 +1547,19 @@ vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_
     timeout = g_timeout_source_new(timeout_ms);
     g_source_set_callback(timeout, vmc_stop_on_timeout, &wait.timed_out, NULL);
     g_source_attach(timeout, context);
+    if (progress) {
+        ticker_data.func = progress;
+        ticker_data.data = user_data;
+        ticker_data.start = g_get_monotonic_time();
+        ticker_data.serial = &serial;
+        ticker = g_timeout_source_new(100);
+        g_source_set_callback(ticker, vmc_wait_progress_tick, &ticker_data, NULL);
+        g_source_attach(ticker, context);
+    }
     while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out)
         g_main_context_iteration(context, TRUE);
+    if (ticker)
+        g_source_destroy(ticker);
 
     if (!now) {
         /* error already set */

@@ -114,6 +114,20 @@ GPtrArray *vmc_driver_list(VmcDriver *driver, const char *ns, GError **error);
 VmcState *vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                                 GError **error);
 
+/**
+ * VmcWaitProgressFunc:
+ * @elapsed_ms: time waited so far
+ * @serial_bytes: bytes of serial console seen so far in this boot
+ * @user_data: the data given to vmc_driver_wait_ready_full()
+ *
+ * Called about every 100 ms while a wait goes on, on the waiting thread.
+ */
+typedef void (*VmcWaitProgressFunc)(guint64 elapsed_ms, guint64 serial_bytes, gpointer user_data);
+
+VmcState *vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle,
+                                     guint timeout_ms, VmcWaitProgressFunc progress,
+                                     gpointer user_data, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcState, vmc_state_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcHandle, vmc_handle_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcDriver, vmc_driver_free)
