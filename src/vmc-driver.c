@@ -52,7 +52,19 @@ struct _VmcWatcher {
     GMainContext *context;
     gboolean removed;
     VmcEventHub *hub;
+    GHashTable *follows;    /* UUID -> VmcReadyFollow, for public watches */
 };
+
+/* A public watch follows the serial log of each running VM it sees, so
+ * that it can report Ready; only ever touched on the watch's context. */
+typedef struct {
+    VmcWatcher *watcher;   /* not a reference: the watcher owns this */
+    char *name;
+    char *uuid;
+    VmcSerialWatch *serial;
+    VmcReadyScanner *scanner;
+    gboolean reported;
+} VmcReadyFollow;
 
 struct _VmcDriver {
     virConnectPtr conn;
@@ -94,6 +106,7 @@ vmc_watcher_unref(VmcWatcher *w)
         return;
     if (w->destroy)
         w->destroy(w->data);
+    g_clear_pointer(&w->follows, g_hash_table_unref);
     g_main_context_unref(w->context);
     vmc_hub_unref(w->hub);
     g_free(w->name);
@@ -202,6 +215,94 @@ vmc_delivery_free(gpointer data)
 }
 
 static char *vmc_driver_namespace_of(VmcDriver *driver, const char *uuid);
+static char *vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid);
+static gboolean vmc_domain_is_ours(virDomainPtr dom, char **ns);
+static gboolean vmc_deliver(gpointer data);
+
+/* Hands @ev to @w on its context, like a libvirt event. */
+static void
+vmc_post(VmcWatcher *w, VmcEvent *ev)
+{
+    VmcDelivery *d = g_new0(VmcDelivery, 1);
+    GSource *source = g_idle_source_new();
+
+    g_atomic_int_inc(&w->ref);
+    d->watcher = w;
+    d->event = vmc_event_ref(ev);
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, vmc_deliver, d, vmc_delivery_free);
+    g_source_attach(source, w->context);
+    g_source_unref(source);
+}
+
+static void
+vmc_ready_follow_free(gpointer data)
+{
+    VmcReadyFollow *f = data;
+
+    vmc_serial_watch_free(f->serial);
+    vmc_ready_scanner_free(f->scanner);
+    g_free(f->name);
+    g_free(f->uuid);
+    g_free(f);
+}
+
+static void
+vmc_ready_follow_on_serial(const char *data, gsize len, gboolean reset, gpointer user_data)
+{
+    VmcReadyFollow *f = user_data;
+    VmcEvent *ev;
+
+    if (reset) {
+        vmc_ready_scanner_reset(f->scanner);
+        f->reported = FALSE;
+        return;
+    }
+    if (f->reported || !vmc_ready_scanner_feed(f->scanner, data, len))
+        return;
+    f->reported = TRUE;
+    /* Posted, not called: the callback may remove the watch, and with it
+     * this follow, which must not happen inside its own read. */
+    ev = vmc_event_new(f->name, f->uuid,
+                       vmc_state_new_libvirt(VMC_STATE_READY,
+                                             vmc_ready_scanner_get_ip(f->scanner),
+                                             VIR_DOMAIN_RUNNING, 0),
+                       VMC_EVENT_READY, 0);
+    vmc_post(f->watcher, ev);
+    vmc_event_unref(ev);
+}
+
+static void
+vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const char *uuid)
+{
+    g_autofree char *log = NULL;
+    VmcReadyFollow *f;
+
+    if (g_hash_table_contains(w->follows, uuid))
+        return;
+    log = vmc_driver_serial_log_of(driver, uuid);
+    if (!log)
+        return;
+    f = g_new0(VmcReadyFollow, 1);
+    f->watcher = w;
+    f->name = g_strdup(name);
+    f->uuid = g_strdup(uuid);
+    f->scanner = vmc_ready_scanner_new();
+    g_hash_table_insert(w->follows, f->uuid, f);
+    /* A log this process cannot read (a remote host) never reports Ready. */
+    f->serial = vmc_serial_watch_new(log, w->context, vmc_ready_follow_on_serial, f, NULL);
+}
+
+static void
+vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev)
+{
+    if (!w->follows)
+        return;
+    if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
+        vmc_watcher_follow(w, driver, ev->name, ev->uuid);
+    else if (vmc_event_ends_run(ev) || ev->event == VIR_DOMAIN_EVENT_UNDEFINED)
+        g_hash_table_remove(w->follows, ev->uuid);
+}
 
 /* Runs on the watcher's own main context: libvirt may be called here. */
 static gboolean
@@ -227,6 +328,8 @@ vmc_deliver(gpointer data)
         if (g_strcmp0(ns, w->ns) != 0)
             return G_SOURCE_REMOVE;
     }
+    /* Tracking first: a callback that removes the watch ends it. */
+    vmc_watcher_track(w, driver, d->event);
     w->func(driver, d->event, w->data);
     return G_SOURCE_REMOVE;
 }
@@ -247,20 +350,8 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     ev = vmc_event_new(virDomainGetName(dom), uuid, state, event, detail);
 
     g_mutex_lock(&hub->lock);
-    for (GList *l = hub->watchers; l; l = l->next) {
-        VmcWatcher *w = l->data;
-        VmcDelivery *d = g_new0(VmcDelivery, 1);
-
-        GSource *source = g_idle_source_new();
-
-        g_atomic_int_inc(&w->ref);
-        d->watcher = w;
-        d->event = vmc_event_ref(ev);
-        g_source_set_priority(source, G_PRIORITY_DEFAULT);
-        g_source_set_callback(source, vmc_deliver, d, vmc_delivery_free);
-        g_source_attach(source, w->context);
-        g_source_unref(source);
-    }
+    for (GList *l = hub->watchers; l; l = l->next)
+        vmc_post(l->data, ev);
     g_mutex_unlock(&hub->lock);
     vmc_event_unref(ev);
     return 0;
@@ -290,6 +381,39 @@ vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, c
     return id;
 }
 
+/* A public watch follows the serial logs of the running VMs it covers. */
+static void
+vmc_driver_watch_follow_running(VmcDriver *driver, guint id)
+{
+    VmcWatcher *w = NULL;
+    virDomainPtr *doms = NULL;
+    int n;
+
+    g_mutex_lock(&driver->hub->lock);
+    for (GList *l = driver->hub->watchers; l; l = l->next) {
+        if (((VmcWatcher *) l->data)->id == id)
+            w = l->data;
+    }
+    g_mutex_unlock(&driver->hub->lock);
+    if (!w)
+        return;
+    w->follows = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, vmc_ready_follow_free);
+
+    n = virConnectListAllDomains(driver->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        g_autofree char *ns = NULL;
+        const char *name = virDomainGetName(doms[i]);
+
+        if (virDomainGetUUIDString(doms[i], uuid) == 0 && vmc_domain_is_ours(doms[i], &ns) &&
+            (!w->name || g_strcmp0(w->name, name) == 0) && (!w->ns || g_strcmp0(w->ns, ns) == 0))
+            vmc_watcher_follow(w, driver, name, uuid);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virResetLastError();
+}
+
 /**
  * vmc_driver_watch:
  * @driver: a driver
@@ -301,7 +425,9 @@ vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, c
  *
  * Subscribes to the state changes of VMs made by virt-vmconfig. @func runs
  * on the thread-default main context of the calling thread, in the order
- * libvirt reported the changes.
+ * libvirt reported the changes. The serial logs of the running VMs it
+ * covers are followed too (inotify), so that a guest printing its ready
+ * marker is reported as a %VMC_STATE_READY event (%VMC_EVENT_READY).
  *
  * Returns: the watch's id, for vmc_driver_unwatch().
  */
@@ -309,9 +435,13 @@ guint
 vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
                  gpointer user_data, GDestroyNotify destroy)
 {
+    guint id;
+
     g_return_val_if_fail(driver != NULL, 0);
     g_return_val_if_fail(func != NULL, 0);
-    return vmc_driver_watch_internal(driver, name, ns, NULL, func, user_data, destroy);
+    id = vmc_driver_watch_internal(driver, name, ns, NULL, func, user_data, destroy);
+    vmc_driver_watch_follow_running(driver, id);
+    return id;
 }
 
 /**
@@ -674,6 +804,26 @@ vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
     g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns));
     g_mutex_unlock(&driver->hub->lock);
     return ns;
+}
+
+static char *
+vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
+{
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(driver->conn, uuid);
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    char *raw;
+
+    if (!dom || !(raw = virDomainGetXMLDesc(dom, 0))) {
+        virResetLastError();
+        return NULL;
+    }
+    doc = vmc_xml_parse(raw, -1, NULL);
+    free(raw);
+    if (!doc)
+        return NULL;
+    ctxt = xmlXPathNewContext(doc);
+    return vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/serial[@type='file']/source"), "path");
 }
 
 static VmcState *

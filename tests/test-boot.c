@@ -409,6 +409,129 @@ test_cli_run_example(void)
     vmc_test_rm_rf(root);
 }
 
+typedef struct {
+    GPtrArray *events;      /* of VmcEvent copies: kind, event code, ip */
+    gint64 last_at;
+} Seen;
+
+typedef struct {
+    VmcStateKind kind;
+    int event;
+    char *ip;
+    gint64 at;
+} SeenEvent;
+
+static void
+seen_event_free(gpointer data)
+{
+    SeenEvent *e = data;
+
+    g_free(e->ip);
+    g_free(e);
+}
+
+static void
+on_watch(VmcDriver *d, const VmcEvent *event, gpointer data)
+{
+    Seen *seen = data;
+    SeenEvent *e = g_new0(SeenEvent, 1);
+    const VmcState *state = vmc_event_get_state(event);
+
+    e->kind = vmc_state_get_kind(state);
+    e->event = vmc_event_get_libvirt_event(event);
+    e->ip = g_strdup(vmc_state_get_ip(state));
+    e->at = g_get_monotonic_time();
+    g_ptr_array_add(seen->events, e);
+}
+
+static const SeenEvent *
+wait_for_kind(GMainContext *context, Seen *seen, VmcStateKind kind, guint from, guint timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64) timeout_ms * 1000;
+
+    for (;;) {
+        for (guint i = from; i < seen->events->len; i++) {
+            const SeenEvent *e = g_ptr_array_index(seen->events, i);
+            if (e->kind == kind)
+                return e;
+        }
+        if (g_get_monotonic_time() > deadline)
+            g_error("%s: no %s event within %u ms", uri, vmc_state_kind_to_string(kind),
+                    timeout_ms);
+        g_main_context_iteration(context, FALSE);
+        g_usleep(1000);
+    }
+}
+
+/* The QEMU process of a VM, from the pid file libvirt keeps for it. */
+static GPid
+qemu_pid(const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".pid", NULL);
+    const char *const dirs[] = { "/run/libvirt/qemu", NULL };
+    g_autofree char *embed_run = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *path = NULL;
+
+    if (g_str_has_prefix(uri, "qemu:///embed?root=")) {
+        /* An embedded driver keeps its run state under its root. */
+        embed_run = g_build_filename(uri + strlen("qemu:///embed?root="), "run", "qemu", NULL);
+        path = g_build_filename(embed_run, file, NULL);
+    } else {
+        path = g_build_filename(dirs[0], file, NULL);
+    }
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        g_error("no pid file %s", path);
+    return (GPid) g_ascii_strtoll(text, NULL, 10);
+}
+
+/* A watch reports Ready from the serial log, and a QEMU killed with
+ * SIGKILL as Failed, through events, with no polling. */
+static void
+test_watch_ready_and_crash(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-crash");
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    Seen seen = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
+    const SeenEvent *ready, *failed;
+    gint64 killed_at;
+    guint watch, mark;
+    GPid pid;
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch(driver, "vmc-boot-crash", NULL, on_watch, &seen, NULL);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_no_error(error);
+
+    ready = wait_for_kind(context, &seen, VMC_STATE_READY, 0, READY_TIMEOUT_MS);
+    g_assert_cmpint(ready->event, ==, VMC_EVENT_READY);
+    g_assert_cmpstr(ready->ip, ==, "10.0.2.15");
+    /* It came after the start, not before. */
+    g_assert_cmpint(((SeenEvent *) g_ptr_array_index(seen.events, 0))->kind, !=, VMC_STATE_READY);
+
+    mark = seen.events->len;
+    pid = qemu_pid("vmc-boot-crash");
+    killed_at = g_get_monotonic_time();
+    g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+    failed = wait_for_kind(context, &seen, VMC_STATE_FAILED, mark, 10000);
+    g_test_message("%s: QEMU killed -> Failed event after %.1f ms", uri,
+                   (failed->at - killed_at) / 1000.0);
+    g_assert_cmpint(failed->event, ==, 5 /* VIR_DOMAIN_EVENT_STOPPED */);
+
+    state = vmc_driver_get_state(driver, handle, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_FAILED);
+    g_assert_nonnull(strstr(vmc_state_get_reason(state), "crashed"));
+
+    vmc_driver_unwatch(driver, watch);
+    g_main_context_pop_thread_default(context);
+    g_ptr_array_unref(seen.events);
+    delete_vm(handle);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -441,6 +564,7 @@ main(int argc, char **argv)
     g_test_add_func("/boot/cloud-init", test_cloud_init_boot);
     g_test_add_func("/boot/vsock-refused", test_vsock_refused);
     g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
+    g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (embed_root)
         g_test_add_func("/boot/cli-run-example", test_cli_run_example);

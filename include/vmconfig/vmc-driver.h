@@ -145,6 +145,15 @@ G_BEGIN_DECLS
  */
 typedef struct _VmcEvent VmcEvent;
 
+/**
+ * VMC_EVENT_READY:
+ *
+ * The libvirt event code of a #VmcEvent that reports readiness: the guest
+ * printed its ready marker on the serial console. libvirt has no such
+ * event; its codes are all 0 or more.
+ */
+#define VMC_EVENT_READY (-1)
+
 const char *vmc_event_get_name(const VmcEvent *event);
 const char *vmc_event_get_uuid(const VmcEvent *event);
 const VmcState *vmc_event_get_state(const VmcEvent *event);
