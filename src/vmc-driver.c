@@ -38,6 +38,15 @@ typedef struct {
     guint next_id;
     VmcDriver *driver;
     GHashTable *namespaces;   /* UUID -> namespace, of our domains seen */
+    /* The connection lives here, so that a reconnect can replace it. */
+    char *uri;
+    virConnectPtr conn;
+    int lifecycle_id;
+    GHashTable *states;       /* UUID -> VmcStateKind + 1, the last each VM was seen in */
+    GThread *reconnector;
+    GCond wake;
+    gboolean closing;
+    guint reconnects;
 } VmcEventHub;
 
 struct _VmcWatcher {
@@ -67,13 +76,10 @@ typedef struct {
 } VmcReadyFollow;
 
 struct _VmcDriver {
-    virConnectPtr conn;
-    char *uri;
     gboolean local;
     gboolean system;          /* qemu:///system: QEMU runs as another user */
     gboolean accel_known;
     VmcAccel accel;
-    int lifecycle_id;
     VmcEventHub *hub;
     GMutex boot_lock;
     GHashTable *serial_follows;   /* id -> VmcSerialFollow */
@@ -95,9 +101,38 @@ vmc_hub_unref(gpointer data)
     if (!g_atomic_int_dec_and_test(&hub->ref))
         return;
     g_hash_table_unref(hub->namespaces);
+    g_hash_table_unref(hub->states);
+    g_free(hub->uri);
+    g_cond_clear(&hub->wake);
     g_mutex_clear(&hub->lock);
     g_free(hub);
 }
+
+static void
+vmc_conn_unref(virConnect *conn)
+{
+    if (conn)
+        virConnectClose(conn);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, vmc_conn_unref)
+
+/* The current connection, with a reference of the caller's own: a
+ * reconnect may replace it at any time. */
+static virConnectPtr
+vmc_hub_conn(VmcEventHub *hub)
+{
+    virConnectPtr conn;
+
+    g_mutex_lock(&hub->lock);
+    conn = hub->conn;
+    if (conn)
+        virConnectRef(conn);
+    g_mutex_unlock(&hub->lock);
+    return conn;
+}
+
+#define vmc_driver_conn(driver) vmc_hub_conn((driver)->hub)
 
 static void
 vmc_watcher_unref(VmcWatcher *w)
@@ -215,6 +250,8 @@ vmc_delivery_free(gpointer data)
 }
 
 static char *vmc_driver_namespace_of(VmcDriver *driver, const char *uuid);
+static void vmc_hub_remember(VmcEventHub *hub, const char *uuid, const char *name,
+                             VmcStateKind kind);
 static char *vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid);
 static gboolean vmc_domain_is_ours(virDomainPtr dom, char **ns);
 static gboolean vmc_deliver(gpointer data);
@@ -350,6 +387,10 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     ev = vmc_event_new(virDomainGetName(dom), uuid, state, event, detail);
 
     g_mutex_lock(&hub->lock);
+    if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+        g_hash_table_remove(hub->states, uuid);
+    else if (event != VIR_DOMAIN_EVENT_DEFINED || !g_hash_table_contains(hub->states, uuid))
+        vmc_hub_remember(hub, uuid, ev->name, state->kind);
     for (GList *l = hub->watchers; l; l = l->next)
         vmc_post(l->data, ev);
     g_mutex_unlock(&hub->lock);
@@ -385,6 +426,7 @@ vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, c
 static void
 vmc_driver_watch_follow_running(VmcDriver *driver, guint id)
 {
+    g_autoptr(virConnect) conn = NULL;
     VmcWatcher *w = NULL;
     virDomainPtr *doms = NULL;
     int n;
@@ -399,7 +441,8 @@ vmc_driver_watch_follow_running(VmcDriver *driver, guint id)
         return;
     w->follows = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, vmc_ready_follow_free);
 
-    n = virConnectListAllDomains(driver->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    conn = vmc_driver_conn(driver);
+    n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
     for (int i = 0; i < n; i++) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         g_autofree char *ns = NULL;
@@ -640,75 +683,302 @@ vmc_prepare_embed_root(const char *uri, GError **error)
  *
  * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
  */
+/* What the hub remembers of a VM, to tell after a reconnect what changed
+ * while libvirt was away. */
+typedef struct {
+    VmcStateKind kind;
+    char *name;
+} VmcSeen;
+
+static void
+vmc_seen_free(gpointer data)
+{
+    VmcSeen *seen = data;
+
+    g_free(seen->name);
+    g_free(seen);
+}
+
+/* With hub->lock held. */
+static void
+vmc_hub_remember(VmcEventHub *hub, const char *uuid, const char *name, VmcStateKind kind)
+{
+    VmcSeen *seen = g_new0(VmcSeen, 1);
+
+    seen->kind = kind;
+    seen->name = g_strdup(name);
+    g_hash_table_replace(hub->states, g_strdup(uuid), seen);
+}
+
+static int
+vmc_event_for_kind(VmcStateKind kind, int *detail)
+{
+    *detail = 0;
+    switch (kind) {
+    case VMC_STATE_PAUSED:
+        return VIR_DOMAIN_EVENT_SUSPENDED;
+    case VMC_STATE_STOPPED:
+        return VIR_DOMAIN_EVENT_STOPPED;
+    case VMC_STATE_FAILED:
+        *detail = VIR_DOMAIN_EVENT_STOPPED_FAILED;
+        return VIR_DOMAIN_EVENT_STOPPED;
+    default:
+        return VIR_DOMAIN_EVENT_STARTED;
+    }
+}
+
+/* After a reconnect: every VM whose state changed while libvirt was away
+ * (or that appeared, or vanished) is reported; the others, not at all, so
+ * that a daemon restart never looks like VMs stopping. */
+static void
+vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
+{
+    g_autoptr(GHashTable) present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_event_unref);
+    virDomainPtr *doms = NULL;
+    GHashTableIter iter;
+    gpointer key, value;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        int st, reason, event, detail;
+        VmcState *state;
+        VmcSeen *seen;
+
+        if (virDomainGetUUIDString(doms[i], uuid) < 0 || !vmc_domain_is_ours(doms[i], NULL) ||
+            virDomainGetState(doms[i], &st, &reason, 0) < 0) {
+            virDomainFree(doms[i]);
+            continue;
+        }
+        state = vmc_state_from_libvirt(st, reason);
+        g_hash_table_add(present, g_strdup(uuid));
+        g_mutex_lock(&hub->lock);
+        seen = g_hash_table_lookup(hub->states, uuid);
+        if (!seen || seen->kind != state->kind) {
+            vmc_hub_remember(hub, uuid, virDomainGetName(doms[i]), state->kind);
+            event = vmc_event_for_kind(state->kind, &detail);
+            g_ptr_array_add(events, vmc_event_new(virDomainGetName(doms[i]), uuid,
+                                                  vmc_state_copy(state), event, detail));
+        }
+        g_mutex_unlock(&hub->lock);
+        vmc_state_free(state);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    if (n < 0) {
+        virResetLastError();
+        return;
+    }
+
+    g_mutex_lock(&hub->lock);
+    g_hash_table_iter_init(&iter, hub->states);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (g_hash_table_contains(present, key))
+            continue;
+        g_ptr_array_add(events, vmc_event_new(((VmcSeen *) value)->name, key,
+                                              vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL,
+                                                                    VIR_DOMAIN_SHUTOFF, 0),
+                                              VIR_DOMAIN_EVENT_UNDEFINED, 0));
+        g_hash_table_iter_remove(&iter);
+    }
+    for (guint i = 0; i < events->len; i++) {
+        for (GList *l = hub->watchers; l; l = l->next)
+            vmc_post(l->data, g_ptr_array_index(events, i));
+    }
+    hub->reconnects++;
+    g_mutex_unlock(&hub->lock);
+}
+
+static void vmc_on_close(virConnectPtr conn, int reason, void *opaque);
+
+/* Makes @conn the hub's connection: events and close detection on it
+ * first, then the swap, then the old one closed. */
+static gboolean
+vmc_hub_attach(VmcEventHub *hub, virConnectPtr conn, GError **error)
+{
+    virConnectPtr old;
+    int id, old_id;
+
+    id = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                          VIR_DOMAIN_EVENT_CALLBACK(vmc_on_lifecycle),
+                                          vmc_hub_ref(hub), vmc_hub_unref);
+    if (id < 0)
+        return vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot follow VM events on '%s'",
+                                 hub->uri);
+    /* Neither is offered by every driver (the embedded and test ones have
+     * no daemon to lose); without them a lost daemon is seen on next use. */
+    if (virConnectRegisterCloseCallback(conn, vmc_on_close, vmc_hub_ref(hub), vmc_hub_unref) < 0)
+        vmc_hub_unref(hub);
+    if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+        virResetLastError();
+    virResetLastError();
+
+    g_mutex_lock(&hub->lock);
+    old = hub->conn;
+    old_id = hub->lifecycle_id;
+    hub->conn = conn;
+    hub->lifecycle_id = id;
+    g_mutex_unlock(&hub->lock);
+
+    if (old) {
+        virConnectDomainEventDeregisterAny(old, old_id);
+        virConnectUnregisterCloseCallback(old, vmc_on_close);
+        virConnectClose(old);
+        virResetLastError();
+    }
+    return TRUE;
+}
+
+#define VMC_RECONNECT_FIRST_MS 100
+#define VMC_RECONNECT_MAX_MS 5000
+
+static gpointer
+vmc_reconnect_thread(gpointer data)
+{
+    VmcEventHub *hub = data;
+    gint64 backoff = VMC_RECONNECT_FIRST_MS;
+
+    for (;;) {
+        virConnectPtr conn;
+        gint64 until;
+        gboolean closing;
+
+        g_mutex_lock(&hub->lock);
+        closing = hub->closing;
+        g_mutex_unlock(&hub->lock);
+        if (closing)
+            break;
+        conn = virConnectOpen(hub->uri);
+        if (conn && vmc_hub_attach(hub, conn, NULL)) {
+            vmc_hub_reconcile(hub, conn);
+            break;
+        }
+        if (conn)
+            virConnectClose(conn);
+        virResetLastError();
+
+        g_mutex_lock(&hub->lock);
+        until = g_get_monotonic_time() + backoff * 1000;
+        while (!hub->closing && g_cond_wait_until(&hub->wake, &hub->lock, until))
+            ;
+        g_mutex_unlock(&hub->lock);
+        backoff = MIN(backoff * 2, VMC_RECONNECT_MAX_MS);
+    }
+    g_mutex_lock(&hub->lock);
+    hub->reconnector = NULL;
+    g_mutex_unlock(&hub->lock);
+    vmc_hub_unref(hub);
+    return NULL;
+}
+
+/* libvirt's event thread: the daemon went away (EOF, keepalive, error). */
+static void
+vmc_on_close(virConnectPtr conn, int reason, void *opaque)
+{
+    VmcEventHub *hub = opaque;
+
+    if (reason == VIR_CONNECT_CLOSE_REASON_CLIENT)
+        return;
+    g_mutex_lock(&hub->lock);
+    if (!hub->closing && !hub->reconnector && conn == hub->conn) {
+        hub->reconnector = g_thread_new("vmc-reconnect", vmc_reconnect_thread, vmc_hub_ref(hub));
+        g_thread_unref(hub->reconnector);
+    }
+    g_mutex_unlock(&hub->lock);
+}
+
+/**
+ * vmc_driver_open:
+ * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
+ *   the local system (root) or session daemon if its socket answers, else
+ *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
+ * @error: return location for a #GError, or %NULL
+ *
+ * Opens a connection. libvirt's event loop is registered first (once per
+ * process) and libvirt never prints errors: they come back as GErrors. A
+ * lost daemon is noticed (close callback, keepalive) and reconnected with
+ * backoff; watches go on, and only the VMs whose state changed meanwhile
+ * are reported.
+ *
+ * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
+ */
 VmcDriver *
 vmc_driver_open(const char *uri, GError **error)
 {
     g_autoptr(VmcDriver) driver = NULL;
-    g_autofree char *chosen = NULL;
     g_autoptr(GUri) parsed = NULL;
+    virConnectPtr conn;
+    VmcEventHub *hub;
     const char *host;
 
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
     vmc_event_loop_ensure();
-    chosen = uri ? g_strdup(uri) : vmc_default_uri();
-    if (!vmc_prepare_embed_root(chosen, error))
-        return NULL;
-
     driver = g_new0(VmcDriver, 1);
     g_mutex_init(&driver->boot_lock);
-    driver->lifecycle_id = -1;
-    driver->hub = g_new0(VmcEventHub, 1);
-    driver->hub->ref = 1;
-    driver->hub->driver = driver;
-    driver->hub->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    g_mutex_init(&driver->hub->lock);
-    driver->uri = g_steal_pointer(&chosen);
     driver->serial_follows = g_hash_table_new_full(NULL, NULL, NULL, vmc_serial_follow_free);
+    hub = driver->hub = g_new0(VmcEventHub, 1);
+    hub->ref = 1;
+    hub->driver = driver;
+    hub->lifecycle_id = -1;
+    hub->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    hub->states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, vmc_seen_free);
+    g_mutex_init(&hub->lock);
+    g_cond_init(&hub->wake);
+    hub->uri = uri ? g_strdup(uri) : vmc_default_uri();
 
-    driver->conn = virConnectOpen(driver->uri);
-    if (!driver->conn) {
-        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot connect to '%s'", driver->uri);
+    if (!vmc_prepare_embed_root(hub->uri, error))
+        return NULL;
+    conn = virConnectOpen(hub->uri);
+    if (!conn) {
+        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot connect to '%s'", hub->uri);
         return NULL;
     }
-    parsed = g_uri_parse(driver->uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
+    if (!vmc_hub_attach(hub, conn, error)) {
+        virConnectClose(conn);
+        return NULL;
+    }
+    parsed = g_uri_parse(hub->uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
     host = parsed ? g_uri_get_host(parsed) : NULL;
     driver->local = !host || !*host || g_strcmp0(host, "localhost") == 0;
     driver->system = driver->local && parsed && g_strcmp0(g_uri_get_path(parsed), "/system") == 0;
-
-    driver->lifecycle_id = virConnectDomainEventRegisterAny(
-        driver->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-        VIR_DOMAIN_EVENT_CALLBACK(vmc_on_lifecycle), vmc_hub_ref(driver->hub), vmc_hub_unref);
-    if (driver->lifecycle_id < 0) {
-        vmc_hub_unref(driver->hub);
-        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot follow VM events on '%s'", driver->uri);
-        return NULL;
-    }
     return g_steal_pointer(&driver);
 }
 
 void
 vmc_driver_free(VmcDriver *driver)
 {
+    VmcEventHub *hub;
+    virConnectPtr conn;
+    int id;
+
     if (!driver)
         return;
-    g_mutex_lock(&driver->hub->lock);
-    driver->hub->driver = NULL;
-    for (GList *l = driver->hub->watchers; l; l = l->next)
+    hub = driver->hub;
+    g_mutex_lock(&hub->lock);
+    hub->driver = NULL;
+    hub->closing = TRUE;
+    g_cond_broadcast(&hub->wake);
+    for (GList *l = hub->watchers; l; l = l->next)
         ((VmcWatcher *) l->data)->removed = TRUE;
-    g_mutex_unlock(&driver->hub->lock);
-    g_list_free_full(driver->hub->watchers, (GDestroyNotify) vmc_watcher_unref);
-    driver->hub->watchers = NULL;
+    conn = hub->conn;
+    id = hub->lifecycle_id;
+    hub->conn = NULL;
+    g_mutex_unlock(&hub->lock);
+    g_list_free_full(hub->watchers, (GDestroyNotify) vmc_watcher_unref);
+    hub->watchers = NULL;
 
-    if (driver->conn) {
-        if (driver->lifecycle_id >= 0)
-            virConnectDomainEventDeregisterAny(driver->conn, driver->lifecycle_id);
-        virConnectClose(driver->conn);
+    if (conn) {
+        if (id >= 0)
+            virConnectDomainEventDeregisterAny(conn, id);
+        virConnectUnregisterCloseCallback(conn, vmc_on_close);
+        virConnectClose(conn);
+        virResetLastError();
     }
-    vmc_hub_unref(driver->hub);
+    vmc_hub_unref(hub);
     g_clear_pointer(&driver->serial_follows, g_hash_table_unref);
     g_mutex_clear(&driver->boot_lock);
-    g_free(driver->uri);
     g_free(driver);
 }
 
@@ -716,7 +986,7 @@ const char *
 vmc_driver_get_uri(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, NULL);
-    return driver->uri;
+    return driver->hub->uri;
 }
 
 /**
@@ -745,7 +1015,8 @@ vmc_driver_get_accel(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
     if (!driver->accel_known) {
-        char *caps = virConnectGetDomainCapabilities(driver->conn, NULL, NULL, NULL, "kvm", 0);
+        g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+        char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, "kvm", 0);
 
         driver->accel = caps ? VMC_ACCEL_KVM : VMC_ACCEL_QEMU;
         driver->accel_known = TRUE;
@@ -787,6 +1058,7 @@ vmc_domain_is_ours(virDomainPtr dom, char **ns)
 static char *
 vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
 {
+    g_autoptr(virConnect) conn = NULL;
     g_autoptr(virDomain) dom = NULL;
     char *ns = NULL;
 
@@ -795,7 +1067,8 @@ vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
     g_mutex_unlock(&driver->hub->lock);
     if (ns)
         return ns;
-    dom = virDomainLookupByUUIDString(driver->conn, uuid);
+    conn = vmc_driver_conn(driver);
+    dom = virDomainLookupByUUIDString(conn, uuid);
     if (!dom || !vmc_domain_is_ours(dom, &ns)) {
         virResetLastError();
         return NULL;
@@ -809,7 +1082,8 @@ vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
 static char *
 vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
 {
-    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(driver->conn, uuid);
+    g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(conn, uuid);
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(xmlXPathContext) ctxt = NULL;
     char *raw;
@@ -898,7 +1172,8 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
 static virDomainPtr
 vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op, GError **error)
 {
-    virDomainPtr dom = virDomainLookupByUUIDString(driver->conn, handle->uuid);
+    g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+    virDomainPtr dom = virDomainLookupByUUIDString(conn, handle->uuid);
 
     if (!dom)
         vmc_libvirt_error(error, op, "VM '%s' not found", handle->name);
@@ -1068,7 +1343,7 @@ vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
 static int
 vmc_boot_lock_acquire(VmcDriver *driver, const char *name)
 {
-    g_autofree char *uri_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA1, driver->uri, -1);
+    g_autofree char *uri_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA1, driver->hub->uri, -1);
     g_autofree char *dir = g_build_filename(geteuid() == 0 ? "/run" : g_get_user_runtime_dir(),
                                             "virt-vmconfig", "locks", NULL);
     g_autofree char *file = g_strdup_printf("%.16s-%s.lock", uri_hash, name);
@@ -1114,6 +1389,7 @@ vmc_boot_lock_release(int *fd)
 VmcHandle *
 vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 {
+    g_autoptr(virConnect) conn = NULL;
     g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
     g_autoptr(virDomain) existing = NULL;
     g_autoptr(virDomain) dom = NULL;
@@ -1143,7 +1419,8 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 
     locker = g_mutex_locker_new(&driver->boot_lock);
     lock_fd = vmc_boot_lock_acquire(driver, name);
-    existing = virDomainLookupByName(driver->conn, name);
+    conn = vmc_driver_conn(driver);
+    existing = virDomainLookupByName(conn, name);
     if (!existing) {
         if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
             vmc_libvirt_error(error, VMC_OP_LOOKUP, "cannot look up VM '%s'", name);
@@ -1186,7 +1463,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 
     nvram = vmc_config_get_efi_variable_store(cfg);
     nvram_existed = nvram && g_file_test(nvram, G_FILE_TEST_EXISTS);
-    dom = virDomainDefineXMLFlags(driver->conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
+    dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
         return NULL;
@@ -1217,10 +1494,12 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 VmcHandle *
 vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
 {
+    g_autoptr(virConnect) conn = NULL;
     g_autoptr(virDomain) dom = NULL;
 
     g_return_val_if_fail(driver != NULL && name != NULL, NULL);
-    dom = virDomainLookupByName(driver->conn, name);
+    conn = vmc_driver_conn(driver);
+    dom = virDomainLookupByName(conn, name);
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_LOOKUP, "VM '%s' not found", name);
         return NULL;
@@ -1257,14 +1536,16 @@ vmc_handle_compare(gconstpointer a, gconstpointer b)
 GPtrArray *
 vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
 {
+    g_autoptr(virConnect) conn = NULL;
     g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_handle_free);
     virDomainPtr *doms = NULL;
     int n;
 
     g_return_val_if_fail(driver != NULL, NULL);
-    n = virConnectListAllDomains(driver->conn, &doms, 0);
+    conn = vmc_driver_conn(driver);
+    n = virConnectListAllDomains(conn, &doms, 0);
     if (n < 0) {
-        vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the VMs on '%s'", driver->uri);
+        vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the VMs on '%s'", driver->hub->uri);
         return NULL;
     }
     for (int i = 0; i < n; i++) {

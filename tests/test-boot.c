@@ -532,6 +532,93 @@ test_watch_ready_and_crash(void)
     delete_vm(handle);
 }
 
+static GPid
+libvirtd_pid(void)
+{
+    g_autofree char *text = NULL;
+
+    if (!g_file_get_contents("/run/libvirtd.pid", &text, NULL, NULL))
+        return 0;
+    return (GPid) g_ascii_strtoll(text, NULL, 10);
+}
+
+static void
+restart_libvirtd(void)
+{
+    const char *argv[] = { "libvirtd", "-d", NULL };
+    g_autoptr(GError) error = NULL;
+    GPid pid = libvirtd_pid();
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    int status;
+
+    g_assert_cmpint(pid, >, 0);
+    g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+    while (kill(pid, 0) == 0) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(50000);
+    }
+    g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, &status, &error));
+    g_assert_no_error(error);
+}
+
+/* libvirtd goes away and comes back while a watch runs: the watch goes on,
+ * the running VM is not reported stopped, and later changes arrive. */
+static void
+test_daemon_restart(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-restart");
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    Seen seen = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
+    gint64 restarted, deadline;
+    VmcState *state = NULL;
+    guint watch, mark;
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch(driver, NULL, "vmc-boot-test", on_watch, &seen, NULL);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_no_error(error);
+    wait_for_kind(context, &seen, VMC_STATE_READY, 0, READY_TIMEOUT_MS);
+
+    mark = seen.events->len;
+    restart_libvirtd();
+    restarted = g_get_monotonic_time();
+    deadline = restarted + 60 * G_USEC_PER_SEC;
+    /* The driver reconnects by itself; calls made before that fail. */
+    while (!(state = vmc_driver_get_state(driver, handle, NULL))) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_main_context_iteration(context, FALSE);
+        g_usleep(100000);
+    }
+    g_test_message("%s: usable again %.1f s after libvirtd restarted", uri,
+                   (g_get_monotonic_time() - restarted) / 1e6);
+    g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_READY);
+    vmc_state_free(state);
+    for (int i = 0; i < 20; i++) {
+        g_main_context_iteration(context, FALSE);
+        g_usleep(10000);
+    }
+    for (guint i = mark; i < seen.events->len; i++) {
+        const SeenEvent *e = g_ptr_array_index(seen.events, i);
+        if (e->kind == VMC_STATE_STOPPED || e->kind == VMC_STATE_FAILED)
+            g_error("the restart was reported as the VM stopping (event %d)", e->event);
+    }
+
+    /* A change made after the restart is delivered. */
+    mark = seen.events->len;
+    g_assert_true(vmc_driver_pause(driver, handle, &error));
+    g_assert_no_error(error);
+    wait_for_kind(context, &seen, VMC_STATE_PAUSED, mark, 10000);
+
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    vmc_driver_unwatch(driver, watch);
+    g_main_context_pop_thread_default(context);
+    g_ptr_array_unref(seen.events);
+    delete_vm(handle);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -566,6 +653,8 @@ main(int argc, char **argv)
     g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
+    if (!embed_root)
+        g_test_add_func("/boot/daemon-restart", test_daemon_restart);
     if (embed_root)
         g_test_add_func("/boot/cli-run-example", test_cli_run_example);
 
