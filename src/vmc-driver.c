@@ -360,9 +360,11 @@ vmc_deliver(gpointer data)
         return G_SOURCE_REMOVE;
     if (w->uuid && g_strcmp0(w->uuid, d->event->uuid) != 0)
         return G_SOURCE_REMOVE;
-    if (w->ns) {
+    /* A public watch sees only VMs of virt-vmconfig; the driver's own
+     * waits (by UUID) know the domain already. */
+    if (w->ns || (w->follows && !w->uuid)) {
         g_autofree char *ns = vmc_driver_namespace_of(driver, d->event->uuid);
-        if (g_strcmp0(ns, w->ns) != 0)
+        if (!ns || (w->ns && strcmp(ns, w->ns) != 0))
             return G_SOURCE_REMOVE;
     }
     /* Tracking first: a callback that removes the watch ends it. */
@@ -808,8 +810,9 @@ vmc_hub_attach(VmcEventHub *hub, virConnectPtr conn, GError **error)
                                  hub->uri);
     /* Neither is offered by every driver (the embedded and test ones have
      * no daemon to lose); without them a lost daemon is seen on next use. */
-    if (virConnectRegisterCloseCallback(conn, vmc_on_close, vmc_hub_ref(hub), vmc_hub_unref) < 0)
-        vmc_hub_unref(hub);
+    /* No reference for it: it is unregistered before the hub can go. */
+    if (virConnectRegisterCloseCallback(conn, vmc_on_close, hub, NULL) < 0)
+        virResetLastError();
     if (virConnectSetKeepAlive(conn, 5, 3) < 0)
         virResetLastError();
     virResetLastError();

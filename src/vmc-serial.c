@@ -231,6 +231,29 @@ vmc_serial_watch_get_total(VmcSerialWatch *w)
     return w->total;
 }
 
+/* Closing an inotify descriptor waits for the kernel to retire its watches,
+ * which takes milliseconds on a busy host: a waiter that has its answer
+ * should not wait for that too. */
+static void
+vmc_close_fd(gpointer data, gpointer user_data)
+{
+    close(GPOINTER_TO_INT(data) - 1);
+}
+
+static void
+vmc_close_later(int fd)
+{
+    static GThreadPool *closer;
+    static gsize once;
+
+    if (g_once_init_enter(&once)) {
+        closer = g_thread_pool_new(vmc_close_fd, NULL, 1, FALSE, NULL);
+        g_once_init_leave(&once, 1);
+    }
+    if (!closer || !g_thread_pool_push(closer, GINT_TO_POINTER(fd + 1), NULL))
+        close(fd);
+}
+
 void
 vmc_serial_watch_free(VmcSerialWatch *w)
 {
@@ -238,7 +261,7 @@ vmc_serial_watch_free(VmcSerialWatch *w)
         return;
     g_source_destroy(w->source);
     g_source_unref(w->source);
-    close(w->inotify_fd);
+    vmc_close_later(w->inotify_fd);
     if (w->fd >= 0)
         close(w->fd);
     g_free(w->path);

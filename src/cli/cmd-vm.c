@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define VMC_CLI_DEFAULT_READY_SECS 120
@@ -100,6 +101,86 @@ vmc_cli_parse_ready(const char *option, const char *value, gpointer data, GError
     return TRUE;
 }
 
+/* How a wait for the ready marker goes: one line on stderr, redrawn in
+ * place, when stderr is a terminal; nothing at all when it is not. */
+typedef struct {
+    const char *name;
+    gsize drawn;   /* columns of the line on screen, 0 when none */
+} VmcCliProgress;
+
+static char *
+vmc_cli_format_bytes(guint64 bytes)
+{
+    if (bytes < 1024)
+        return g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes);
+    if (bytes < 1024 * 1024)
+        return g_strdup_printf("%.1f KiB", bytes / 1024.0);
+    return g_strdup_printf("%.1f MiB", bytes / (1024.0 * 1024.0));
+}
+
+static void
+vmc_cli_progress_draw(guint64 elapsed_ms, guint64 serial_bytes, gpointer data)
+{
+    VmcCliProgress *p = data;
+    g_autofree char *size = vmc_cli_format_bytes(serial_bytes);
+    double secs = (double) elapsed_ms / 1000.0;
+    g_autoptr(GString) line = g_string_new("\r");
+    struct winsize ws;
+    gsize cols = 0, len;
+
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0)
+        cols = ws.ws_col;
+    /* VM names are ASCII: a byte is a column. A line that wrapped could
+     * not be redrawn with \r: on a narrow terminal the numbers come first. */
+    g_string_append_printf(line, "waiting for '%s' to print VMRS_READY: %.1f s, %s of console",
+                           p->name, secs, size);
+    if (cols > 1 && line->len > cols) {
+        g_string_truncate(line, 1);
+        g_string_append_printf(line, "%.1f s, %s of console, waiting for '%s'", secs, size,
+                               p->name);
+    }
+    if (cols > 1 && line->len > cols)
+        g_string_truncate(line, cols);   /* "\r" and cols - 1 columns */
+    len = line->len - 1;
+    /* Spaces, not an escape sequence, cover what was longer: any terminal does that. */
+    for (gsize i = len; i < p->drawn; i++)
+        g_string_append_c(line, ' ');
+    fputs(line->str, stderr);
+    fflush(stderr);
+    p->drawn = len;
+}
+
+static void
+vmc_cli_progress_clear(VmcCliProgress *p)
+{
+    g_autoptr(GString) line = NULL;
+
+    if (!p->drawn)
+        return;
+    line = g_string_new("\r");
+    for (gsize i = 0; i < p->drawn; i++)
+        g_string_append_c(line, ' ');
+    g_string_append_c(line, '\r');
+    fputs(line->str, stderr);
+    fflush(stderr);
+    p->drawn = 0;
+}
+
+/* Waits for the VM's ready marker, showing how it goes on a terminal; the
+ * status line is gone when this returns. */
+static VmcState *
+vmc_cli_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
+{
+    VmcCliProgress progress = { vmc_handle_get_name(handle), 0 };
+    gboolean tty = isatty(STDERR_FILENO);
+    VmcState *ready;
+
+    ready = vmc_driver_wait_ready_full(driver, handle, timeout_ms,
+                                       tty ? vmc_cli_progress_draw : NULL, &progress, error);
+    vmc_cli_progress_clear(&progress);
+    return ready;
+}
+
 int
 vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
@@ -142,7 +223,7 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
     g_print(")\n");
 
     if (ready_secs > 0) {
-        ready = vmc_driver_wait_ready(driver, handle, (guint) ready_secs * 1000, &error);
+        ready = vmc_cli_wait_ready(driver, handle, (guint) ready_secs * 1000, &error);
         if (!ready)
             return vmc_cli_fail(error);
         g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle), vmc_state_get_ip(ready));
@@ -459,4 +540,206 @@ vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
         vmc_driver_unfollow_serial(driver, run.follow);
     vmc_driver_unwatch(driver, watch);
     return run.status;
+}
+
+int
+vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    int timeout = VMC_CLI_DEFAULT_READY_SECS;
+    GOptionEntry entries[] = {
+        { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
+          "seconds to wait before giving up (default 120)", "SECS" },
+        { NULL },
+    };
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
+        return status;
+    if (timeout < 1 || timeout > 86400)
+        return vmc_cli_usage(cmd, "--timeout takes a number of seconds (1-86400), not %d",
+                             timeout);
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+    handle = vmc_driver_lookup(driver, argv[1], &error);
+    if (!handle)
+        return vmc_cli_fail(error);
+    ready = vmc_cli_wait_ready(driver, handle, (guint) timeout * 1000, &error);
+    if (!ready)
+        return vmc_cli_fail(error);
+    g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle), vmc_state_get_ip(ready));
+    return VMC_EXIT_OK;
+}
+
+/* libvirt's virDomainEventType and its detail enums (libvirt-domain.h),
+ * by value: the CLI does not link libvirt. */
+static const char *const vmc_libvirt_events[] = {
+    "defined", "undefined", "started", "suspended", "resumed", "stopped", "shutdown",
+    "pmsuspended", "crashed",
+};
+
+static const char *const *const vmc_libvirt_details[] = {
+    (const char *const[]) { "added", "updated", "renamed", "from-snapshot", NULL },
+    (const char *const[]) { "removed", "renamed", NULL },
+    (const char *const[]) { "booted", "migrated", "restored", "from-snapshot", "wakeup", NULL },
+    (const char *const[]) { "paused", "migrated", "ioerror", "watchdog", "restored",
+                            "from-snapshot", "api-error", "postcopy", "postcopy-failed", NULL },
+    (const char *const[]) { "unpaused", "migrated", "from-snapshot", "postcopy",
+                            "postcopy-failed", NULL },
+    (const char *const[]) { "shutdown", "destroyed", "crashed", "migrated", "saved", "failed",
+                            "from-snapshot", NULL },
+    (const char *const[]) { "finished", "guest", "host", NULL },
+    (const char *const[]) { "memory", "disk", NULL },
+    (const char *const[]) { "panicked", "crashloaded", NULL },
+};
+
+/* " [stopped/destroyed]", or "" for an event that is not libvirt's
+ * (VMC_EVENT_READY: the guest printed its marker). */
+static char *
+vmc_cli_libvirt_event_text(int event, int detail)
+{
+    const char *const *details;
+    int n = 0;
+
+    if (event < 0 || (gsize) event >= G_N_ELEMENTS(vmc_libvirt_events))
+        return g_strdup("");
+    details = vmc_libvirt_details[event];
+    while (details[n])
+        n++;
+    if (detail >= 0 && detail < n)
+        return g_strdup_printf(" [%s/%s]", vmc_libvirt_events[event], details[detail]);
+    return g_strdup_printf(" [%s/%d]", vmc_libvirt_events[event], detail);
+}
+
+static void
+vmc_watch_print_json(const VmcEvent *event)
+{
+    const VmcState *state = vmc_event_get_state(event);
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, vmc_event_get_name(event));
+    json_builder_set_member_name(b, "uuid");
+    json_builder_add_string_value(b, vmc_event_get_uuid(event));
+    json_builder_set_member_name(b, "state");
+    json_builder_add_string_value(b, vmc_state_kind_to_string(vmc_state_get_kind(state)));
+    json_builder_set_member_name(b, "ip");
+    if (vmc_state_get_ip(state))
+        json_builder_add_string_value(b, vmc_state_get_ip(state));
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "reason");
+    if (vmc_state_get_reason(state))
+        json_builder_add_string_value(b, vmc_state_get_reason(state));
+    else
+        json_builder_add_null_value(b);
+    /* null for VMC_EVENT_READY, which is not libvirt's. */
+    json_builder_set_member_name(b, "libvirt_event");
+    if (vmc_event_get_libvirt_event(event) >= 0)
+        json_builder_add_int_value(b, vmc_event_get_libvirt_event(event));
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "libvirt_detail");
+    if (vmc_event_get_libvirt_event(event) >= 0)
+        json_builder_add_int_value(b, vmc_event_get_libvirt_detail(event));
+    else
+        json_builder_add_null_value(b);
+    json_builder_end_object(b);
+
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, FALSE);
+    text = json_generator_to_data(gen, NULL);
+    g_print("%s\n", text);
+}
+
+static void
+vmc_watch_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    const gboolean *json = data;
+    const VmcState *state = vmc_event_get_state(event);
+    g_autofree char *libvirt = NULL;
+
+    if (*json) {
+        vmc_watch_print_json(event);
+    } else {
+        libvirt = vmc_cli_libvirt_event_text(vmc_event_get_libvirt_event(event),
+                                             vmc_event_get_libvirt_detail(event));
+        switch (vmc_state_get_kind(state)) {
+        case VMC_STATE_READY:
+            g_print("%s ready %s%s\n", vmc_event_get_name(event), vmc_state_get_ip(state),
+                    libvirt);
+            break;
+        case VMC_STATE_FAILED:
+            g_print("%s failed: %s%s\n", vmc_event_get_name(event), vmc_state_get_reason(state),
+                    libvirt);
+            break;
+        default:
+            g_print("%s %s%s\n", vmc_event_get_name(event),
+                    vmc_state_kind_to_string(vmc_state_get_kind(state)), libvirt);
+            break;
+        }
+    }
+    /* Lines are read by pipes as they come. */
+    fflush(stdout);
+}
+
+static gboolean
+vmc_watch_on_signal(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_CONTINUE;
+}
+
+int
+vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    gboolean json = FALSE;
+    g_autofree char *ns = NULL;
+    GOptionEntry entries[] = {
+        { "namespace", 'n', 0, G_OPTION_ARG_STRING, &ns, "only VMs of this namespace", "NS" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object per line", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(GMainLoop) loop = NULL;
+    g_autoptr(GError) error = NULL;
+    guint watch, sigint, sigterm;
+    int status = VMC_EXIT_OK;
+
+    if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
+        return status;
+    if (argc != 1)
+        return vmc_cli_usage(cmd, "takes no arguments");
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+
+    loop = g_main_loop_new(NULL, FALSE);
+    sigint = g_unix_signal_add(SIGINT, vmc_watch_on_signal, loop);
+    sigterm = g_unix_signal_add(SIGTERM, vmc_watch_on_signal, loop);
+    watch = vmc_driver_watch(driver, NULL, ns, vmc_watch_on_event, &json, NULL);
+    /* Events from here on are seen: the driver subscribed when it opened. */
+    if (ns)
+        g_printerr("virt-vmconfig: watching the VMs of namespace '%s' on %s (Ctrl-C stops)\n",
+                   ns, vmc_driver_get_uri(driver));
+    else
+        g_printerr("virt-vmconfig: watching the VMs on %s (Ctrl-C stops)\n",
+                   vmc_driver_get_uri(driver));
+
+    g_main_loop_run(loop);
+
+    vmc_driver_unwatch(driver, watch);
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    return VMC_EXIT_OK;
 }

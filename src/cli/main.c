@@ -27,7 +27,9 @@ static const VmcCliCommand vmc_commands[] = {
       vmc_cmd_import },
     { "up", "FILE", "boot a VM from its config",
       "Checks the config and its files, defines the VM in libvirt and starts it.\n"
-      "With --wait-ready it then waits for the guest's 'VMRS_READY <ip>' line on its serial console.\n"
+      "With --wait-ready it then waits for the guest's 'VMRS_READY <ip>' line on its serial console,\n"
+      "showing on stderr, when that is a terminal, how long it has waited and how much console\n"
+      "output it has seen.\n"
       "Booting a stopped VM again redefines and starts it; a running VM is refused.",
       vmc_cmd_up },
     { "run", "FILE", "boot a VM and show its console until it stops",
@@ -35,6 +37,12 @@ static const VmcCliCommand vmc_commands[] = {
       "stops (status 0) or fails (status 1). Ctrl-C presses the ACPI power button; a second\n"
       "Ctrl-C kills the VM.",
       vmc_cmd_run },
+    { "wait", "NAME", "wait until a VM is ready",
+      "Waits until the guest prints 'VMRS_READY <ip>' on its serial console in this boot (at once if\n"
+      "it already has), then prints \"VM 'NAME' is ready at IP\". Fails (status 1) when the VM stops\n"
+      "first or --timeout passes (default 120 s). When stderr is a terminal, a status line there\n"
+      "shows how long it has waited and how much console output it has seen.",
+      vmc_cmd_wait },
     { "down", "NAME", "stop a VM gracefully",
       "Presses the VM's ACPI power button and waits for it to power off; past --timeout it is\n"
       "forced off and the command fails (status 1). Stopping a stopped VM succeeds.",
@@ -51,6 +59,13 @@ static const VmcCliCommand vmc_commands[] = {
     { "list", "", "list the VMs of virt-vmconfig",
       "Lists the VMs that virt-vmconfig made on this libvirt host (other domains are not shown).",
       vmc_cmd_list },
+    { "watch", "", "print VM state changes as they happen",
+      "Prints one line per state change of the VMs of virt-vmconfig (with --namespace, of that\n"
+      "namespace only): 'NAME STATE', then the IP when ready or ': reason' when failed, and\n"
+      "libvirt's event in brackets, e.g. 'web-1 stopped [stopped/shutdown]'. With --json, each line\n"
+      "is a JSON object with name, uuid, state, ip, reason, libvirt_event and libvirt_detail.\n"
+      "Runs until Ctrl-C or SIGTERM (status 0).",
+      vmc_cmd_watch },
     { "delete", "NAME", "stop a VM if it runs and remove it",
       "Stops the VM if it runs (ACPI first, then by force) and removes its definition.\n"
       "Serial log, disks and shares are never touched; the NVRAM file of a UEFI VM is kept\n"
@@ -160,6 +175,7 @@ int
 main(int argc, char **argv)
 {
     gboolean version = FALSE;
+    gboolean help = FALSE;
     g_autofree char *uri = NULL;
     g_autofree char *accel = NULL;
     const GOptionEntry entries[] = {
@@ -169,6 +185,7 @@ main(int argc, char **argv)
         { "accel", 0, 0, G_OPTION_ARG_STRING, &accel,
           "accelerator: kvm or qemu (TCG); default: kvm when the host offers it", "ACCEL" },
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
+        { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "show this help", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("COMMAND [ARGS...]");
@@ -186,13 +203,13 @@ main(int argc, char **argv)
     g_option_context_set_strict_posix(ctx, TRUE);
     g_option_context_set_help_enabled(ctx, FALSE);
 
-    /* --help here is ours, so that it lists the commands. */
-    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    /* --help is ours, so that it lists the commands. */
+    if (!g_option_context_parse(ctx, &argc, &argv, &error))
+        return vmc_cli_usage(NULL, "%s", error->message);
+    if (help) {
         vmc_print_help(ctx);
         return VMC_EXIT_OK;
     }
-    if (!g_option_context_parse(ctx, &argc, &argv, &error))
-        return vmc_cli_usage(NULL, "%s", error->message);
     if (version) {
         g_print("virt-vmconfig %s\n", VMC_VERSION);
         return VMC_EXIT_OK;

@@ -1,0 +1,754 @@
+/*
+ * test-cli-watch.c: `virt-vmconfig watch` and `wait` against qemu:///system,
+ * with the test guest (tests/guest/) under TCG.
+ *
+ * The tests that boot VMs run their body in a GTest subprocess: whatever
+ * happens there (a failed assertion, a hang past the time limit), the
+ * parent then kills and deletes their VMs. Every process they spawn dies
+ * with them (PR_SET_PDEATHSIG) and is killed past its own deadline.
+ * Nothing here skips: a host that cannot boot the guest fails.
+ */
+#include "vmc-test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define URI "qemu:///system"
+#define READY_SECS 90
+#define COMMAND_SECS 60            /* any command but a wait for readiness */
+#define WAIT_COMMAND_SECS (READY_SECS + 30)
+#define WATCH_SECS 30              /* for the watch to print what it saw */
+#define SUBPROCESS_SECS 480        /* meson gives the whole program 600 */
+
+/* Shared by the parent and its subprocesses through the environment, so
+ * that the parent knows the names of the VMs a subprocess made. */
+static const char *test_id;
+static const char *work_dir;      /* world-traversable: QEMU runs as libvirt-qemu */
+static char *guest_dir;
+
+/* ---- running virt-vmconfig ---- */
+
+static void
+die_with_parent(gpointer data)
+{
+    /* Between fork and exec: only async-signal-safe calls. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GPtrArray *
+cli_argv(const char *const *args)
+{
+    GPtrArray *argv = g_ptr_array_new();
+
+    g_ptr_array_add(argv, (gpointer) g_getenv("VMC_CLI"));
+    g_ptr_array_add(argv, (gpointer) "--connect");
+    g_ptr_array_add(argv, (gpointer) URI);
+    for (; *args; args++)
+        g_ptr_array_add(argv, (gpointer) *args);
+    g_ptr_array_add(argv, NULL);
+    return argv;
+}
+
+static char *
+argv_text(GPtrArray *argv)
+{
+    return g_strjoinv(" ", (char **) argv->pdata);
+}
+
+/* Reads what is there on @fd into @buf; FALSE at end of file (or EIO: a
+ * pseudo-terminal whose other side was closed). */
+static gboolean
+drain(int fd, GString *buf)
+{
+    char chunk[4096];
+    ssize_t got = read(fd, chunk, sizeof(chunk));
+
+    if (got > 0) {
+        g_string_append_len(buf, chunk, got);
+        return TRUE;
+    }
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        return TRUE;
+    return FALSE;
+}
+
+/* Waits for @pid until @deadline (monotonic µs); kills it past that. */
+static int
+reap(GPid pid, gint64 deadline, const char *what)
+{
+    int wait_status;
+
+    for (;;) {
+        pid_t got = waitpid(pid, &wait_status, WNOHANG);
+
+        if (got == pid)
+            break;
+        g_assert_cmpint(got, ==, 0);
+        if (g_get_monotonic_time() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &wait_status, 0);
+            g_error("'%s' did not exit in time", what);
+        }
+        g_usleep(20 * 1000);
+    }
+    g_spawn_close_pid(pid);
+    return wait_status;
+}
+
+typedef struct {
+    int status;
+    char *out;
+    char *err;   /* with a terminal: what the terminal showed */
+} Run;
+
+static void
+run_clear(Run *run)
+{
+    g_free(run->out);
+    g_free(run->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
+
+/* Opens a pseudo-terminal, 200 columns wide; returns the master, and the
+ * other side in @slave. */
+static int
+open_pty(int *slave)
+{
+    struct winsize ws = { .ws_row = 50, .ws_col = 200 };
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    *slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(*slave, >=, 0);
+    g_assert_cmpint(ioctl(*slave, TIOCSWINSZ, &ws), ==, 0);
+    return master;
+}
+
+/* Runs virt-vmconfig --connect URI @args... to its end, within @secs; with
+ * @tty its stderr is a pseudo-terminal. */
+static void
+run_cli_full(Run *run, gboolean tty, guint secs, const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = cli_argv(args);
+    g_autofree char *what = argv_text(argv);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GString) err = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+    gint64 deadline = g_get_monotonic_time() + (gint64) secs * G_USEC_PER_SEC;
+    int slave = -1, out_fd = -1, err_fd = -1;
+    int wait_status;
+    GPid pid;
+
+    if (tty)
+        err_fd = open_pty(&slave);
+    g_assert_true(g_spawn_async_with_pipes_and_fds(NULL, (const char *const *) argv->pdata, NULL,
+                                                   G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent,
+                                                   NULL, -1, -1, slave, NULL, NULL, 0, &pid, NULL,
+                                                   &out_fd, tty ? NULL : &err_fd, &error));
+    g_assert_no_error(error);
+    if (slave >= 0)
+        close(slave);
+
+    while (out_fd >= 0 || err_fd >= 0) {
+        GPollFD fds[2] = { { out_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 },
+                           { err_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 } };
+        gint64 left = deadline - g_get_monotonic_time();
+
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            g_error("'%s' did not finish in %u s; stdout:\n%s\nstderr:\n%s", what, secs, out->str,
+                    err->str);
+        }
+        if (g_poll(fds, 2, (gint) MAX(left / 1000, 1)) <= 0)
+            continue;
+        if (fds[0].revents && !drain(out_fd, out)) {
+            close(out_fd);
+            out_fd = -1;
+        }
+        if (fds[1].revents && !drain(err_fd, err)) {
+            close(err_fd);
+            err_fd = -1;
+        }
+    }
+    wait_status = reap(pid, deadline, what);
+    if (!WIFEXITED(wait_status))
+        g_error("'%s' did not exit normally (wait status %d); stderr:\n%s", what, wait_status,
+                err->str);
+    run->status = WEXITSTATUS(wait_status);
+    run->out = g_string_free(g_steal_pointer(&out), FALSE);
+    run->err = g_string_free(g_steal_pointer(&err), FALSE);
+}
+
+#define run_cli(run, secs, ...) \
+    run_cli_full((run), FALSE, (secs), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* A command that must succeed. */
+static char *
+cli_ok(guint secs, const char *const *args)
+{
+    g_auto(Run) run = { 0 };
+
+    run_cli_full(&run, FALSE, secs, args);
+    if (run.status != 0)
+        g_error("'%s ...' failed with status %d:\n%s", args[0], run.status, run.err);
+    return g_steal_pointer(&run.out);
+}
+
+#define cli(secs, ...) cli_ok((secs), (const char *const[]) { __VA_ARGS__, NULL })
+
+/* A long-running virt-vmconfig (watch), read as it goes. */
+typedef struct {
+    GPid pid;
+    int out_fd;
+    int err_fd;
+    GString *out;
+    GString *err;
+    char *what;
+} Proc;
+
+static Proc *
+proc_spawn(const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = cli_argv(args);
+    g_autoptr(GError) error = NULL;
+    Proc *p = g_new0(Proc, 1);
+
+    p->out = g_string_new(NULL);
+    p->err = g_string_new(NULL);
+    p->what = argv_text(argv);
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv->pdata, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL,
+                                           &p->pid, NULL, &p->out_fd, &p->err_fd, &error));
+    g_assert_no_error(error);
+    return p;
+}
+
+typedef gboolean (*ProcDone)(Proc *p, gconstpointer data);
+
+/* Reads @p's output until @done says so (or, with no @done, to its end);
+ * fails past @secs. */
+static void
+proc_read(Proc *p, ProcDone done, gconstpointer data, guint secs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64) secs * G_USEC_PER_SEC;
+
+    while (!(done && done(p, data))) {
+        GPollFD fds[2] = { { p->out_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 },
+                           { p->err_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 } };
+        gint64 left = deadline - g_get_monotonic_time();
+
+        if (p->out_fd < 0 && p->err_fd < 0) {
+            if (!done)
+                return;
+            g_error("'%s' ended before it printed what was expected; stdout:\n%s\nstderr:\n%s",
+                    p->what, p->out->str, p->err->str);
+        }
+        if (left <= 0)
+            g_error("'%s' did not print what was expected in %u s; stdout:\n%s\nstderr:\n%s",
+                    p->what, secs, p->out->str, p->err->str);
+        if (g_poll(fds, 2, (gint) MAX(left / 1000, 1)) <= 0)
+            continue;
+        if (fds[0].revents && !drain(p->out_fd, p->out)) {
+            close(p->out_fd);
+            p->out_fd = -1;
+        }
+        if (fds[1].revents && !drain(p->err_fd, p->err)) {
+            close(p->err_fd);
+            p->err_fd = -1;
+        }
+    }
+}
+
+/* Sends @p @sig, reads it to its end and returns its wait status. */
+static int
+proc_stop(Proc *p, int sig)
+{
+    g_assert_cmpint(kill(p->pid, sig), ==, 0);
+    proc_read(p, NULL, NULL, COMMAND_SECS);
+    return reap(p->pid, g_get_monotonic_time() + COMMAND_SECS * G_USEC_PER_SEC, p->what);
+}
+
+static void
+proc_free(Proc *p)
+{
+    if (p->out_fd >= 0 || p->err_fd >= 0) {
+        kill(p->pid, SIGKILL);
+        reap(p->pid, g_get_monotonic_time() + COMMAND_SECS * G_USEC_PER_SEC, p->what);
+    }
+    if (p->out_fd >= 0)
+        close(p->out_fd);
+    if (p->err_fd >= 0)
+        close(p->err_fd);
+    g_string_free(p->out, TRUE);
+    g_string_free(p->err, TRUE);
+    g_free(p->what);
+    g_free(p);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Proc, proc_free)
+
+static gboolean
+err_has(Proc *p, gconstpointer needle)
+{
+    return strstr(p->err->str, needle) != NULL;
+}
+
+static gboolean
+out_has(Proc *p, gconstpointer needle)
+{
+    return strstr(p->out->str, needle) != NULL;
+}
+
+/* ---- VMs ---- */
+
+static char *
+guest_file(const char *name)
+{
+    char *path = g_build_filename(guest_dir, name, NULL);
+
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        g_error("%s is missing: build the test guest with tests/guest/build-guest.sh", path);
+    return path;
+}
+
+static char *
+vm_name(const char *which)
+{
+    return g_strdup_printf("vmc-watch-%s-%s", test_id, which);
+}
+
+static char *
+vm_namespace(const char *which)
+{
+    return g_strdup_printf("vmc-cli-watch-%s%s%s", test_id, which ? "-" : "", which ? which : "");
+}
+
+/* Writes the config of a VM of the test guest, 1 CPU, 256 MiB, one user
+ * NIC; with @never_ready its init only sleeps, so it never prints the
+ * ready marker. Returns the config file's path. */
+static char *
+write_config(const char *name, const char *ns, gboolean never_ready)
+{
+    g_autoptr(VmcConfig) cfg = vmc_config_new(name);
+    g_autofree char *kernel = guest_file("vmlinuz");
+    g_autofree char *initrd = guest_file("initramfs.img");
+    g_autofree char *log_name = g_strconcat(name, ".serial", NULL);
+    g_autofree char *log = g_build_filename(work_dir, log_name, NULL);
+    g_autofree char *json_name = g_strconcat(name, ".json", NULL);
+    g_autofree char *path = g_build_filename(work_dir, json_name, NULL);
+    g_autofree char *json = NULL;
+    g_autoptr(GError) error = NULL;
+
+    vmc_config_set_namespace(cfg, ns);
+    vmc_config_set_kernel(cfg, kernel);
+    vmc_config_set_initramfs(cfg, initrd);
+    vmc_config_set_cpus(cfg, 1);
+    vmc_config_set_memory_mb(cfg, 256);
+    vmc_config_set_serial_log(cfg, log);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
+    if (never_ready)
+        /* Words with no '=' go to init as arguments. */
+        vmc_config_set_cmdline(cfg, "console=ttyS0 rdinit=/bin/sleep 3600");
+    g_assert_true(vmc_config_validate(cfg, &error));
+    g_assert_no_error(error);
+    json = vmc_config_to_json(cfg);
+    g_assert_true(g_file_set_contents(path, json, -1, &error));
+    g_assert_no_error(error);
+    return g_steal_pointer(&path);
+}
+
+/* Boots @path with TCG; returns the VM's UUID, from up's line. */
+static char *
+up(const char *path)
+{
+    g_autofree char *out = cli(COMMAND_SECS, "--accel", "qemu", "up", path);
+    const char *uuid = strstr(out, "(UUID ");
+
+    g_assert_nonnull(uuid);
+    uuid += strlen("(UUID ");
+    g_assert_cmpuint(strlen(uuid), >, 36);
+    g_assert_cmpint(uuid[36], ==, ',');
+    return g_strndup(uuid, 36);
+}
+
+/* Best effort, for the parent after a subprocess: the VMs may be anywhere
+ * from never made to running. */
+static void
+remove_vm(const char *which)
+{
+    g_autofree char *name = vm_name(which);
+    g_auto(Run) killed = { 0 };
+    g_auto(Run) deleted = { 0 };
+
+    run_cli(&killed, COMMAND_SECS, "kill", name);
+    run_cli(&deleted, COMMAND_SECS, "delete", name);
+    if (deleted.status != 0 && deleted.status != 4)
+        g_test_message("could not delete VM '%s' (status %d): %s", name, deleted.status,
+                       deleted.err);
+}
+
+/* Runs the test's body in a subprocess, then removes its VMs whatever
+ * became of it. */
+static gboolean
+in_subprocess(const char *const *vms)
+{
+    if (g_test_subprocess())
+        return TRUE;
+    g_test_trap_subprocess(NULL, (guint64) SUBPROCESS_SECS * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDERR);
+    for (; *vms; vms++)
+        remove_vm(*vms);
+    g_test_trap_assert_passed();
+    return FALSE;
+}
+
+/* ---- the watch's output ---- */
+
+static const char *const json_members[] = {
+    "name", "uuid", "state", "ip", "reason", "libvirt_event", "libvirt_detail",
+};
+
+typedef struct {
+    char *name;
+    char *uuid;
+    char *state;
+    int libvirt_event;   /* -1 for null */
+} WatchLine;
+
+static void
+watch_line_free(gpointer data)
+{
+    WatchLine *l = data;
+
+    g_free(l->name);
+    g_free(l->uuid);
+    g_free(l->state);
+    g_free(l);
+}
+
+/* Every line of --json output is one compact JSON object with the seven
+ * members. */
+static GPtrArray *
+parse_json_lines(const char *text)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    GPtrArray *parsed = g_ptr_array_new_with_free_func(watch_line_free);
+    guint n = g_strv_length(lines);
+
+    g_assert_cmpuint(n, >, 0);
+    g_assert_cmpstr(lines[n - 1], ==, "");   /* the last line ends too */
+    for (guint i = 0; i + 1 < n; i++) {
+        g_autoptr(JsonParser) parser = json_parser_new();
+        g_autoptr(GError) error = NULL;
+        WatchLine *l = g_new0(WatchLine, 1);
+        JsonObject *obj;
+        JsonNode *ev;
+
+        if (!json_parser_load_from_data(parser, lines[i], -1, &error))
+            g_error("watch --json printed a line that is not JSON: %s\n%s", error->message,
+                    lines[i]);
+        g_assert_true(JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)));
+        obj = json_node_get_object(json_parser_get_root(parser));
+        g_assert_cmpuint(json_object_get_size(obj), ==, G_N_ELEMENTS(json_members));
+        for (gsize m = 0; m < G_N_ELEMENTS(json_members); m++)
+            g_assert_true(json_object_has_member(obj, json_members[m]));
+        l->name = g_strdup(json_object_get_string_member(obj, "name"));
+        l->uuid = g_strdup(json_object_get_string_member(obj, "uuid"));
+        l->state = g_strdup(json_object_get_string_member(obj, "state"));
+        ev = json_object_get_member(obj, "libvirt_event");
+        l->libvirt_event = JSON_NODE_HOLDS_NULL(ev) ? -1 : (int) json_node_get_int(ev);
+        g_assert_nonnull(l->name);
+        g_assert_nonnull(l->uuid);
+        g_assert_nonnull(l->state);
+        if (g_str_equal(l->state, "ready")) {
+            g_assert_cmpstr(json_object_get_string_member(obj, "ip"), ==, "10.0.2.15");
+        } else {
+            g_assert_true(JSON_NODE_HOLDS_NULL(json_object_get_member(obj, "ip")));
+        }
+        g_ptr_array_add(parsed, l);
+    }
+    return parsed;
+}
+
+/* The index of the first line from @from on with @state and @event (-2:
+ * any), or -1. */
+static int
+find_line(GPtrArray *lines, guint from, const char *state, int event)
+{
+    for (guint i = from; i < lines->len; i++) {
+        WatchLine *l = g_ptr_array_index(lines, i);
+        if (g_str_equal(l->state, state) && (event == -2 || l->libvirt_event == event))
+            return (int) i;
+    }
+    return -1;
+}
+
+/* ---- tests ---- */
+
+static void
+test_wait_not_found(void)
+{
+    g_autofree char *name = vm_name("no-such-vm");
+    g_auto(Run) run = { 0 };
+
+    run_cli(&run, COMMAND_SECS, "wait", name, "--timeout", "5");
+    g_assert_cmpint(run.status, ==, 4);
+    g_assert_cmpstr(run.out, ==, "");
+    g_assert_true(g_str_has_prefix(run.err, "virt-vmconfig: "));
+    g_assert_nonnull(strstr(run.err, name));
+    g_assert_nonnull(strstr(run.err, "not found"));
+}
+
+static void
+test_usage(void)
+{
+    g_auto(Run) no_name = { 0 };
+    g_auto(Run) zero = { 0 };
+    g_auto(Run) junk = { 0 };
+    g_auto(Run) watch_arg = { 0 };
+    g_auto(Run) help = { 0 };
+    g_auto(Run) watch_help = { 0 };
+
+    run_cli(&no_name, COMMAND_SECS, "wait");
+    g_assert_cmpint(no_name.status, ==, 2);
+    run_cli(&zero, COMMAND_SECS, "wait", "vm", "--timeout", "0");
+    g_assert_cmpint(zero.status, ==, 2);
+    g_assert_nonnull(strstr(zero.err, "--timeout"));
+    run_cli(&junk, COMMAND_SECS, "wait", "vm", "--timeout", "soon");
+    g_assert_cmpint(junk.status, ==, 2);
+    run_cli(&watch_arg, COMMAND_SECS, "watch", "vm");
+    g_assert_cmpint(watch_arg.status, ==, 2);
+
+    run_cli(&help, COMMAND_SECS, "help");
+    g_assert_cmpint(help.status, ==, 0);
+    g_assert_nonnull(strstr(help.out, "wait NAME"));
+    g_assert_nonnull(strstr(help.out, "watch "));
+    run_cli(&watch_help, COMMAND_SECS, "watch", "--help");
+    g_assert_cmpint(watch_help.status, ==, 0);
+    g_assert_nonnull(strstr(watch_help.out, "--namespace"));
+    g_assert_nonnull(strstr(watch_help.out, "--json"));
+}
+
+/* watch --namespace NS (--json and plain) sees a VM of NS start, get
+ * ready, stop and go, and nothing of a VM of another namespace; `wait`
+ * and `up --wait-ready` print their lines and nothing on a stderr that is
+ * not a terminal. */
+static void
+test_watch_events(void)
+{
+    static const char *const vms[] = { "a", "b", NULL };
+    g_autofree char *name = vm_name("a");
+    g_autofree char *other = vm_name("b");
+    g_autofree char *ns = vm_namespace(NULL);
+    g_autofree char *other_ns = vm_namespace("other");
+    g_autofree char *config = NULL;
+    g_autofree char *other_config = NULL;
+    g_autofree char *uuid = NULL;
+    g_autofree char *ready_line = NULL;
+    g_autofree char *undefined_plain = NULL;
+    g_autoptr(Proc) json_watch = NULL;
+    g_autoptr(Proc) plain_watch = NULL;
+    g_autoptr(GPtrArray) lines = NULL;
+    g_autofree char *line = NULL;
+    g_auto(Run) wait = { 0 };
+    g_auto(Run) up_ready = { 0 };
+    int started, stopped, wait_status;
+
+    if (!in_subprocess(vms))
+        return;
+
+    config = write_config(name, ns, FALSE);
+    other_config = write_config(other, other_ns, TRUE);
+    ready_line = g_strdup_printf("VM '%s' is ready at 10.0.2.15\n", name);
+
+    json_watch = proc_spawn((const char *const[]) { "watch", "--namespace", ns, "--json", NULL });
+    plain_watch = proc_spawn((const char *const[]) { "watch", "-n", ns, NULL });
+    /* It says so once it follows libvirt's events: nothing after is missed. */
+    proc_read(json_watch, err_has, "watching the VMs of namespace", COMMAND_SECS);
+    proc_read(plain_watch, err_has, "watching the VMs of namespace", COMMAND_SECS);
+
+    g_free(up(other_config));
+    uuid = up(config);
+
+    run_cli(&wait, WAIT_COMMAND_SECS, "wait", name, "--timeout", G_STRINGIFY(READY_SECS));
+    if (wait.status != 0)
+        g_error("wait failed with status %d: %s", wait.status, wait.err);
+    g_assert_cmpstr(wait.out, ==, ready_line);
+    g_assert_cmpstr(wait.err, ==, "");
+
+    g_free(cli(COMMAND_SECS, "down", name, "--timeout", "30"));
+
+    /* Again through up --wait-ready. */
+    run_cli(&up_ready, WAIT_COMMAND_SECS, "--accel", "qemu", "up",
+            "--wait-ready=" G_STRINGIFY(READY_SECS), config);
+    if (up_ready.status != 0)
+        g_error("up --wait-ready failed with status %d: %s", up_ready.status, up_ready.err);
+    g_assert_true(g_str_has_prefix(up_ready.out, "VM '"));
+    g_assert_nonnull(strstr(up_ready.out, "' started (UUID "));
+    g_assert_true(g_str_has_suffix(up_ready.out, ready_line));
+    g_assert_true(strchr(up_ready.out, '\n') + 1 == up_ready.out + strlen(up_ready.out) -
+                  strlen(ready_line));
+    g_assert_cmpstr(up_ready.err, ==, "");
+    g_free(cli(COMMAND_SECS, "down", name, "--timeout", "30"));
+
+    /* The other namespace's VM goes first: its events come before the last one of ours. */
+    g_free(cli(COMMAND_SECS, "kill", other));
+    g_free(cli(COMMAND_SECS, "delete", other));
+    g_free(cli(COMMAND_SECS, "delete", name));
+
+    /* Undefining is the last event: the ones before it have been printed. */
+    proc_read(json_watch, out_has, "\"libvirt_event\":1,", WATCH_SECS);
+    undefined_plain = g_strdup_printf("%s stopped [undefined/removed]\n", name);
+    proc_read(plain_watch, out_has, undefined_plain, WATCH_SECS);
+    wait_status = proc_stop(json_watch, SIGINT);
+    g_assert_true(WIFEXITED(wait_status));
+    g_assert_cmpint(WEXITSTATUS(wait_status), ==, 0);
+    wait_status = proc_stop(plain_watch, SIGTERM);
+    g_assert_true(WIFEXITED(wait_status));
+    g_assert_cmpint(WEXITSTATUS(wait_status), ==, 0);
+    /* A subprocess's messages are not seen: stderr is. */
+    g_printerr("# watch --json printed:\n%s# watch printed:\n%s", json_watch->out->str,
+               plain_watch->out->str);
+
+    /* --json: our VM only, with its UUID; started, then stopped. */
+    lines = parse_json_lines(json_watch->out->str);
+    for (guint i = 0; i < lines->len; i++) {
+        WatchLine *l = g_ptr_array_index(lines, i);
+        g_assert_cmpstr(l->name, ==, name);
+        g_assert_cmpstr(l->uuid, ==, uuid);
+    }
+    started = find_line(lines, 0, "running", 2);            /* VIR_DOMAIN_EVENT_STARTED */
+    g_assert_cmpint(started, >=, 0);
+    stopped = find_line(lines, (guint) started + 1, "stopped", 5);  /* _STOPPED */
+    g_assert_cmpint(stopped, >, started);
+    /* The second boot too. */
+    started = find_line(lines, (guint) stopped + 1, "running", 2);
+    g_assert_cmpint(started, >, stopped);
+    g_assert_cmpint(find_line(lines, (guint) started + 1, "stopped", 5), >, started);
+    g_assert_cmpint(find_line(lines, 0, "failed", -2), ==, -1);
+
+    /* Plain: "NAME STATE", the IP when ready, libvirt's event in brackets. */
+    g_assert_null(strstr(plain_watch->out->str, other));
+    line = g_strdup_printf("%s running [started/booted]\n", name);
+    g_assert_nonnull(strstr(plain_watch->out->str, line));
+    g_free(line);
+    line = g_strdup_printf("%s stopped [stopped/shutdown]\n", name);
+    g_assert_nonnull(strstr(plain_watch->out->str, line));
+    g_free(line);
+    /* Whether the watch reports readiness is up to the driver; if it does,
+     * the IP follows, and no libvirt event. */
+    line = g_strdup_printf("%s ready", name);
+    if (strstr(plain_watch->out->str, line)) {
+        g_free(line);
+        line = g_strdup_printf("%s ready 10.0.2.15\n", name);
+        g_assert_nonnull(strstr(plain_watch->out->str, line));
+    }
+    g_assert_true(g_str_has_suffix(plain_watch->out->str, undefined_plain));
+}
+
+/* `wait --timeout 1` on a guest that never prints the marker fails with
+ * status 1; on a terminal a status line shows the wait, and is wiped
+ * before the error. */
+static void
+test_wait_timeout(void)
+{
+    static const char *const vms[] = { "c", NULL };
+    g_autofree char *name = vm_name("c");
+    g_autofree char *ns = vm_namespace(NULL);
+    g_autofree char *config = NULL;
+    g_autofree char *status_line = NULL;
+    g_autofree char *error_line = NULL;
+    g_autofree char *shown = NULL;
+    g_auto(Run) piped = { 0 };
+    g_auto(Run) tty = { 0 };
+    const char *last_draw, *wipe;
+    gsize spaces;
+
+    if (!in_subprocess(vms))
+        return;
+
+    config = write_config(name, ns, TRUE);
+    g_free(up(config));
+
+    run_cli(&piped, COMMAND_SECS, "wait", name, "--timeout", "1");
+    g_assert_cmpint(piped.status, ==, 1);
+    g_assert_cmpstr(piped.out, ==, "");
+    error_line = g_strdup_printf("virt-vmconfig: VM '%s' was not ready within 1000 ms", name);
+    g_assert_true(g_str_has_prefix(piped.err, error_line));
+    /* One line, and no status line before it. */
+    g_assert_true(strchr(piped.err, '\n') == piped.err + strlen(piped.err) - 1);
+    g_assert_null(strchr(piped.err, '\r'));
+
+    run_cli_full(&tty, TRUE, COMMAND_SECS,
+                 (const char *const[]) { "wait", name, "--timeout", "2", NULL });
+    g_assert_cmpint(tty.status, ==, 1);
+    g_assert_cmpstr(tty.out, ==, "");
+    shown = g_strescape(tty.err, NULL);
+    g_printerr("# the terminal showed: %s\n", shown);
+    status_line = g_strdup_printf("\rwaiting for '%s' to print VMRS_READY: ", name);
+    g_assert_true(g_str_has_prefix(tty.err, status_line));
+    /* Redrawn, about every 100 ms, in 2 s. */
+    last_draw = g_strrstr(tty.err, status_line);
+    g_assert_true(last_draw - tty.err >= 5 * (gssize) strlen(status_line));
+    g_assert_nonnull(strstr(last_draw, " s, "));
+    g_assert_nonnull(strstr(last_draw, "iB of console"));   /* the kernel has printed KiBs */
+    /* Then wiped, \r, spaces over all of it, \r, before the error. */
+    wipe = strchr(last_draw + 1, '\r');
+    g_assert_nonnull(wipe);
+    spaces = strspn(wipe + 1, " ");
+    g_assert_cmpuint(spaces, >=, (gsize) (wipe - last_draw - 1));
+    g_assert_cmpint(wipe[1 + spaces], ==, '\r');
+    g_free(error_line);
+    error_line = g_strdup_printf("virt-vmconfig: VM '%s' was not ready within 2000 ms", name);
+    g_assert_true(g_str_has_prefix(wipe + 2 + spaces, error_line));
+
+    g_free(cli(COMMAND_SECS, "kill", name));
+    g_free(cli(COMMAND_SECS, "delete", name));
+}
+
+int
+main(int argc, char **argv)
+{
+    g_autofree char *own_dir = NULL;
+    int status;
+
+    g_test_init(&argc, &argv, NULL);
+    guest_dir = g_strdup(g_getenv("VMC_TEST_GUEST_DIR") ? g_getenv("VMC_TEST_GUEST_DIR")
+                                                        : "/var/tmp/virt-vmconfig-guest");
+    if (!g_getenv("VMC_CLI"))
+        g_error("VMC_CLI must name the virt-vmconfig binary");
+
+    /* The parent picks the names and the directory; its subprocesses
+     * find them in the environment. */
+    if (!g_getenv("VMC_CLI_WATCH_TEST_ID")) {
+        g_autofree char *id = g_strdup_printf("%d", (int) getpid());
+        own_dir = g_strdup("/var/tmp/vmc-cli-watch-XXXXXX");
+        g_assert_nonnull(g_mkdtemp_full(own_dir, 0755));
+        g_setenv("VMC_CLI_WATCH_TEST_ID", id, TRUE);
+        g_setenv("VMC_CLI_WATCH_TEST_DIR", own_dir, TRUE);
+    }
+    test_id = g_getenv("VMC_CLI_WATCH_TEST_ID");
+    work_dir = g_getenv("VMC_CLI_WATCH_TEST_DIR");
+
+    g_test_add_func("/cli-watch/usage", test_usage);
+    g_test_add_func("/cli-watch/wait-not-found", test_wait_not_found);
+    g_test_add_func("/cli-watch/events", test_watch_events);
+    g_test_add_func("/cli-watch/wait-timeout", test_wait_timeout);
+    status = g_test_run();
+
+    if (own_dir)
+        vmc_test_rm_rf(own_dir);
+    g_free(guest_dir);
+    return status;
+}
