@@ -36,3 +36,19 @@ meson test -C "$build" --setup valgrind --print-errorlogs
 
 setup "$build-asan" -Db_sanitize=address,undefined -Db_lundef=false
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$build-asan" --print-errorlogs
+
+# The installed library is usable on its own: headers, pkg-config file,
+# and the example program built against them (the .pc file's prefix is
+# pointed at the staging directory).
+destdir=$(mktemp -d)
+meson install -C "$build" --destdir "$destdir" >/dev/null
+pc=$(find "$destdir" -name vmconfig.pc | head -n 1)
+prefix=$(sed -n 's/^prefix=//p' "$pc")
+sed -i "s|^prefix=.*|prefix=$destdir$prefix|" "$pc"
+flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs vmconfig)
+libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir vmconfig)
+# shellcheck disable=SC2086 # flags are words
+cc -Wall -Werror examples/boot-and-wait.c $flags -Wl,-rpath,"$libdir" -o "$destdir/boot-and-wait"
+"$destdir/boot-and-wait" 2>/dev/null || [ $? -eq 2 ]
+rm -rf "$destdir"
+echo "installed library, headers and vmconfig.pc: ok"

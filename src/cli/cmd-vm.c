@@ -41,6 +41,26 @@ vmc_cli_one_arg(const VmcCliCommand *cmd, const GOptionEntry *entries, int *argc
 }
 
 static void
+vmc_cli_add_nullable(JsonBuilder *b, const char *key, const char *value)
+{
+    json_builder_set_member_name(b, key);
+    if (value)
+        json_builder_add_string_value(b, value);
+    else
+        json_builder_add_null_value(b);
+}
+
+/* The members "state", "ip" and "reason" of a state. */
+static void
+vmc_cli_add_state_json(JsonBuilder *b, const VmcState *state)
+{
+    json_builder_set_member_name(b, "state");
+    json_builder_add_string_value(b, vmc_state_kind_to_string(vmc_state_get_kind(state)));
+    vmc_cli_add_nullable(b, "ip", vmc_state_get_ip(state));
+    vmc_cli_add_nullable(b, "reason", vmc_state_get_reason(state));
+}
+
+static void
 vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState *state)
 {
     json_builder_begin_object(b);
@@ -50,18 +70,7 @@ vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState 
     json_builder_add_string_value(b, vmc_handle_get_namespace(handle));
     json_builder_set_member_name(b, "uuid");
     json_builder_add_string_value(b, vmc_handle_get_uuid(handle));
-    json_builder_set_member_name(b, "state");
-    json_builder_add_string_value(b, vmc_state_kind_to_string(vmc_state_get_kind(state)));
-    json_builder_set_member_name(b, "ip");
-    if (vmc_state_get_ip(state))
-        json_builder_add_string_value(b, vmc_state_get_ip(state));
-    else
-        json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "reason");
-    if (vmc_state_get_reason(state))
-        json_builder_add_string_value(b, vmc_state_get_reason(state));
-    else
-        json_builder_add_null_value(b);
+    vmc_cli_add_state_json(b, state);
     json_builder_set_member_name(b, "serial_log");
     json_builder_add_string_value(b, vmc_handle_get_serial_log(handle));
     json_builder_set_member_name(b, "vsock_cid");
@@ -629,18 +638,7 @@ vmc_watch_print_json(const VmcEvent *event)
     json_builder_add_string_value(b, vmc_event_get_name(event));
     json_builder_set_member_name(b, "uuid");
     json_builder_add_string_value(b, vmc_event_get_uuid(event));
-    json_builder_set_member_name(b, "state");
-    json_builder_add_string_value(b, vmc_state_kind_to_string(vmc_state_get_kind(state)));
-    json_builder_set_member_name(b, "ip");
-    if (vmc_state_get_ip(state))
-        json_builder_add_string_value(b, vmc_state_get_ip(state));
-    else
-        json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "reason");
-    if (vmc_state_get_reason(state))
-        json_builder_add_string_value(b, vmc_state_get_reason(state));
-    else
-        json_builder_add_null_value(b);
+    vmc_cli_add_state_json(b, state);
     /* null for VMC_EVENT_READY, which is not libvirt's. */
     json_builder_set_member_name(b, "libvirt_event");
     if (vmc_event_get_libvirt_event(event) >= 0)
