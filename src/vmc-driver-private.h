@@ -30,6 +30,7 @@ struct _VmcEvent {
     VmcState *state;
     int event;
     int detail;
+    gboolean early;   /* seen by us before libvirt said it (a crash) */
 };
 
 VmcState *vmc_state_new_libvirt(VmcStateKind kind, const char *detail, int libvirt_state,

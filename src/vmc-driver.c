@@ -18,7 +18,10 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <glib-unix.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <unistd.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
@@ -73,6 +76,10 @@ typedef struct {
     VmcSerialWatch *serial;
     VmcReadyScanner *scanner;
     gboolean reported;
+    GSource *exit_source;  /* the QEMU process, through a pidfd */
+    int pidfd;
+    int pid;
+    gboolean crashed;      /* reported before libvirt did */
 } VmcReadyFollow;
 
 struct _VmcDriver {
@@ -277,6 +284,12 @@ vmc_ready_follow_free(gpointer data)
 {
     VmcReadyFollow *f = data;
 
+    if (f->exit_source) {
+        g_source_destroy(f->exit_source);
+        g_source_unref(f->exit_source);
+    }
+    if (f->pidfd >= 0)
+        close(f->pidfd);
     vmc_serial_watch_free(f->serial);
     vmc_ready_scanner_free(f->scanner);
     g_free(f->name);
@@ -309,6 +322,102 @@ vmc_ready_follow_on_serial(const char *data, gsize len, gboolean reset, gpointer
     vmc_event_unref(ev);
 }
 
+/* The QEMU process of a running VM on this host, from the pid file that
+ * libvirt keeps for it, checked against its command line; 0 if unknown. */
+static int
+vmc_qemu_pid(const char *uri, const char *name)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *file = g_strconcat(name, ".pid", NULL);
+    g_autofree char *path = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *cmdline_path = NULL;
+    g_autofree char *cmdline = NULL;
+    g_autofree char *guest = g_strconcat("guest=", name, ",", NULL);
+    gsize len;
+    gint64 pid;
+
+    if (g_str_has_prefix(uri, "qemu:///system"))
+        dir = g_strdup("/run/libvirt/qemu");
+    else if (g_str_has_prefix(uri, "qemu:///embed?root="))
+        dir = g_build_filename(uri + strlen("qemu:///embed?root="), "run", "qemu", NULL);
+    else
+        return 0;
+    path = g_build_filename(dir, file, NULL);
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    pid = g_ascii_strtoll(text, NULL, 10);
+    cmdline_path = g_strdup_printf("/proc/%" G_GINT64_FORMAT "/cmdline", pid);
+    if (pid <= 0 || !g_file_get_contents(cmdline_path, &cmdline, &len, NULL))
+        return 0;
+    for (gsize i = 0; i + 1 < len; i++) {
+        if (cmdline[i] == '\0')
+            cmdline[i] = ' ';
+    }
+    return strstr(cmdline, guest) ? (int) pid : 0;
+}
+
+/* How a process that has exited but is not reaped yet ended: the signal
+ * that killed it, or 0 (a normal exit, or no longer there to ask). */
+static int
+vmc_exit_signal(int pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) fields = NULL;
+    const char *end;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) || !(end = strrchr(text, ')')))
+        return 0;
+    /* After "pid (comm) ": field 3 (state) is fields[0], field 52 (exit code) fields[49]. */
+    fields = g_strsplit(end + 2, " ", -1);
+    if (g_strv_length(fields) < 50 || strcmp(fields[0], "Z") != 0)
+        return 0;
+    return (int) (g_ascii_strtoll(fields[49], NULL, 10) & 0x7f);
+}
+
+/* QEMU is gone. libvirt says so only after its cleanup, which on a host
+ * whose init is slow to reap takes more than a second; a QEMU killed by a
+ * signal is a crash whatever libvirt says later, so it is reported now. A
+ * normal exit (power-off, destroy, which QEMU takes as SIGTERM) is left to
+ * libvirt's own event. */
+static gboolean
+vmc_ready_follow_on_exit(gint fd, GIOCondition condition, gpointer data)
+{
+    VmcReadyFollow *f = data;
+    int sig = vmc_exit_signal(f->pid);
+    g_autofree char *reason = NULL;
+    VmcEvent *ev;
+
+    if (sig == SIGKILL || sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGILL ||
+        sig == SIGFPE) {
+        reason = g_strdup_printf("QEMU was killed by signal %d (%s)", sig, g_strsignal(sig));
+        ev = vmc_event_new(f->name, f->uuid,
+                           vmc_state_new_libvirt(VMC_STATE_FAILED, reason, VIR_DOMAIN_SHUTOFF,
+                                                 VIR_DOMAIN_SHUTOFF_CRASHED),
+                           VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+        ev->early = TRUE;
+        f->crashed = TRUE;
+        vmc_post(f->watcher, ev);
+        vmc_event_unref(ev);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static void
+vmc_ready_follow_watch_exit(VmcReadyFollow *f, const char *uri)
+{
+    f->pid = vmc_qemu_pid(uri, f->name);
+    if (f->pid <= 0)
+        return;
+    f->pidfd = (int) syscall(SYS_pidfd_open, f->pid, 0);
+    if (f->pidfd < 0)
+        return;
+    f->exit_source = g_unix_fd_source_new(f->pidfd, G_IO_IN);
+    g_source_set_callback(f->exit_source, G_SOURCE_FUNC(vmc_ready_follow_on_exit), f, NULL);
+    g_source_attach(f->exit_source, f->watcher->context);
+}
+
 static void
 vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const char *uuid)
 {
@@ -325,7 +434,10 @@ vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const cha
     f->name = g_strdup(name);
     f->uuid = g_strdup(uuid);
     f->scanner = vmc_ready_scanner_new();
+    f->pidfd = -1;
     g_hash_table_insert(w->follows, f->uuid, f);
+    if (driver->local)
+        vmc_ready_follow_watch_exit(f, driver->hub->uri);
     /* A log this process cannot read (a remote host) never reports Ready. */
     f->serial = vmc_serial_watch_new(log, w->context, vmc_ready_follow_on_serial, f, NULL);
 }
@@ -337,7 +449,7 @@ vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev)
         return;
     if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
         vmc_watcher_follow(w, driver, ev->name, ev->uuid);
-    else if (vmc_event_ends_run(ev) || ev->event == VIR_DOMAIN_EVENT_UNDEFINED)
+    else if ((vmc_event_ends_run(ev) && !ev->early) || ev->event == VIR_DOMAIN_EVENT_UNDEFINED)
         g_hash_table_remove(w->follows, ev->uuid);
 }
 
@@ -366,6 +478,14 @@ vmc_deliver(gpointer data)
         g_autofree char *ns = vmc_driver_namespace_of(driver, d->event->uuid);
         if (!ns || (w->ns && strcmp(ns, w->ns) != 0))
             return G_SOURCE_REMOVE;
+    }
+    /* libvirt's own word on a crash reported early: said once is enough. */
+    if (w->follows && vmc_event_ends_run(d->event) && !d->event->early) {
+        VmcReadyFollow *f = g_hash_table_lookup(w->follows, d->event->uuid);
+        if (f && f->crashed) {
+            g_hash_table_remove(w->follows, d->event->uuid);
+            return G_SOURCE_REMOVE;
+        }
     }
     /* Tracking first: a callback that removes the watch ends it. */
     vmc_watcher_track(w, driver, d->event);

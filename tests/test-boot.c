@@ -497,7 +497,7 @@ test_watch_ready_and_crash(void)
     g_autoptr(GError) error = NULL;
     Seen seen = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
     const SeenEvent *ready, *failed;
-    gint64 killed_at;
+    gint64 killed_at, deadline;
     guint watch, mark;
     GPid pid;
 
@@ -521,10 +521,31 @@ test_watch_ready_and_crash(void)
                    (failed->at - killed_at) / 1000.0);
     g_assert_cmpint(failed->event, ==, 5 /* VIR_DOMAIN_EVENT_STOPPED */);
 
-    state = vmc_driver_get_state(driver, handle, &error);
-    g_assert_no_error(error);
+    /* libvirt comes to the same conclusion in its own time ... */
+    deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    for (;;) {
+        state = vmc_driver_get_state(driver, handle, &error);
+        g_assert_no_error(error);
+        if (vmc_state_get_kind(state) != VMC_STATE_RUNNING &&
+            vmc_state_get_kind(state) != VMC_STATE_READY)
+            break;
+        g_clear_pointer(&state, vmc_state_free);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_main_context_iteration(context, FALSE);
+        g_usleep(50000);
+    }
     g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_FAILED);
     g_assert_nonnull(strstr(vmc_state_get_reason(state), "crashed"));
+    /* ... and its event is not delivered a second time. */
+    for (int i = 0; i < 50; i++) {
+        g_main_context_iteration(context, FALSE);
+        g_usleep(10000);
+    }
+    for (guint i = mark; i < seen.events->len; i++) {
+        const SeenEvent *e = g_ptr_array_index(seen.events, i);
+        if (e != failed && (e->kind == VMC_STATE_FAILED || e->kind == VMC_STATE_STOPPED))
+            g_error("the crash was reported twice");
+    }
 
     vmc_driver_unwatch(driver, watch);
     g_main_context_pop_thread_default(context);
