@@ -735,7 +735,7 @@ vmc_embed_root(void)
     return g_build_filename(g_get_user_data_dir(), "virt-vmconfig", "embed", NULL);
 }
 
-/* $LIBVIRT_DEFAULT_URI; else the system (root) or session daemon when its
+/* $LIBVIRT_DEFAULT_URI; else the system daemon (as root) or the session daemon when its
  * socket answers; else an embedded QEMU driver, which needs no daemon. */
 static char *
 vmc_default_uri(void)
@@ -796,7 +796,7 @@ vmc_prepare_embed_root(const char *uri, GError **error)
 /**
  * vmc_driver_open:
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
- *   the local system (root) or session daemon if its socket answers, else
+ *   the local system daemon (as root) or session daemon if its socket answers, else
  *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
  * @error: return location for a #GError, or %NULL
  *
@@ -1014,7 +1014,7 @@ vmc_on_close(virConnectPtr conn, int reason, void *opaque)
 /**
  * vmc_driver_open:
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
- *   the local system (root) or session daemon if its socket answers, else
+ *   the local system daemon (as root) or session daemon if its socket answers, else
  *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
  * @error: return location for a #GError, or %NULL
  *

@@ -8,6 +8,7 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -305,34 +306,27 @@ vmc_cmd_down(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
     return vmc_cli_act(globals, argv[1], VMC_ACT_DOWN, (guint) timeout * 1000, 0);
 }
 
+/* kill, pause and resume: a name and nothing else. */
 int
-vmc_cmd_kill(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+vmc_cmd_act(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
+    static const struct {
+        const char *name;
+        VmcAction action;
+    } actions[] = {
+        { "kill", VMC_ACT_KILL },
+        { "pause", VMC_ACT_PAUSE },
+        { "resume", VMC_ACT_RESUME },
+    };
     int status;
 
     if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
         return status;
-    return vmc_cli_act(globals, argv[1], VMC_ACT_KILL, 0, 0);
-}
-
-int
-vmc_cmd_pause(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
-{
-    int status;
-
-    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
-        return status;
-    return vmc_cli_act(globals, argv[1], VMC_ACT_PAUSE, 0, 0);
-}
-
-int
-vmc_cmd_resume(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
-{
-    int status;
-
-    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
-        return status;
-    return vmc_cli_act(globals, argv[1], VMC_ACT_RESUME, 0, 0);
+    for (gsize i = 0; i < G_N_ELEMENTS(actions); i++) {
+        if (strcmp(cmd->name, actions[i].name) == 0)
+            return vmc_cli_act(globals, argv[1], actions[i].action, 0, 0);
+    }
+    g_assert_not_reached();
 }
 
 int
