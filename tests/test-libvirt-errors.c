@@ -397,19 +397,6 @@ test_timeout_hint(void)
     g_assert_nonnull(strstr(error->message + strlen(head), "retried"));
 }
 
-static gpointer
-event_loop(gpointer data)
-{
-    for (;;)
-        virEventRunDefaultImpl();
-    return NULL;
-}
-
-static void
-quiet(void *data, virErrorPtr err)
-{
-}
-
 static virConnectPtr
 open_embedded(void)
 {
@@ -442,9 +429,8 @@ main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
 
-    virSetErrorFunc(NULL, quiet);
-    g_assert_cmpint(virEventRegisterDefaultImpl(), ==, 0);
-    g_thread_unref(g_thread_new("libvirt-events", event_loop, NULL));
+    /* The library's own event loop, and libvirt's error printing off. */
+    vmc_event_loop_ensure();
 
     test_conn = virConnectOpen("test:///default");
     g_assert_nonnull(test_conn);

@@ -8,6 +8,7 @@
  * config. A golden that this libvirt must refuse has NAME.libvirt in
  * data/xml/in/ with a fragment of the refusal.
  */
+#include "vmc-libvirt-private.h"
 #include "vmc-test.h"
 
 #include <libvirt/libvirt.h>
@@ -16,19 +17,6 @@
 
 static virConnectPtr conn;
 static char *root_dir;
-
-static gpointer
-event_loop(gpointer data)
-{
-    for (;;)
-        virEventRunDefaultImpl();
-    return NULL;
-}
-
-static void
-quiet(void *data, virErrorPtr err)
-{
-}
 
 static void
 test_define(gconstpointer data)
@@ -111,9 +99,8 @@ main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
 
-    virSetErrorFunc(NULL, quiet);
-    g_assert_cmpint(virEventRegisterDefaultImpl(), ==, 0);
-    g_thread_unref(g_thread_new("libvirt-events", event_loop, NULL));
+    /* The library's own event loop, and libvirt's error printing off. */
+    vmc_event_loop_ensure();
 
     root_dir = g_dir_make_tmp("vmc-embed-XXXXXX", NULL);
     g_assert_nonnull(root_dir);
