@@ -18,18 +18,9 @@
 
 static VmcDriver *driver;
 static char *work_dir;     /* world-traversable: QEMU may run as libvirt-qemu */
-static char *guest_dir;
 static char *uri;
 
-static char *
-guest_file(const char *name)
-{
-    char *path = g_build_filename(guest_dir, name, NULL);
-
-    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
-        g_error("%s is missing: build the test guest with tests/guest/build-guest.sh", path);
-    return path;
-}
+#define guest_file vmc_test_guest_file
 
 static char *
 work_file(const char *name)
@@ -650,8 +641,6 @@ main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
 
-    guest_dir = g_strdup(g_getenv("VMC_GUEST_DIR") ? g_getenv("VMC_GUEST_DIR")
-                                                   : "/var/tmp/virt-vmconfig-guest");
     work_dir = g_strdup("/var/tmp/vmc-boot-XXXXXX");
     g_assert_nonnull(g_mkdtemp_full(work_dir, 0755));
 
@@ -685,7 +674,6 @@ main(int argc, char **argv)
     if (embed_root)
         vmc_test_rm_rf(embed_root);
     g_free(work_dir);
-    g_free(guest_dir);
     g_free(uri);
     return ret;
 }

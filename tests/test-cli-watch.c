@@ -32,7 +32,6 @@
  * that the parent knows the names of the VMs a subprocess made. */
 static const char *test_id;
 static const char *work_dir;      /* world-traversable: QEMU runs as libvirt-qemu */
-static char *guest_dir;
 
 /* ---- running virt-vmconfig ---- */
 
@@ -103,21 +102,6 @@ reap(GPid pid, gint64 deadline, const char *what)
     return wait_status;
 }
 
-typedef struct {
-    int status;
-    char *out;
-    char *err;   /* with a terminal: what the terminal showed */
-} Run;
-
-static void
-run_clear(Run *run)
-{
-    g_free(run->out);
-    g_free(run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
 /* Opens a pseudo-terminal, 200 columns wide; returns the master, and the
  * other side in @slave. */
 static int
@@ -137,8 +121,9 @@ open_pty(int *slave)
 
 /* Runs virt-vmconfig --connect URI @args... to its end, within @secs; with
  * @tty its stderr is a pseudo-terminal. */
+/* With @tty, run->err is what the terminal showed. */
 static void
-run_cli_full(Run *run, gboolean tty, guint secs, const char *const *args)
+run_cli_full(VmcTestRun *run, gboolean tty, guint secs, const char *const *args)
 {
     g_autoptr(GPtrArray) argv = cli_argv(args);
     g_autofree char *what = argv_text(argv);
@@ -197,7 +182,7 @@ run_cli_full(Run *run, gboolean tty, guint secs, const char *const *args)
 static char *
 cli_ok(guint secs, const char *const *args)
 {
-    g_auto(Run) run = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
 
     run_cli_full(&run, FALSE, secs, args);
     if (run.status != 0)
@@ -312,15 +297,7 @@ out_has(Proc *p, gconstpointer needle)
 
 /* ---- VMs ---- */
 
-static char *
-guest_file(const char *name)
-{
-    char *path = g_build_filename(guest_dir, name, NULL);
-
-    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
-        g_error("%s is missing: build the test guest with tests/guest/build-guest.sh", path);
-    return path;
-}
+#define guest_file vmc_test_guest_file
 
 static char *
 vm_name(const char *which)
@@ -388,8 +365,8 @@ static void
 remove_vm(const char *which)
 {
     g_autofree char *name = vm_name(which);
-    g_auto(Run) killed = { 0 };
-    g_auto(Run) deleted = { 0 };
+    g_auto(VmcTestRun) killed = { 0 };
+    g_auto(VmcTestRun) deleted = { 0 };
 
     run_cli(&killed, COMMAND_SECS, "kill", name);
     run_cli(&deleted, COMMAND_SECS, "delete", name);
@@ -500,7 +477,7 @@ static void
 test_wait_not_found(void)
 {
     g_autofree char *name = vm_name("no-such-vm");
-    g_auto(Run) run = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
 
     run_cli(&run, COMMAND_SECS, "wait", name, "--timeout", "5");
     g_assert_cmpint(run.status, ==, 4);
@@ -513,12 +490,12 @@ test_wait_not_found(void)
 static void
 test_usage(void)
 {
-    g_auto(Run) no_name = { 0 };
-    g_auto(Run) zero = { 0 };
-    g_auto(Run) junk = { 0 };
-    g_auto(Run) watch_arg = { 0 };
-    g_auto(Run) help = { 0 };
-    g_auto(Run) watch_help = { 0 };
+    g_auto(VmcTestRun) no_name = { 0 };
+    g_auto(VmcTestRun) zero = { 0 };
+    g_auto(VmcTestRun) junk = { 0 };
+    g_auto(VmcTestRun) watch_arg = { 0 };
+    g_auto(VmcTestRun) help = { 0 };
+    g_auto(VmcTestRun) watch_help = { 0 };
 
     run_cli(&no_name, COMMAND_SECS, "wait");
     g_assert_cmpint(no_name.status, ==, 2);
@@ -561,8 +538,8 @@ test_watch_events(void)
     g_autoptr(Proc) plain_watch = NULL;
     g_autoptr(GPtrArray) lines = NULL;
     g_autofree char *line = NULL;
-    g_auto(Run) wait = { 0 };
-    g_auto(Run) up_ready = { 0 };
+    g_auto(VmcTestRun) wait = { 0 };
+    g_auto(VmcTestRun) up_ready = { 0 };
     int started, stopped, wait_status;
 
     if (!in_subprocess(vms))
@@ -670,8 +647,8 @@ test_wait_timeout(void)
     g_autofree char *status_line = NULL;
     g_autofree char *error_line = NULL;
     g_autofree char *shown = NULL;
-    g_auto(Run) piped = { 0 };
-    g_auto(Run) tty = { 0 };
+    g_auto(VmcTestRun) piped = { 0 };
+    g_auto(VmcTestRun) tty = { 0 };
     const char *last_draw, *wipe;
     gsize spaces;
 
@@ -724,8 +701,6 @@ main(int argc, char **argv)
     int status;
 
     g_test_init(&argc, &argv, NULL);
-    guest_dir = g_strdup(g_getenv("VMC_TEST_GUEST_DIR") ? g_getenv("VMC_TEST_GUEST_DIR")
-                                                        : "/var/tmp/virt-vmconfig-guest");
     if (!g_getenv("VMC_CLI"))
         g_error("VMC_CLI must name the virt-vmconfig binary");
 
@@ -749,6 +724,5 @@ main(int argc, char **argv)
 
     if (own_dir)
         vmc_test_rm_rf(own_dir);
-    g_free(guest_dir);
     return status;
 }

@@ -5,23 +5,9 @@
 
 #include <string.h>
 
-typedef struct {
-    int status;
-    char *out;
-    char *err;
-} Run;
 
 static void
-run_clear(Run *run)
-{
-    g_free(run->out);
-    g_free(run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Run, run_clear)
-
-static void
-run_cli(Run *run, const char *first, ...)
+run_cli(VmcTestRun *run, const char *first, ...)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autoptr(GError) error = NULL;
@@ -45,7 +31,7 @@ run_cli(Run *run, const char *first, ...)
 static void
 test_help(void)
 {
-    g_auto(Run) run = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
 
     run_cli(&run, "--help", NULL);
     g_assert_cmpint(run.status, ==, 0);
@@ -58,7 +44,7 @@ test_help(void)
 static void
 test_command_help(void)
 {
-    g_auto(Run) run = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
 
     run_cli(&run, "validate", "--help", NULL);
     g_assert_cmpint(run.status, ==, 0);
@@ -69,7 +55,7 @@ test_command_help(void)
 static void
 test_version(void)
 {
-    g_auto(Run) run = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
 
     run_cli(&run, "--version", NULL);
     g_assert_cmpint(run.status, ==, 0);
@@ -79,11 +65,11 @@ test_version(void)
 static void
 test_usage_errors(void)
 {
-    g_auto(Run) none = { 0 };
-    g_auto(Run) unknown = { 0 };
-    g_auto(Run) no_files = { 0 };
-    g_auto(Run) bad_option = { 0 };
-    g_auto(Run) bad_accel = { 0 };
+    g_auto(VmcTestRun) none = { 0 };
+    g_auto(VmcTestRun) unknown = { 0 };
+    g_auto(VmcTestRun) no_files = { 0 };
+    g_auto(VmcTestRun) bad_option = { 0 };
+    g_auto(VmcTestRun) bad_accel = { 0 };
 
     run_cli(&none, NULL);
     g_assert_cmpint(none.status, ==, 2);
@@ -107,7 +93,7 @@ test_validate_examples(void)
         g_autofree char *path = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"),
                                                  (char *) g_ptr_array_index(names, i), NULL);
         g_autofree char *expected = g_strdup_printf("%s: ok\n", path);
-        g_auto(Run) run = { 0 };
+        g_auto(VmcTestRun) run = { 0 };
 
         run_cli(&run, "validate", path, NULL);
         g_assert_cmpint(run.status, ==, 0);
@@ -125,7 +111,7 @@ test_validate_bad_files(void)
     for (guint i = 0; i < names->len; i++) {
         g_autofree char *path = g_build_filename(dir, (char *) g_ptr_array_index(names, i), NULL);
         VmcTestExpectation exp = { 0 };
-        g_auto(Run) run = { 0 };
+        g_auto(VmcTestRun) run = { 0 };
 
         g_assert_true(vmc_test_read_expectation(path, &exp));
         run_cli(&run, "validate", path, NULL);
@@ -141,7 +127,7 @@ static void
 test_validate_mixed(void)
 {
     g_autofree char *good = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"), "full-vm.json", NULL);
-    g_auto(Run) run = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
 
     /* Every file is checked; the status is the first failure's. */
     run_cli(&run, "validate", "/nonexistent.json", good, NULL);
@@ -160,12 +146,12 @@ test_xml_and_import(void)
                                                      "disk-boot-dumpxml.xml", NULL);
     g_autofree char *dir = g_dir_make_tmp("vmc-cli-XXXXXX", NULL);
     g_autofree char *xml_path = g_build_filename(dir, "web-1.xml", NULL);
-    g_auto(Run) xml = { 0 };
-    g_auto(Run) kvm = { 0 };
-    g_auto(Run) local = { 0 };
-    g_auto(Run) invalid = { 0 };
-    g_auto(Run) back = { 0 };
-    g_auto(Run) other = { 0 };
+    g_auto(VmcTestRun) xml = { 0 };
+    g_auto(VmcTestRun) kvm = { 0 };
+    g_auto(VmcTestRun) local = { 0 };
+    g_auto(VmcTestRun) invalid = { 0 };
+    g_auto(VmcTestRun) back = { 0 };
+    g_auto(VmcTestRun) other = { 0 };
     g_autoptr(VmcConfig) original = NULL;
     g_autoptr(VmcConfig) imported = NULL;
 

@@ -187,3 +187,21 @@ vmc_test_rm_rf(const char *path)
         g_unlink(path);
     }
 }
+
+char *
+vmc_test_guest_file(const char *name)
+{
+    const char *dir = g_getenv("VMC_GUEST_DIR");
+    char *path = g_build_filename(dir && *dir ? dir : "/var/tmp/virt-vmconfig-guest", name, NULL);
+
+    if (!g_file_test(path, G_FILE_TEST_IS_REGULAR))
+        g_error("%s is missing: build the test guest with tests/guest/build-guest.sh", path);
+    return path;
+}
+
+void
+vmc_test_run_clear(VmcTestRun *run)
+{
+    g_clear_pointer(&run->out, g_free);
+    g_clear_pointer(&run->err, g_free);
+}

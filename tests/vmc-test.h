@@ -37,3 +37,17 @@ GPtrArray *vmc_test_golden_names(void);
 gboolean vmc_test_regenerate(void);
 
 void vmc_test_rm_rf(const char *path);
+
+/* A file of the test guest (tests/guest/build-guest.sh), in $VMC_GUEST_DIR
+ * or /var/tmp/virt-vmconfig-guest; a missing one fails the test. */
+char *vmc_test_guest_file(const char *name);
+
+/* What a finished command printed and how it ended. */
+typedef struct {
+    int status;
+    char *out;
+    char *err;
+} VmcTestRun;
+
+void vmc_test_run_clear(VmcTestRun *run);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VmcTestRun, vmc_test_run_clear)
