@@ -325,11 +325,37 @@ vmc_fragment(xmlDoc *doc, VmcTemplate which)
     return xmlDocCopyNode(xmlDocGetRootElement(vmc_templates[which]), doc, 1);
 }
 
+static void
+vmc_dict_release(gpointer dict)
+{
+    xmlDictFree(dict);
+}
+
+/* Element and attribute names are interned in a dictionary of this
+ * thread's, kept from one render to the next, rather than copied into
+ * every node and freed with it. */
+static xmlDict *
+vmc_thread_dict(void)
+{
+    static GPrivate key = G_PRIVATE_INIT(vmc_dict_release);
+    xmlDict *dict = g_private_get(&key);
+
+    if (!dict) {
+        dict = xmlDictCreate();
+        g_private_set(&key, dict);
+    }
+    return dict;
+}
+
 static xmlDoc *
 vmc_domain_template(void)
 {
-    vmc_fragment(NULL, TPL_DOMAIN);
-    return xmlCopyDoc(vmc_templates[TPL_DOMAIN], 1);
+    xmlDoc *doc = xmlNewDoc((const xmlChar *) "1.0");
+
+    doc->dict = vmc_thread_dict();
+    xmlDictReference(doc->dict);
+    xmlDocSetRootElement(doc, vmc_fragment(doc, TPL_DOMAIN));
+    return doc;
 }
 
 static void
