@@ -1413,6 +1413,14 @@ vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         if (!vmc_check_file(cfg, "efi_variable_store's directory", nvram_dir, TRUE, TRUE, error))
             return FALSE;
     }
+    /* Refused rather than ignored: a VM whose NICs end up in the wrong
+     * namespace is worse than no VM. */
+    if (vmc_config_get_netns(cfg))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': netns '%s' cannot be applied yet: libvirt starts QEMU in its "
+                        "own network namespace (leave netns out and move the TAP devices into "
+                        "the namespace after boot)",
+                        vmc_config_get_name(cfg), vmc_config_get_netns(cfg));
     if (vmc_config_get_vsock(cfg) && !g_file_test("/dev/vhost-vsock", G_FILE_TEST_EXISTS))
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                         "VM '%s': vsock is on, but this host has no /dev/vhost-vsock: load the "

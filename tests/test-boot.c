@@ -281,6 +281,20 @@ test_vsock_refused(void)
 }
 
 static void
+test_netns_refused(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-netns");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+
+    vmc_config_set_netns(cfg, "blue");
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "netns 'blue' cannot be applied"));
+}
+
+static void
 test_missing_file_refused(void)
 {
     g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-missing");
@@ -661,6 +675,7 @@ main(int argc, char **argv)
     g_test_add_func("/boot/cloud-init", test_cloud_init_boot);
     g_test_add_func("/boot/vsock-refused", test_vsock_refused);
     g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
+    g_test_add_func("/boot/netns-refused", test_netns_refused);
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (!embed_root)
