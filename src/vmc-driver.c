@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-driver-private.h"
+#include "vmc-netns-private.h"
 #include "vmc-serial-private.h"
 #include "vmc-xml-private.h"
 
@@ -913,6 +914,7 @@ vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
 }
 
 static void vmc_on_close(virConnectPtr conn, int reason, void *opaque);
+static gboolean vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name);
 
 /* Makes @conn the hub's connection: events and close detection on it
  * first, then the swap, then the old one closed. */
@@ -1371,6 +1373,61 @@ vmc_check_traversable(const VmcConfig *cfg, const char *field, const char *path,
     return TRUE;
 }
 
+/* TAP devices are made by the user (libvirt opens them, managed='no'):
+ * each must exist, in the host's namespace or, for a VM with netns, in
+ * that namespace, where the last boot left it. With netns every NIC must
+ * be a TAP device: nothing else can be moved there. */
+static gboolean
+vmc_check_taps(const VmcConfig *cfg, GError **error)
+{
+    const char *netns = vmc_config_get_netns(cfg);
+
+    if (netns && !vmc_netns_exists(netns))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': network namespace '%s' does not exist (ip netns add %s)",
+                        vmc_config_get_name(cfg), netns, netns);
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
+        const char *tap = vmc_network_attachment_get_source(net);
+
+        if (vmc_network_attachment_get_kind(net) != VMC_NETWORK_TAP) {
+            if (netns)
+                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                "VM '%s': networks[%u] is a '%s' NIC, but with netns every NIC "
+                                "must be a TAP device (it is moved into '%s' after start)",
+                                vmc_config_get_name(cfg), i,
+                                vmc_network_kind_to_string(vmc_network_attachment_get_kind(net)),
+                                netns);
+            continue;
+        }
+        if (!vmc_netns_has_link(NULL, tap) && !(netns && vmc_netns_has_link(netns, tap)))
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': networks[%u].name: TAP device '%s' does not exist; create "
+                            "it first (ip tuntap add dev %s mode tap)",
+                            vmc_config_get_name(cfg), i, tap, tap);
+    }
+    return TRUE;
+}
+
+/* Moves the VM's TAP devices between the host's namespace and its netns. */
+static gboolean
+vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error)
+{
+    const char *netns = vmc_config_get_netns(cfg);
+
+    for (guint i = 0; netns && i < vmc_config_get_n_networks(cfg); i++) {
+        const char *tap = vmc_network_attachment_get_source(vmc_config_get_network(cfg, i));
+
+        if (vmc_netns_has_link(into ? netns : NULL, tap))
+            continue;
+        if (!vmc_netns_move_link(tap, into ? NULL : netns, into ? netns : NULL, error)) {
+            g_prefix_error(error, "VM '%s': ", vmc_config_get_name(cfg));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 static gboolean
 vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 {
@@ -1413,14 +1470,8 @@ vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         if (!vmc_check_file(cfg, "efi_variable_store's directory", nvram_dir, TRUE, TRUE, error))
             return FALSE;
     }
-    /* Refused rather than ignored: a VM whose NICs end up in the wrong
-     * namespace is worse than no VM. */
-    if (vmc_config_get_netns(cfg))
-        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
-                        "VM '%s': netns '%s' cannot be applied yet: libvirt starts QEMU in its "
-                        "own network namespace (leave netns out and move the TAP devices into "
-                        "the namespace after boot)",
-                        vmc_config_get_name(cfg), vmc_config_get_netns(cfg));
+    if (!vmc_check_taps(cfg, error))
+        return FALSE;
     if (vmc_config_get_vsock(cfg) && !g_file_test("/dev/vhost-vsock", G_FILE_TEST_EXISTS))
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                         "VM '%s': vsock is on, but this host has no /dev/vhost-vsock: load the "
@@ -1520,6 +1571,7 @@ vmc_boot_lock_release(int *fd)
 VmcHandle *
 vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 {
+    g_autoptr(GError) move_error = NULL;
     g_autoptr(virConnect) conn = NULL;
     g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
     g_autoptr(virDomain) existing = NULL;
@@ -1538,6 +1590,12 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 
     if (!vmc_config_validate(cfg, error))
         return NULL;
+    if (!driver->local && vmc_config_get_netns(cfg)) {
+        vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                 "VM '%s': netns can only be applied when libvirt runs on this host",
+                 vmc_config_get_name(cfg));
+        return NULL;
+    }
     if (driver->local && !vmc_driver_check_host(driver, cfg, error))
         return NULL;
     name = vmc_config_get_name(cfg);
@@ -1592,6 +1650,12 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         free(raw);
     }
 
+    /* libvirt opens TAP devices in its own namespace: one that the last
+     * boot moved into netns comes back first. */
+    if (!vmc_move_taps(cfg, FALSE, &move_error)) {
+        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
+        return NULL;
+    }
     nvram = vmc_config_get_efi_variable_store(cfg);
     nvram_existed = nvram && g_file_test(nvram, G_FILE_TEST_EXISTS);
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
@@ -1607,6 +1671,12 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         vmc_libvirt_error_from(error, VMC_OP_START, &start_error, "VM '%s' failed to start",
                                name);
         virResetError(&start_error);
+        return NULL;
+    }
+    if (!vmc_move_taps(cfg, TRUE, &move_error)) {
+        vmc_destroy(dom, NULL, VMC_OP_START, name);
+        vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
+        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
         return NULL;
     }
     return vmc_handle_from_domain(driver, dom, error);

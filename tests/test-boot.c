@@ -280,18 +280,99 @@ test_vsock_refused(void)
     g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
 }
 
+/* Runs a command (argv, no shell) and returns its exit status. */
+static int
+run_command(const char *first, ...)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    int status = -1;
+    va_list args;
+
+    va_start(args, first);
+    for (const char *a = first; a; a = va_arg(args, const char *))
+        g_ptr_array_add(argv, (gpointer) a);
+    va_end(args);
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_sync(NULL, (char **) argv->pdata, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                   G_SPAWN_STDERR_TO_DEV_NULL,
+                               NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_no_error(error);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The VM's TAP device is moved into its netns after start and carries
+ * the guest's traffic there: a peer inside the namespace pings the guest.
+ * The namespace and the TAP are this test's own. */
+static void
+test_netns(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-netns");
+    g_autofree char *ns = g_strdup_printf("vmc-test-%d", (int) getpid());
+    g_autofree char *tap = g_strdup_printf("vmct%d", (int) getpid() % 100000);
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_cmpint(run_command("ip", "netns", "add", ns, NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL), ==, 0);
+
+    vmc_config_set_netns(cfg, ns);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vm.ip=10.213.7.2/24");
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
+
+    for (int boot = 0; boot < 2; boot++) {
+        /* The second boot finds the TAP where the first one left it. */
+        handle = vmc_driver_boot(driver, cfg, &error);
+        g_assert_no_error(error);
+        ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.213.7.2");
+        g_assert_cmpint(run_command("ip", "link", "show", tap, NULL), !=, 0);
+        g_assert_cmpint(run_command("ip", "-n", ns, "link", "show", tap, NULL), ==, 0);
+        /* A device moved between namespaces loses its addresses. */
+        g_assert_cmpint(run_command("ip", "-n", ns, "addr", "add", "10.213.7.1/24", "dev", tap,
+                                    NULL), ==, 0);
+        g_assert_cmpint(run_command("ip", "-n", ns, "link", "set", tap, "up", NULL), ==, 0);
+        g_assert_cmpint(run_command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "10",
+                                    "10.213.7.2", NULL), ==, 0);
+        g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+        g_assert_no_error(error);
+        if (boot == 0) {
+            g_clear_pointer(&handle, vmc_handle_free);
+            g_clear_pointer(&ready, vmc_state_free);
+        }
+    }
+    delete_vm(handle);
+    run_command("ip", "-n", ns, "link", "del", tap, NULL);
+    run_command("ip", "netns", "del", ns, NULL);
+}
+
 static void
 test_netns_refused(void)
 {
-    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-netns");
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-netns-refused");
     g_autoptr(GError) error = NULL;
     g_autoptr(VmcHandle) handle = NULL;
 
-    vmc_config_set_netns(cfg, "blue");
+    /* A namespace that does not exist. */
+    vmc_config_set_netns(cfg, "vmc-no-such-netns");
     handle = vmc_driver_boot(driver, cfg, &error);
     g_assert_null(handle);
     g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
-    g_assert_nonnull(strstr(error->message, "netns 'blue' cannot be applied"));
+    g_assert_nonnull(strstr(error->message, "network namespace 'vmc-no-such-netns' does not exist"));
+    g_clear_error(&error);
+
+    /* A TAP device that does not exist. */
+    vmc_config_set_netns(cfg, NULL);
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, "vmc-no-tap", NULL));
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "TAP device 'vmc-no-tap' does not exist"));
 }
 
 static void
@@ -676,6 +757,7 @@ main(int argc, char **argv)
     g_test_add_func("/boot/vsock-refused", test_vsock_refused);
     g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
     g_test_add_func("/boot/netns-refused", test_netns_refused);
+    g_test_add_func("/boot/netns", test_netns);
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (!embed_root)
