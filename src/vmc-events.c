@@ -260,6 +260,11 @@ vmc_event_loop_init(gpointer data)
 {
     int probe;
 
+    /* libvirt also logs errors to stderr (the embedded driver does, while
+     * it starts); they reach callers as GErrors already. Unless the user
+     * configured libvirt's logging, it is read before initialization. */
+    if (!g_getenv("LIBVIRT_LOG_OUTPUTS"))
+        g_setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", FALSE);
     /* libvirt's thread-local error state needs this before anything else. */
     if (virInitialize() < 0)
         g_error("cannot initialize libvirt");
