@@ -976,7 +976,24 @@ vmc_reconnect_thread(gpointer data)
             break;
         conn = virConnectOpen(hub->uri);
         if (conn && vmc_hub_attach(hub, conn, NULL)) {
-            vmc_hub_reconcile(hub, conn);
+            int id;
+
+            g_mutex_lock(&hub->lock);
+            closing = hub->closing;
+            if (closing) {
+                /* The driver went away while we reconnected. */
+                hub->conn = NULL;
+                id = hub->lifecycle_id;
+            }
+            g_mutex_unlock(&hub->lock);
+            if (!closing) {
+                vmc_hub_reconcile(hub, conn);
+                break;
+            }
+            virConnectDomainEventDeregisterAny(conn, id);
+            virConnectUnregisterCloseCallback(conn, vmc_on_close);
+            virConnectClose(conn);
+            virResetLastError();
             break;
         }
         if (conn)
