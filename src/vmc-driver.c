@@ -46,7 +46,8 @@ typedef struct {
     char *uri;
     virConnectPtr conn;
     int lifecycle_id;
-    GHashTable *states;       /* UUID -> VmcStateKind + 1, the last each VM was seen in */
+    GHashTable *states;       /* UUID -> VmcSeen, the last state each VM was seen in */
+    GHashTable *stopping;     /* UUIDs of VMs told or seen to shut down in this run */
     GThread *reconnector;
     GCond wake;
     gboolean closing;
@@ -78,6 +79,8 @@ typedef struct {
     VmcReadyScanner *scanner;
     gboolean reported;
     GSource *exit_source;  /* the QEMU process, through a pidfd */
+    GSource *grace;        /* a signalled exit waits this out before it is a crash */
+    int signal;
     int pidfd;
     int pid;
     gboolean crashed;      /* reported before libvirt did */
@@ -110,6 +113,7 @@ vmc_hub_unref(gpointer data)
         return;
     g_hash_table_unref(hub->namespaces);
     g_hash_table_unref(hub->states);
+    g_hash_table_unref(hub->stopping);
     g_free(hub->uri);
     g_cond_clear(&hub->wake);
     g_mutex_clear(&hub->lock);
@@ -289,6 +293,10 @@ vmc_ready_follow_free(gpointer data)
         g_source_destroy(f->exit_source);
         g_source_unref(f->exit_source);
     }
+    if (f->grace) {
+        g_source_destroy(f->grace);
+        g_source_unref(f->grace);
+    }
     if (f->pidfd >= 0)
         close(f->pidfd);
     vmc_serial_watch_free(f->serial);
@@ -377,31 +385,73 @@ vmc_exit_signal(int pid)
     return (int) (g_ascii_strtoll(fields[49], NULL, 10) & 0x7f);
 }
 
+static gboolean
+vmc_hub_is_stopping(VmcEventHub *hub, const char *uuid)
+{
+    gboolean stopping;
+
+    g_mutex_lock(&hub->lock);
+    stopping = g_hash_table_contains(hub->stopping, uuid);
+    g_mutex_unlock(&hub->lock);
+    return stopping;
+}
+
+static void
+vmc_hub_mark_stopping(VmcEventHub *hub, const char *uuid)
+{
+    g_mutex_lock(&hub->lock);
+    g_hash_table_add(hub->stopping, g_strdup(uuid));
+    g_mutex_unlock(&hub->lock);
+}
+
+/* How long a signalled QEMU exit waits for libvirt's word that the VM
+ * was shutting down (its SHUTDOWN event) before it counts as a crash. */
+#define VMC_CRASH_GRACE_MS 250
+
+static gboolean
+vmc_ready_follow_report_crash(gpointer data)
+{
+    VmcReadyFollow *f = data;
+    g_autofree char *reason = NULL;
+    VmcEvent *ev;
+
+    if (vmc_hub_is_stopping(f->watcher->hub, f->uuid))
+        return G_SOURCE_REMOVE;
+    reason = g_strdup_printf("QEMU was killed by signal %d (%s)", f->signal,
+                             g_strsignal(f->signal));
+    ev = vmc_event_new(f->name, f->uuid,
+                       vmc_state_new_libvirt(VMC_STATE_FAILED, reason, VIR_DOMAIN_SHUTOFF,
+                                             VIR_DOMAIN_SHUTOFF_CRASHED),
+                       VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
+    ev->early = TRUE;
+    f->crashed = TRUE;
+    vmc_post(f->watcher, ev);
+    vmc_event_unref(ev);
+    return G_SOURCE_REMOVE;
+}
+
 /* QEMU is gone. libvirt says so only after its cleanup, which on a host
- * whose init is slow to reap takes more than a second; a QEMU killed by a
- * signal is a crash whatever libvirt says later, so it is reported now. A
- * normal exit (power-off, destroy, which QEMU takes as SIGTERM) is left to
- * libvirt's own event. */
+ * whose init is slow to reap takes more than a second. A QEMU that died
+ * of a signal while no shutdown was under way crashed, whatever libvirt
+ * says later, so that is reported at once. libvirt itself ends QEMU with
+ * SIGKILL at the end of a normal power-off or destroy: those come after
+ * its SHUTDOWN event, or after our own kill, and are left to libvirt's
+ * STOPPED event; a short grace lets a SHUTDOWN event still on its way
+ * arrive first. */
 static gboolean
 vmc_ready_follow_on_exit(gint fd, GIOCondition condition, gpointer data)
 {
     VmcReadyFollow *f = data;
-    int sig = vmc_exit_signal(f->pid);
-    g_autofree char *reason = NULL;
-    VmcEvent *ev;
 
-    if (sig == SIGKILL || sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGILL ||
-        sig == SIGFPE) {
-        reason = g_strdup_printf("QEMU was killed by signal %d (%s)", sig, g_strsignal(sig));
-        ev = vmc_event_new(f->name, f->uuid,
-                           vmc_state_new_libvirt(VMC_STATE_FAILED, reason, VIR_DOMAIN_SHUTOFF,
-                                                 VIR_DOMAIN_SHUTOFF_CRASHED),
-                           VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
-        ev->early = TRUE;
-        f->crashed = TRUE;
-        vmc_post(f->watcher, ev);
-        vmc_event_unref(ev);
-    }
+    f->signal = vmc_exit_signal(f->pid);
+    if (f->signal != SIGKILL && f->signal != SIGSEGV && f->signal != SIGABRT &&
+        f->signal != SIGBUS && f->signal != SIGILL && f->signal != SIGFPE)
+        return G_SOURCE_REMOVE;
+    if (vmc_hub_is_stopping(f->watcher->hub, f->uuid))
+        return G_SOURCE_REMOVE;
+    f->grace = g_timeout_source_new(VMC_CRASH_GRACE_MS);
+    g_source_set_callback(f->grace, vmc_ready_follow_report_crash, f, NULL);
+    g_source_attach(f->grace, f->watcher->context);
     return G_SOURCE_REMOVE;
 }
 
@@ -503,10 +553,22 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     VmcState *state = vmc_state_from_event(event, detail);
     VmcEvent *ev;
 
-    if (!state || virDomainGetUUIDString(dom, uuid) < 0) {
+    if (virDomainGetUUIDString(dom, uuid) < 0) {
         vmc_state_free(state);
         return 0;
     }
+    /* A shutdown on its way tells a QEMU that libvirt then kills from one
+     * that crashed (see vmc_ready_follow_on_exit). */
+    if (event == VIR_DOMAIN_EVENT_SHUTDOWN || event == VIR_DOMAIN_EVENT_STARTED) {
+        g_mutex_lock(&hub->lock);
+        if (event == VIR_DOMAIN_EVENT_SHUTDOWN)
+            g_hash_table_add(hub->stopping, g_strdup(uuid));
+        else
+            g_hash_table_remove(hub->stopping, uuid);
+        g_mutex_unlock(&hub->lock);
+    }
+    if (!state)
+        return 0;
     ev = vmc_event_new(virDomainGetName(dom), uuid, state, event, detail);
 
     g_mutex_lock(&hub->lock);
@@ -1066,6 +1128,7 @@ vmc_driver_open(const char *uri, GError **error)
     hub->lifecycle_id = -1;
     hub->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     hub->states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, vmc_seen_free);
+    hub->stopping = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_init(&hub->lock);
     g_cond_init(&hub->wake);
     hub->uri = uri ? g_strdup(uri) : vmc_default_uri();
@@ -1691,6 +1754,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         return NULL;
     }
     if (!vmc_move_taps(cfg, TRUE, &move_error)) {
+        vmc_hub_mark_stopping(driver->hub, uuid);
         vmc_destroy(dom, NULL, VMC_OP_START, name);
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
@@ -1906,6 +1970,8 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
     watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_stop_on_event, &wait,
                                       NULL);
     active = virDomainIsActive(dom);
+    if (active == 1)
+        vmc_hub_mark_stopping(driver->hub, handle->uuid);
     if (active == 1 && vmc_press_power_button(dom) < 0) {
         virError err = { 0 };
 
@@ -1944,6 +2010,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
                                  handle->name);
     if (!wait.timed_out || virDomainIsActive(dom) == 0)
         return TRUE;
+    vmc_hub_mark_stopping(driver->hub, handle->uuid);
     if (!vmc_destroy(dom, error, VMC_OP_STOP, handle->name))
         return FALSE;
     return vmc_fail(error, VMC_ERROR_STOP_FAILED,
@@ -1973,6 +2040,7 @@ vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
         return FALSE;
     if (virDomainIsActive(dom) == 0)
         return TRUE;
+    vmc_hub_mark_stopping(driver->hub, handle->uuid);
     return vmc_destroy(dom, error, VMC_OP_KILL, handle->name);
 }
 
@@ -2075,6 +2143,7 @@ vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags fla
         }
         /* STOP_FAILED is also a power button that could not be pressed:
          * undefining a running domain would leave it running, transient. */
+        vmc_hub_mark_stopping(driver->hub, handle->uuid);
         if (virDomainIsActive(dom) == 1 && !vmc_destroy(dom, error, VMC_OP_DELETE, handle->name))
             return FALSE;
     }

@@ -261,6 +261,32 @@ test_cloud_init_boot(void)
     delete_vm(handle);
 }
 
+/* UEFI direct kernel boot: libvirt makes the NVRAM file from the
+ * firmware's template; delete keeps it (it is the user's) unless asked. */
+static void
+test_uefi_boot(void)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-uefi");
+    g_autofree char *nvram = work_file("vmc-boot-uefi_VARS.fd");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+
+    vmc_config_set_memory_mb(cfg, 512);
+    vmc_config_set_efi_variable_store(cfg, nvram);
+    handle = boot_ready(cfg);
+    g_assert_true(g_file_test(nvram, G_FILE_TEST_IS_REGULAR));
+    g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_file_test(nvram, G_FILE_TEST_IS_REGULAR));
+
+    /* Booting again uses the NVRAM file that is there. */
+    g_clear_pointer(&handle, vmc_handle_free);
+    handle = boot_ready(cfg);
+    g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_REMOVE_NVRAM, &error));
+    g_assert_no_error(error);
+    g_assert_false(g_file_test(nvram, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_vsock_refused(void)
 {
@@ -754,6 +780,7 @@ main(int argc, char **argv)
 
     g_test_add_func("/boot/initramfs", test_initramfs_boot);
     g_test_add_func("/boot/cloud-init", test_cloud_init_boot);
+    g_test_add_func("/boot/uefi", test_uefi_boot);
     g_test_add_func("/boot/vsock-refused", test_vsock_refused);
     g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
     g_test_add_func("/boot/netns-refused", test_netns_refused);
