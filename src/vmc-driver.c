@@ -1284,25 +1284,39 @@ vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
     return ns;
 }
 
+#define VMC_SERIAL_SOURCE_XPATH "/domain/devices/serial[@type='file']/source"
+
+/* The domain's live definition, parsed. */
+static xmlDoc *
+vmc_domain_live_xml(virDomainPtr dom, GError **error)
+{
+    /* Every libvirt call resets libvirt's error: take the name first. */
+    g_autofree char *name = g_strdup(virDomainGetName(dom));
+    char *raw = virDomainGetXMLDesc(dom, 0);
+    xmlDoc *doc;
+
+    if (!raw) {
+        vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the definition of VM '%s'", name);
+        return NULL;
+    }
+    doc = vmc_xml_parse(raw, -1, error);
+    free(raw);
+    return doc;
+}
+
 static char *
 vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
 {
     g_autoptr(virConnect) conn = vmc_driver_conn(driver);
     g_autoptr(virDomain) dom = virDomainLookupByUUIDString(conn, uuid);
-    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlDoc) doc = dom ? vmc_domain_live_xml(dom, NULL) : NULL;
     g_autoptr(xmlXPathContext) ctxt = NULL;
-    char *raw;
 
-    if (!dom || !(raw = virDomainGetXMLDesc(dom, 0))) {
-        virResetLastError();
-        return NULL;
-    }
-    doc = vmc_xml_parse(raw, -1, NULL);
-    free(raw);
+    virResetLastError();
     if (!doc)
         return NULL;
     ctxt = xmlXPathNewContext(doc);
-    return vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/serial[@type='file']/source"), "path");
+    return vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
 }
 
 static VmcState *
@@ -1331,7 +1345,6 @@ vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error)
 static VmcHandle *
 vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
 {
-    g_autofree char *xml_text = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(xmlXPathContext) ctxt = NULL;
     g_autofree char *ns = NULL;
@@ -1341,22 +1354,15 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
     xmlNode *vm;
     VmcState *state;
     g_autofree char *name = g_strdup(virDomainGetName(dom));
-    char *raw = virDomainGetXMLDesc(dom, 0);
 
-    if (!raw) {
-        vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the definition of VM '%s'", name);
-        return NULL;
-    }
-    xml_text = g_strdup(raw);
-    free(raw);
-    doc = vmc_xml_parse(xml_text, -1, error);
+    doc = vmc_domain_live_xml(dom, error);
     if (!doc)
         return NULL;
     ctxt = xmlXPathNewContext(doc);
     xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
     vm = vmc_xml_find(ctxt, "/domain/metadata/vmc:vm");
     ns = vm ? vmc_xml_prop(vm, "namespace") : NULL;
-    serial = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/serial[@type='file']/source"), "path");
+    serial = vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
     cid = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/vsock/cid"), "address");
     virDomainGetUUIDString(dom, uuid);
 
@@ -1888,7 +1894,7 @@ vmc_stop_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 }
 
 static gboolean
-vmc_stop_on_timeout(gpointer data)
+vmc_flag_on_timeout(gpointer data)
 {
     *(gboolean *) data = TRUE;
     return G_SOURCE_REMOVE;
@@ -1989,7 +1995,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
     virResetLastError();
 
     timeout = g_timeout_source_new(timeout_ms);
-    g_source_set_callback(timeout, vmc_stop_on_timeout, &wait.timed_out, NULL);
+    g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
     g_source_attach(timeout, context);
     repress = g_timeout_source_new(VMC_STOP_REPRESS_MS);
     g_source_set_callback(repress, vmc_stop_repress, dom, NULL);
@@ -2263,7 +2269,7 @@ vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint tim
         wait.stopped = vmc_state_copy(now);
 
     timeout = g_timeout_source_new(timeout_ms);
-    g_source_set_callback(timeout, vmc_stop_on_timeout, &wait.timed_out, NULL);
+    g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
     g_source_attach(timeout, context);
     if (progress) {
         ticker_data.func = progress;
