@@ -47,3 +47,9 @@ VmcState *vmc_state_from_libvirt(int state, int reason);
 /* The VmcState a lifecycle event announces, or NULL for events that do
  * not change it. */
 VmcState *vmc_state_from_event(int event, int detail);
+
+/* The driver's current connection, with a reference of the caller's own
+ * (virConnectClose it); NULL while a reconnect is under way. */
+virConnectPtr vmc_driver_get_conn(VmcDriver *driver);
+/* True for qemu:///system on this host: QEMU runs as libvirt-qemu. */
+gboolean vmc_driver_is_system(VmcDriver *driver);

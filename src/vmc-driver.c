@@ -7,6 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-driver-private.h"
+#include "vmc-host-private.h"
 #include "vmc-netns-private.h"
 #include "vmc-serial-private.h"
 #include "vmc-xml-private.h"
@@ -89,6 +90,7 @@ typedef struct {
 struct _VmcDriver {
     gboolean local;
     gboolean system;          /* qemu:///system: QEMU runs as another user */
+    GMutex accel_lock;
     gboolean accel_known;
     VmcAccel accel;
     VmcEventHub *hub;
@@ -1121,6 +1123,7 @@ vmc_driver_open(const char *uri, GError **error)
     vmc_event_loop_ensure();
     driver = g_new0(VmcDriver, 1);
     g_mutex_init(&driver->boot_lock);
+    g_mutex_init(&driver->accel_lock);
     driver->serial_follows = g_hash_table_new_full(NULL, NULL, NULL, vmc_serial_follow_free);
     hub = driver->hub = g_new0(VmcEventHub, 1);
     hub->ref = 1;
@@ -1184,6 +1187,7 @@ vmc_driver_free(VmcDriver *driver)
     vmc_hub_unref(hub);
     g_clear_pointer(&driver->serial_follows, g_hash_table_unref);
     g_mutex_clear(&driver->boot_lock);
+    g_mutex_clear(&driver->accel_lock);
     g_free(driver);
 }
 
@@ -1213,21 +1217,23 @@ vmc_driver_is_local(VmcDriver *driver)
  * @driver: a driver
  *
  * Returns: the accelerator VMs get: the one set, else `kvm` when the host's
- * domain capabilities offer it, else `qemu` (TCG).
+ * domain capabilities offer it and, on a local host, a probe vCPU really
+ * runs (vmc_host_kvm_runs()), else `qemu` (TCG).
  */
 VmcAccel
 vmc_driver_get_accel(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
+    g_mutex_lock(&driver->accel_lock);
     if (!driver->accel_known) {
         g_autoptr(virConnect) conn = vmc_driver_conn(driver);
-        char *caps = virConnectGetDomainCapabilities(conn, NULL, NULL, NULL, "kvm", 0);
+        g_autofree char *kvm = conn ? vmc_host_emulator(conn, NULL, "kvm") : NULL;
 
-        driver->accel = caps ? VMC_ACCEL_KVM : VMC_ACCEL_QEMU;
+        driver->accel = kvm && (!driver->local || vmc_host_kvm_runs(NULL)) ? VMC_ACCEL_KVM
+                                                                           : VMC_ACCEL_QEMU;
         driver->accel_known = TRUE;
-        free(caps);
-        virResetLastError();
     }
+    g_mutex_unlock(&driver->accel_lock);
     return driver->accel;
 }
 
@@ -1235,8 +1241,22 @@ void
 vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
 {
     g_return_if_fail(driver != NULL);
+    g_mutex_lock(&driver->accel_lock);
     driver->accel = accel;
     driver->accel_known = TRUE;
+    g_mutex_unlock(&driver->accel_lock);
+}
+
+virConnectPtr
+vmc_driver_get_conn(VmcDriver *driver)
+{
+    return vmc_driver_conn(driver);
+}
+
+gboolean
+vmc_driver_is_system(VmcDriver *driver)
+{
+    return driver->system;
 }
 
 /* Our domains carry our metadata element; nothing else is touched. */
@@ -1515,7 +1535,7 @@ vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error)
 }
 
 static gboolean
-vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GError **error)
 {
     const struct {
         const char *field;
@@ -1531,6 +1551,7 @@ vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     struct passwd *qemu_user = driver->system ? getpwnam("libvirt-qemu") : NULL;
     g_autofree char *log_dir = g_path_get_dirname(vmc_config_get_serial_log(cfg));
     const char *nvram = vmc_config_get_efi_variable_store(cfg);
+    g_autoptr(GError) kvm_error = NULL;
 
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
         if (!vmc_check_file(cfg, files[i].field, files[i].path, FALSE, files[i].writable, error))
@@ -1558,7 +1579,12 @@ vmc_driver_check_host(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     }
     if (!vmc_check_taps(cfg, error))
         return FALSE;
-    if (vmc_config_get_vsock(cfg) && !g_file_test("/dev/vhost-vsock", G_FILE_TEST_EXISTS))
+    if (accel == VMC_ACCEL_KVM && !vmc_host_kvm_runs(&kvm_error))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': accelerator 'kvm' was asked for, but %s: boot it with "
+                        "--accel qemu (TCG), or leave --accel out",
+                        vmc_config_get_name(cfg), kvm_error->message);
+    if (vmc_config_get_vsock(cfg) && !vmc_host_has_vhost_vsock())
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                         "VM '%s': vsock is on, but this host has no /dev/vhost-vsock: load the "
                         "vhost_vsock kernel module (modprobe vhost_vsock) or set vsock to false",
@@ -1670,6 +1696,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     const char *name;
     const char *nvram;
     gboolean nvram_existed;
+    VmcAccel accel;
 
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -1682,10 +1709,11 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
                  vmc_config_get_name(cfg));
         return NULL;
     }
-    if (driver->local && !vmc_driver_check_host(driver, cfg, error))
+    accel = vmc_driver_get_accel(driver);
+    if (driver->local && !vmc_driver_preflight(driver, cfg, accel, error))
         return NULL;
     name = vmc_config_get_name(cfg);
-    vmc_render_options_set_accel(opts, vmc_driver_get_accel(driver));
+    vmc_render_options_set_accel(opts, accel);
     vmc_render_options_set_remote_paths(opts, !driver->local);
     xml = vmc_config_to_domain_xml(cfg, opts, error);
     if (!xml)

@@ -10,4 +10,5 @@
 #include <vmconfig/vmc-config.h>
 #include <vmconfig/vmc-domain.h>
 #include <vmconfig/vmc-driver.h>
+#include <vmconfig/vmc-host.h>
 #undef VMC_INSIDE

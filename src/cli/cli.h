@@ -55,4 +55,6 @@ int vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int arg
 int vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
+int vmc_cmd_check_host(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
+                       char **argv);
 int vmc_cmd_act(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);

@@ -57,8 +57,10 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
         return status;
     if (argc != 2)
         return vmc_cli_usage(cmd, "name one config file");
-    if (globals->accel && vmc_accel_from_string(globals->accel, &accel))
-        vmc_render_options_set_accel(opts, accel);
+    /* As boot on this host would: kvm only where a vCPU really runs. */
+    if (!globals->accel || !vmc_accel_from_string(globals->accel, &accel))
+        accel = vmc_host_kvm_runs(NULL) ? VMC_ACCEL_KVM : VMC_ACCEL_QEMU;
+    vmc_render_options_set_accel(opts, accel);
     vmc_render_options_set_remote_paths(opts, remote);
 
     cfg = vmc_config_load_file(argv[1], &error);

@@ -19,7 +19,8 @@ static const VmcCliCommand vmc_commands[] = {
       "Validates the config and prints the domain XML that 'up' would define.\n"
       "Disk formats (raw or qcow2) are read from the image files; with --remote-paths\n"
       "the files are taken to be on another host and disks are rendered as raw.\n"
-      "--accel (before the command) picks kvm (the default here) or qemu.",
+      "--accel (before the command) picks kvm or qemu (TCG); without it, kvm when a probe\n"
+      "vCPU really runs on this host (see check-host), else qemu.",
       vmc_cmd_xml },
     { "import", "XMLFILE", "print the VM config of a libvirt domain XML file",
       "Reads a domain XML file (for instance from 'virsh dumpxml') and prints the closest\n"
@@ -71,6 +72,15 @@ static const VmcCliCommand vmc_commands[] = {
       "Serial log, disks and shares are never touched; the NVRAM file of a UEFI VM is kept\n"
       "unless --remove-nvram is given.",
       vmc_cmd_delete },
+    { "check-host", "", "tell what this host can run",
+      "Checks what virt-vmconfig needs of the host behind -c (or the one it would pick):\n"
+      "libvirt reachable and its version, a QEMU binary, KVM (device, access by QEMU's user,\n"
+      "and whether a probe vCPU really runs), libvirt's capabilities cache, virtiofsd,\n"
+      "/dev/vhost-vsock, UEFI firmware, virtiofs read-only support, dnsmasq for libvirt\n"
+      "networks and, under qemu:///system, whether QEMU's user can enter the usual image\n"
+      "directories. One line per check: pass, warn or fail, what was found and what to do.\n"
+      "Exits 0 when the host can boot VMs (warnings allowed), 1 when it cannot.",
+      vmc_cmd_check_host },
 };
 
 static const char *vmc_exit_help =
@@ -183,7 +193,8 @@ main(int argc, char **argv)
           "libvirt connection URI (default: $LIBVIRT_DEFAULT_URI, the local daemon, "
           "or an embedded QEMU driver)", "URI" },
         { "accel", 0, 0, G_OPTION_ARG_STRING, &accel,
-          "accelerator: kvm or qemu (TCG); default: kvm when the host offers it", "ACCEL" },
+          "accelerator: kvm or qemu (TCG); default: kvm when the host offers it and a probe vCPU "
+          "really runs", "ACCEL" },
         { "version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL },
         { "help", 'h', 0, G_OPTION_ARG_NONE, &help, "show this help", NULL },
         { NULL },

@@ -1,0 +1,524 @@
+/*
+ * vmc-host-check.c: what a host can run (virt-vmconfig check-host)
+ *
+ * Each check says pass, warn or fail, what it found and what to do. The
+ * probes behind them are the ones boot's preflight and the tests use, so
+ * that what check-host says is what boot does.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-driver-private.h"
+#include "vmc-host-private.h"
+#include "vmc-xml-private.h"
+
+#include <grp.h>
+#include <string.h>
+#include <unistd.h>
+
+struct _VmcHostCheck {
+    char *id;
+    char *title;
+    VmcHostCheckStatus status;
+    char *detail;
+    char *hint;
+};
+
+static const char *const vmc_host_check_status_names[] = {
+    [VMC_HOST_CHECK_PASS] = "pass",
+    [VMC_HOST_CHECK_WARN] = "warn",
+    [VMC_HOST_CHECK_FAIL] = "fail",
+};
+
+/**
+ * vmc_host_check_status_to_string:
+ * @status: a #VmcHostCheckStatus
+ *
+ * Returns: "pass", "warn" or "fail"; %NULL for a value out of range.
+ */
+const char *
+vmc_host_check_status_to_string(VmcHostCheckStatus status)
+{
+    if ((guint) status >= G_N_ELEMENTS(vmc_host_check_status_names))
+        return NULL;
+    return vmc_host_check_status_names[status];
+}
+
+void
+vmc_host_check_free(VmcHostCheck *check)
+{
+    if (!check)
+        return;
+    g_free(check->id);
+    g_free(check->title);
+    g_free(check->detail);
+    g_free(check->hint);
+    g_free(check);
+}
+
+/** vmc_host_check_get_id: Returns: the check's stable id, e.g. "kvm-vcpu". */
+const char *
+vmc_host_check_get_id(const VmcHostCheck *check)
+{
+    g_return_val_if_fail(check != NULL, NULL);
+    return check->id;
+}
+
+/** vmc_host_check_get_title: Returns: what was checked, e.g. "KVM runs a vCPU". */
+const char *
+vmc_host_check_get_title(const VmcHostCheck *check)
+{
+    g_return_val_if_fail(check != NULL, NULL);
+    return check->title;
+}
+
+VmcHostCheckStatus
+vmc_host_check_get_status(const VmcHostCheck *check)
+{
+    g_return_val_if_fail(check != NULL, VMC_HOST_CHECK_FAIL);
+    return check->status;
+}
+
+/** vmc_host_check_get_detail: Returns: what the check found. */
+const char *
+vmc_host_check_get_detail(const VmcHostCheck *check)
+{
+    g_return_val_if_fail(check != NULL, NULL);
+    return check->detail;
+}
+
+/** vmc_host_check_get_hint: Returns: (nullable): what to do about a warning or failure. */
+const char *
+vmc_host_check_get_hint(const VmcHostCheck *check)
+{
+    g_return_val_if_fail(check != NULL, NULL);
+    return check->hint;
+}
+
+static void G_GNUC_PRINTF(5, 6)
+vmc_host_add(GPtrArray *checks, const char *id, const char *title, VmcHostCheckStatus status,
+             const char *fmt, ...)
+{
+    VmcHostCheck *check = g_new0(VmcHostCheck, 1);
+    va_list args;
+
+    check->id = g_strdup(id);
+    check->title = g_strdup(title);
+    check->status = status;
+    va_start(args, fmt);
+    check->detail = g_strdup_vprintf(fmt, args);
+    va_end(args);
+    g_ptr_array_add(checks, check);
+}
+
+/* The hint of the check added last. */
+static void G_GNUC_PRINTF(2, 3)
+vmc_host_hint(GPtrArray *checks, const char *fmt, ...)
+{
+    VmcHostCheck *check = g_ptr_array_index(checks, checks->len - 1);
+    va_list args;
+
+    va_start(args, fmt);
+    g_free(check->hint);
+    check->hint = g_strdup_vprintf(fmt, args);
+    va_end(args);
+}
+
+gboolean
+vmc_host_user_may(const struct passwd *user, const struct stat *st, int mask)
+{
+    int shift;
+
+    if (user->pw_uid == 0)
+        return !(mask & X_OK) || S_ISDIR(st->st_mode) || (st->st_mode & 0111);
+    if (st->st_uid == user->pw_uid) {
+        shift = 6;
+    } else {
+        gboolean member = st->st_gid == user->pw_gid;
+        int n = 64;
+        g_autofree gid_t *groups = g_new(gid_t, n);
+
+        if (!member && getgrouplist(user->pw_name, user->pw_gid, groups, &n) < 0) {
+            groups = g_renew(gid_t, groups, n);
+            if (getgrouplist(user->pw_name, user->pw_gid, groups, &n) < 0)
+                n = 0;
+        }
+        for (int i = 0; !member && i < n; i++)
+            member = groups[i] == st->st_gid;
+        shift = member ? 3 : 0;
+    }
+    return (((st->st_mode >> shift) & 07) & mask) == (guint) mask;
+}
+
+gboolean
+vmc_host_has_vhost_vsock(void)
+{
+    return g_file_test(VMC_HOST_VHOST_VSOCK, G_FILE_TEST_EXISTS);
+}
+
+struct passwd *
+vmc_host_qemu_user(const char *uri)
+{
+    if (geteuid() == 0 && (g_str_has_prefix(uri, "qemu:///system") ||
+                           g_str_has_prefix(uri, "qemu:///embed")))
+        return getpwnam("libvirt-qemu");
+    return getpwuid(geteuid());
+}
+
+/* The domain capabilities document, parsed; NULL when libvirt has none. */
+static xmlDoc *
+vmc_host_domcaps(virConnectPtr conn, const char *arch, const char *virttype)
+{
+    char *xml = virConnectGetDomainCapabilities(conn, NULL, arch, NULL, virttype, 0);
+    xmlDoc *doc;
+
+    virResetLastError();
+    if (!xml)
+        return NULL;
+    doc = vmc_xml_parse(xml, -1, NULL);
+    free(xml);
+    return doc;
+}
+
+static char *
+vmc_host_xpath_text(xmlDoc *doc, const char *xpath)
+{
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+
+    if (!doc)
+        return NULL;
+    ctxt = xmlXPathNewContext(doc);
+    return vmc_xml_text(vmc_xml_find(ctxt, xpath));
+}
+
+char *
+vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virttype)
+{
+    g_autoptr(xmlDoc) doc = vmc_host_domcaps(conn, arch, virttype);
+
+    return vmc_host_xpath_text(doc, "/domainCapabilities/path");
+}
+
+gboolean
+vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn)
+{
+    unsigned long version = 0;
+
+    if (virConnectGetLibVersion(conn, &version) < 0) {
+        virResetLastError();
+        return FALSE;
+    }
+    return version >= VMC_HOST_VIRTIOFS_READONLY_VERSION;
+}
+
+static char *
+vmc_host_version_string(unsigned long v)
+{
+    return g_strdup_printf("%lu.%lu.%lu", v / 1000000, v / 1000 % 1000, v % 1000);
+}
+
+static char *
+vmc_host_mode_string(const struct stat *st)
+{
+    struct group *gr = getgrgid(st->st_gid);
+    struct passwd *pw = getpwuid(st->st_uid);
+    g_autofree char *owner = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", st->st_uid);
+    g_autofree char *group = gr ? g_strdup(gr->gr_name) : g_strdup_printf("%u", st->st_gid);
+
+    return g_strdup_printf("%s:%s %04o", owner, group, st->st_mode & 07777);
+}
+
+#define VMC_HOST_KVM_FIX "chgrp kvm /dev/kvm && chmod 0660 /dev/kvm (what Debian's udev rule does)"
+
+/* /dev/kvm: there, open to QEMU's user, running a vCPU; and whether
+ * libvirt's capabilities cache holds (it does not when /dev/kvm exists
+ * but QEMU's user cannot open it). */
+static void
+vmc_host_check_kvm(GPtrArray *checks, const char *uri, double lookup_secs)
+{
+    struct passwd *user = vmc_host_qemu_user(uri);
+    g_autofree char *user_name = user ? g_strdup(user->pw_name) : NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *mode = NULL;
+    gboolean usable;
+    struct stat st;
+
+    if (stat(VMC_HOST_KVM_DEVICE, &st) < 0) {
+        vmc_host_add(checks, "kvm-device", "KVM device", VMC_HOST_CHECK_WARN,
+                     "no " VMC_HOST_KVM_DEVICE ": VMs run under TCG emulation (slow)");
+        vmc_host_hint(checks, "load kvm_intel or kvm_amd, or turn on virtualization in the "
+                              "firmware");
+        return;
+    }
+    mode = vmc_host_mode_string(&st);
+    vmc_host_add(checks, "kvm-device", "KVM device", VMC_HOST_CHECK_PASS,
+                 VMC_HOST_KVM_DEVICE " is there (%s)", mode);
+
+    usable = user && vmc_host_user_may(user, &st, R_OK | W_OK);
+    if (usable) {
+        vmc_host_add(checks, "kvm-access", "QEMU's user can open /dev/kvm", VMC_HOST_CHECK_PASS,
+                     "QEMU runs as '%s', which may open " VMC_HOST_KVM_DEVICE " (%s)", user_name,
+                     mode);
+    } else {
+        vmc_host_add(checks, "kvm-access", "QEMU's user can open /dev/kvm", VMC_HOST_CHECK_WARN,
+                     "QEMU runs as '%s', which may not open " VMC_HOST_KVM_DEVICE " (%s)",
+                     user_name ? user_name : "(unknown)", mode);
+        vmc_host_hint(checks, "%s; .ci/install-deps does it on hosts without udev",
+                      VMC_HOST_KVM_FIX);
+    }
+
+    if (vmc_host_kvm_runs(&error)) {
+        vmc_host_add(checks, "kvm-vcpu", "KVM runs a vCPU", VMC_HOST_CHECK_PASS,
+                     "a probe vCPU ran to its hlt: VMs get domain type 'kvm'");
+    } else {
+        vmc_host_add(checks, "kvm-vcpu", "KVM runs a vCPU", VMC_HOST_CHECK_WARN,
+                     "%s; VMs get domain type 'qemu' (TCG) and --accel kvm is refused",
+                     error->message);
+        vmc_host_hint(checks, "nothing to do for TCG; for KVM, run on bare metal or enable "
+                              "nested virtualization (vmx/svm) for this VM");
+    }
+
+    if (usable) {
+        vmc_host_add(checks, "caps-cache", "libvirt's capabilities cache is stable",
+                     VMC_HOST_CHECK_PASS, "a capabilities lookup took %.2f s", lookup_secs);
+    } else {
+        vmc_host_add(checks, "caps-cache", "libvirt's capabilities cache is stable",
+                     VMC_HOST_CHECK_WARN,
+                     "%s exists but QEMU's user cannot open it, so libvirt discards its QEMU "
+                     "capabilities at every lookup and probes QEMU again (\"KVM was enabled "
+                     "when probing ..., but it is not available now\"): each define, start "
+                     "and capabilities call costs seconds (this lookup took %.2f s)",
+                     VMC_HOST_KVM_DEVICE, lookup_secs);
+        vmc_host_hint(checks, "%s", VMC_HOST_KVM_FIX);
+    }
+}
+
+static void
+vmc_host_check_file(GPtrArray *checks, const char *id, const char *title,
+                    const char *const *paths, const char *missing, const char *hint)
+{
+    for (const char *const *p = paths; *p; p++) {
+        if (g_file_test(*p, G_FILE_TEST_IS_EXECUTABLE) && !g_file_test(*p, G_FILE_TEST_IS_DIR)) {
+            vmc_host_add(checks, id, title, VMC_HOST_CHECK_PASS, "%s", *p);
+            return;
+        }
+    }
+    vmc_host_add(checks, id, title, VMC_HOST_CHECK_WARN, "%s", missing);
+    vmc_host_hint(checks, "%s", hint);
+}
+
+/* Under qemu:///system, QEMU's user must be able to enter every directory
+ * above the VM's files. */
+static void
+vmc_host_check_image_dirs(GPtrArray *checks, const char *uri)
+{
+    static const char *const dirs[] = {
+        "/var/lib/libvirt/images", "/var/lib/libvirt/boot", "/var/lib/virt-vmconfig",
+        "/var/tmp", "/srv", "/home", NULL,
+    };
+    struct passwd *user = vmc_host_qemu_user(uri);
+    g_autofree char *name = NULL;
+    g_autoptr(GString) ok = g_string_new(NULL);
+    g_autoptr(GString) bad = g_string_new(NULL);
+
+    if (!user) {
+        vmc_host_add(checks, "image-dirs", "QEMU's user can enter image directories",
+                     VMC_HOST_CHECK_WARN, "QEMU's user (libvirt-qemu) does not exist");
+        vmc_host_hint(checks, "reinstall libvirt-daemon-system");
+        return;
+    }
+    name = g_strdup(user->pw_name);
+    for (const char *const *d = dirs; *d; d++) {
+        g_autofree char *dir = g_strdup(*d);
+        gboolean enters = TRUE;
+        struct stat st;
+
+        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        while (enters && strcmp(dir, "/") != 0) {
+            char *parent;
+
+            if (stat(dir, &st) == 0)
+                enters = vmc_host_user_may(user, &st, X_OK);
+            if (!enters)
+                break;
+            parent = g_path_get_dirname(dir);
+            g_free(dir);
+            dir = parent;
+        }
+        g_string_append_printf(enters ? ok : bad, "%s%s", (enters ? ok : bad)->len ? ", " : "",
+                               enters ? *d : dir);
+    }
+    if (bad->len) {
+        vmc_host_add(checks, "image-dirs", "QEMU's user can enter image directories",
+                     VMC_HOST_CHECK_WARN, "'%s' cannot enter %s; it can enter %s", name,
+                     bad->str, ok->len ? ok->str : "none of the usual ones");
+        vmc_host_hint(checks, "chmod o+x the directories named, or keep images elsewhere "
+                              "(never under /root)");
+    } else {
+        vmc_host_add(checks, "image-dirs", "QEMU's user can enter image directories",
+                     VMC_HOST_CHECK_PASS, "'%s' can enter %s (keep images out of /root)", name,
+                     ok->len ? ok->str : "the usual directories");
+    }
+}
+
+/**
+ * vmc_host_check:
+ * @uri: (nullable): a libvirt URI, or %NULL for the one vmc_driver_open()
+ *   would pick
+ *
+ * Checks what this tool needs of a host, like virt-host-validate does for
+ * libvirt: libvirt reachable and its version, a QEMU binary, KVM (device,
+ * access by QEMU's user, a vCPU that really runs), the stability of
+ * libvirt's capabilities cache, virtiofsd, `/dev/vhost-vsock`, UEFI
+ * firmware, virtiofs `<readonly/>` support, dnsmasq for libvirt networks,
+ * and under `qemu:///system` whether QEMU's user can enter the usual image
+ * directories. Checks of files and devices are made on this host, so for
+ * a remote URI only libvirt's answers are checked.
+ *
+ * Never fails: a host that cannot be reached is a failed check.
+ *
+ * Returns: (transfer full) (element-type VmcHostCheck): the checks, in
+ *   that order. May be called from any thread.
+ */
+GPtrArray *
+vmc_host_check(const char *uri)
+{
+    static const char *const virtiofsd[] = {
+        "/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/bin/virtiofsd", NULL,
+    };
+    static const char *const dnsmasq[] = { "/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", NULL };
+    GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_host_check_free);
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(xmlDoc) caps = NULL;
+    g_autofree char *lib = NULL;
+    g_autofree char *emulator = NULL;
+    g_autofree char *firmware = NULL;
+    g_autofree char *efi = NULL;
+    unsigned long libver = 0, hvver = 0;
+    virConnectPtr conn;
+    gboolean local;
+    const char *used;
+    gint64 start;
+    double secs;
+
+    driver = vmc_driver_open(uri, &error);
+    if (!driver) {
+        vmc_host_add(checks, "libvirt", "libvirt reachable", VMC_HOST_CHECK_FAIL, "%s",
+                     error->message);
+        vmc_host_hint(checks, "start the daemons (virtlogd -d; libvirtd -d), or use "
+                              "-c 'qemu:///embed?root=DIR', which needs none");
+        return checks;
+    }
+    used = vmc_driver_get_uri(driver);
+    local = vmc_driver_is_local(driver);
+    conn = vmc_driver_get_conn(driver);
+    if (!conn) {
+        vmc_host_add(checks, "libvirt", "libvirt reachable", VMC_HOST_CHECK_FAIL,
+                     "the connection to %s was lost", used);
+        return checks;
+    }
+    if (virConnectGetLibVersion(conn, &libver) < 0)
+        virResetLastError();
+    if (virConnectGetVersion(conn, &hvver) < 0)
+        virResetLastError();
+    lib = vmc_host_version_string(libver);
+    vmc_host_add(checks, "libvirt", "libvirt reachable", VMC_HOST_CHECK_PASS,
+                 "libvirt %s at %s%s", lib, used, local ? "" : " (remote: files and devices "
+                                                              "of that host are not checked)");
+
+    /* The first lookup may probe QEMU on any host; a second one is quick
+     * unless libvirt threw its cache away. */
+    caps = vmc_host_domcaps(conn, NULL, "qemu");
+    start = g_get_monotonic_time();
+    g_clear_pointer(&caps, xmlFreeDoc);
+    caps = vmc_host_domcaps(conn, NULL, "qemu");
+    secs = (double) (g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    emulator = vmc_host_xpath_text(caps, "/domainCapabilities/path");
+    if (emulator) {
+        g_autofree char *hv = vmc_host_version_string(hvver);
+        vmc_host_add(checks, "qemu", "QEMU binary", VMC_HOST_CHECK_PASS, "%s (QEMU %s)", emulator,
+                     hv);
+    } else {
+        vmc_host_add(checks, "qemu", "QEMU binary", VMC_HOST_CHECK_FAIL,
+                     "libvirt finds no QEMU for this host's architecture");
+        vmc_host_hint(checks, "apt-get install qemu-system-x86 libvirt-daemon-driver-qemu");
+    }
+
+    if (local) {
+        vmc_host_check_kvm(checks, used, secs);
+    } else {
+        g_autofree char *kvm = vmc_host_emulator(conn, NULL, "kvm");
+        vmc_host_add(checks, "kvm-vcpu", "KVM offered", kvm ? VMC_HOST_CHECK_PASS
+                                                            : VMC_HOST_CHECK_WARN,
+                     kvm ? "libvirt offers KVM on that host (not probed from here): VMs get "
+                           "domain type 'kvm'"
+                         : "libvirt offers no KVM on that host: VMs get domain type 'qemu' (TCG)");
+    }
+
+    if (local)
+        vmc_host_check_file(checks, "virtiofsd", "virtiofsd", virtiofsd,
+                            "no virtiofsd: VMs with shared_dirs fail to start",
+                            "apt-get install qemu-system-common (Debian 12) or virtiofsd");
+
+    if (local) {
+        if (vmc_host_has_vhost_vsock()) {
+            vmc_host_add(checks, "vhost-vsock", "vsock device", VMC_HOST_CHECK_PASS,
+                         VMC_HOST_VHOST_VSOCK " is there");
+        } else {
+            vmc_host_add(checks, "vhost-vsock", "vsock device", VMC_HOST_CHECK_WARN,
+                         "no " VMC_HOST_VHOST_VSOCK ": VMs with vsock are refused at boot");
+            vmc_host_hint(checks, "modprobe vhost_vsock");
+        }
+    }
+
+    firmware = vmc_host_xpath_text(caps, "/domainCapabilities/os/loader/value");
+    efi = vmc_host_xpath_text(caps, "/domainCapabilities/os/enum[@name='firmware']/value[.='efi']");
+    if (firmware && efi) {
+        vmc_host_add(checks, "ovmf", "UEFI firmware", VMC_HOST_CHECK_PASS, "%s", firmware);
+    } else {
+        vmc_host_add(checks, "ovmf", "UEFI firmware", VMC_HOST_CHECK_WARN,
+                     "libvirt knows no UEFI firmware: VMs with efi_variable_store are refused");
+        vmc_host_hint(checks, "apt-get install ovmf");
+    }
+
+    if (vmc_host_libvirt_accepts_virtiofs_readonly(conn)) {
+        vmc_host_add(checks, "virtiofs-readonly", "virtiofs <readonly/>", VMC_HOST_CHECK_PASS,
+                     "libvirt %s accepts read-only virtiofs shares", lib);
+    } else {
+        vmc_host_add(checks, "virtiofs-readonly", "virtiofs <readonly/>", VMC_HOST_CHECK_WARN,
+                     "libvirt %s refuses virtiofs <readonly/> (it needs 11.0): VMs with a "
+                     "read_only share are refused", lib);
+        vmc_host_hint(checks, "share it read-write and mount it read-only in the guest");
+    }
+
+    if (local)
+        vmc_host_check_file(checks, "dnsmasq", "dnsmasq for libvirt networks", dnsmasq,
+                            "no dnsmasq: libvirt networks with DHCP (NIC type 'network') "
+                            "cannot start",
+                            "apt-get install dnsmasq-base");
+
+    if (local && vmc_driver_is_system(driver))
+        vmc_host_check_image_dirs(checks, used);
+
+    virConnectClose(conn);
+    return checks;
+}
+
+/**
+ * vmc_host_checks_can_boot:
+ * @checks: (element-type VmcHostCheck): what vmc_host_check() returned
+ *
+ * Returns: %TRUE when no check failed: the host can boot VMs, perhaps
+ *   with warnings.
+ */
+gboolean
+vmc_host_checks_can_boot(GPtrArray *checks)
+{
+    g_return_val_if_fail(checks != NULL, FALSE);
+    for (guint i = 0; i < checks->len; i++) {
+        if (vmc_host_check_get_status(g_ptr_array_index(checks, i)) == VMC_HOST_CHECK_FAIL)
+            return FALSE;
+    }
+    return TRUE;
+}

@@ -1,0 +1,38 @@
+/*
+ * vmc-host-private.h: probes of what a host can run, shared by
+ * check-host, boot's preflight and the tests' expectations
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "vmc-libvirt-private.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+
+#define VMC_HOST_VHOST_VSOCK "/dev/vhost-vsock"
+#define VMC_HOST_KVM_DEVICE "/dev/kvm"
+
+/* The first libvirt release whose QEMU driver accepts virtiofs <readonly/>. */
+#define VMC_HOST_VIRTIOFS_READONLY_VERSION 11000000UL
+
+/* True when @user may access a file of status @st as @mask (R_OK, W_OK,
+ * X_OK bits), by its owner, its group (primary or supplementary) or the
+ * others' bits, as the kernel decides for a process without privileges. */
+gboolean vmc_host_user_may(const struct passwd *user, const struct stat *st, int mask);
+
+gboolean vmc_host_has_vhost_vsock(void);
+
+/* The user QEMU runs as for a local @uri: libvirt-qemu for the system
+ * daemon and a root embedded driver, else this process's user; NULL when
+ * that user does not exist. */
+struct passwd *vmc_host_qemu_user(const char *uri);
+
+/* The emulator libvirt would use for @arch (NULL: the host's) and domain
+ * type @virttype ("qemu", "kvm"), or NULL when it has none. Resets
+ * libvirt's error of this thread. */
+char *vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virttype);
+
+/* True when the host's libvirt accepts virtiofs <readonly/>. */
+gboolean vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn);
