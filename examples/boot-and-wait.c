@@ -23,10 +23,9 @@ main(int argc, char **argv)
         return 2;
     }
     cfg = vmc_config_load_file(argv[1], &error);
-    if (cfg && (driver = vmc_driver_open(argc > 2 ? argv[2] : NULL, &error))) {
-        vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
+    /* KVM where a probe vCPU really runs on that host, else TCG. */
+    if (cfg && (driver = vmc_driver_open(argc > 2 ? argv[2] : NULL, &error)))
         handle = vmc_driver_boot(driver, cfg, &error);
-    }
     if (handle)
         ready = vmc_driver_wait_ready(driver, handle, 120000, &error);
     if (ready)

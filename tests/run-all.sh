@@ -3,7 +3,8 @@
 # (unit, XML, libvirt, real boots); then the suites that valgrind can carry
 # under valgrind, and every tier again in an ASan/UBSan build. Needs the
 # packages that .ci/install-deps installs; run as root (real boots use
-# qemu:///system).
+# qemu:///system). Fails if the run leaves a domain, QEMU process, TAP
+# device, namespace or temporary directory behind.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -15,10 +16,27 @@ bash tests/guest/build-guest.sh
 # No init system starts libvirt's daemons on a bare machine.
 pgrep -x virtlogd >/dev/null || virtlogd -d
 pgrep -x libvirtd >/dev/null || libvirtd -d
-for _ in $(seq 50); do
+for _ in $(seq 100); do
   [ -S /run/libvirt/libvirt-sock ] && break
   sleep 0.1
 done
+if [ ! -S /run/libvirt/libvirt-sock ]; then
+  echo "run-all: libvirtd made no socket in 10 s" >&2
+  exit 1
+fi
+
+# What an earlier, interrupted run left; then a TMPDIR of this run's own
+# (world-traversable: QEMU may run as libvirt-qemu), which must be empty
+# again at the end.
+bash tests/leftovers.sh --clean
+VMC_RUN_TMPDIR=$(mktemp -d /var/tmp/vmc-tests.XXXXXX)
+chmod 0755 "$VMC_RUN_TMPDIR"
+export VMC_RUN_TMPDIR TMPDIR=$VMC_RUN_TMPDIR
+cleanup() {
+  bash tests/leftovers.sh --clean
+  rm -rf "$VMC_RUN_TMPDIR"
+}
+trap cleanup EXIT
 
 setup() {
   local dir=$1; shift
@@ -32,10 +50,12 @@ setup() {
 
 setup "$build"
 meson test -C "$build" --print-errorlogs
+bash tests/leftovers.sh
 meson test -C "$build" --setup valgrind --print-errorlogs
 
 setup "$build-asan" -Db_sanitize=address,undefined -Db_lundef=false
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$build-asan" --print-errorlogs
+bash tests/leftovers.sh
 
 # The installed library is usable on its own: headers, pkg-config file,
 # and the example program built against them (the .pc file's prefix is
@@ -52,3 +72,4 @@ cc -Wall -Werror examples/boot-and-wait.c $flags -Wl,-rpath,"$libdir" -o "$destd
 "$destdir/boot-and-wait" 2>/dev/null || [ $? -eq 2 ]
 rm -rf "$destdir"
 echo "installed library, headers and vmconfig.pc: ok"
+bash tests/leftovers.sh

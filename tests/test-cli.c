@@ -71,17 +71,22 @@ test_usage_errors(void)
     g_auto(VmcTestRun) bad_option = { 0 };
     g_auto(VmcTestRun) bad_accel = { 0 };
 
+    /* Each with status 2 and its own reason. */
     run_cli(&none, NULL);
     g_assert_cmpint(none.status, ==, 2);
+    g_assert_nonnull(strstr(none.out, "Commands:"));
     run_cli(&unknown, "frobnicate", NULL);
     g_assert_cmpint(unknown.status, ==, 2);
     g_assert_nonnull(strstr(unknown.err, "unknown command 'frobnicate'"));
     run_cli(&no_files, "validate", NULL);
     g_assert_cmpint(no_files.status, ==, 2);
+    g_assert_nonnull(strstr(no_files.err, "validate: name at least one config file"));
     run_cli(&bad_option, "validate", "--frob", "x.json", NULL);
     g_assert_cmpint(bad_option.status, ==, 2);
+    g_assert_nonnull(strstr(bad_option.err, "--frob"));
     run_cli(&bad_accel, "--accel", "xen", "validate", "x.json", NULL);
     g_assert_cmpint(bad_accel.status, ==, 2);
+    g_assert_nonnull(strstr(bad_accel.err, "--accel must be 'kvm' or 'qemu', not 'xen'"));
 }
 
 static void
@@ -148,6 +153,7 @@ test_xml_and_import(void)
     g_autofree char *xml_path = g_build_filename(dir, "web-1.xml", NULL);
     g_auto(VmcTestRun) xml = { 0 };
     g_auto(VmcTestRun) kvm = { 0 };
+    g_auto(VmcTestRun) probed = { 0 };
     g_auto(VmcTestRun) local = { 0 };
     g_auto(VmcTestRun) invalid = { 0 };
     g_auto(VmcTestRun) back = { 0 };
@@ -158,8 +164,13 @@ test_xml_and_import(void)
     run_cli(&xml, "--accel", "qemu", "xml", "--remote-paths", example, NULL);
     g_assert_cmpint(xml.status, ==, 0);
     g_assert_true(g_str_has_prefix(xml.out, "<domain type=\"qemu\">"));
-    run_cli(&kvm, "xml", "--remote-paths", example, NULL);
+    run_cli(&kvm, "--accel", "kvm", "xml", "--remote-paths", example, NULL);
     g_assert_true(g_str_has_prefix(kvm.out, "<domain type=\"kvm\">"));
+    /* Without --accel, kvm only where a probe vCPU really runs here. */
+    run_cli(&probed, "xml", "--remote-paths", example, NULL);
+    g_assert_cmpint(probed.status, ==, 0);
+    g_assert_true(g_str_has_prefix(probed.out, vmc_host_kvm_runs(NULL) ? "<domain type=\"kvm\">"
+                                                                       : "<domain type=\"qemu\">"));
 
     /* On this host the data disk of the example does not exist. */
     run_cli(&local, "xml", example, NULL);
@@ -167,6 +178,7 @@ test_xml_and_import(void)
     g_assert_nonnull(strstr(local.err, "/var/lib/vms/web-1-data.qcow2"));
     run_cli(&invalid, "xml", bad, NULL);
     g_assert_cmpint(invalid.status, ==, 3);
+    g_assert_nonnull(strstr(invalid.err, "rosetta is true, but Rosetta is Apple's"));
 
     /* xml then import gives the config back. */
     g_assert_true(g_file_set_contents(xml_path, xml.out, -1, NULL));

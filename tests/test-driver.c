@@ -20,8 +20,6 @@
 #define TEST_URI "test:///default"
 /* No wait in this file may last longer than this. */
 #define WAIT_TIMEOUT_MS 10000
-/* How long to keep iterating to be sure that no further event comes. */
-#define SETTLE_MS 200
 #define N_RACERS 8
 
 static char *tmp_dir;
@@ -562,7 +560,7 @@ test_namespace_collision(void)
     handle = boot_ok(driver, mine);
     clash = vmc_driver_boot(driver, theirs, &error);
     g_assert_null(clash);
-    assert_vm_error(error, VMC_ERROR_BOOT_FAILED, "drv-clash", NULL);
+    assert_vm_error(error, VMC_ERROR_BOOT_FAILED, "drv-clash", "is already running");
     g_clear_error(&error);
     assert_state(driver, handle, VMC_STATE_RUNNING);
     found = vmc_driver_lookup(driver, "drv-clash", &error);
@@ -574,6 +572,66 @@ test_namespace_collision(void)
 
 /* ---- stop, kill, pause, resume, delete ---------------------------------- */
 
+/* Runs @func(@data) on a thread of its own and waits WAIT_TIMEOUT_MS for
+ * it: a call that never returns fails the test, naming @what. */
+typedef struct {
+    GMutex lock;
+    GCond cond;
+    gboolean done;
+    GThreadFunc func;
+    gpointer data;
+} Bounded;
+
+static gpointer
+bounded_run(gpointer data)
+{
+    Bounded *b = data;
+
+    b->func(b->data);
+    g_mutex_lock(&b->lock);
+    b->done = TRUE;
+    g_cond_signal(&b->cond);
+    g_mutex_unlock(&b->lock);
+    return NULL;
+}
+
+static void
+run_bounded(GThreadFunc func, gpointer data, const char *what)
+{
+    Bounded b = { .func = func, .data = data };
+    gint64 deadline = g_get_monotonic_time() + WAIT_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+    GThread *thread;
+
+    g_mutex_init(&b.lock);
+    g_cond_init(&b.cond);
+    thread = g_thread_new("bounded", bounded_run, &b);
+    g_mutex_lock(&b.lock);
+    while (!b.done) {
+        if (!g_cond_wait_until(&b.cond, &b.lock, deadline))
+            g_error("%s did not return within %d ms", what, WAIT_TIMEOUT_MS);
+    }
+    g_mutex_unlock(&b.lock);
+    g_thread_join(thread);
+    g_mutex_clear(&b.lock);
+    g_cond_clear(&b.cond);
+}
+
+typedef struct {
+    VmcDriver *driver;
+    const VmcHandle *handle;
+    gboolean ok;
+    GError *error;
+} StopJob;
+
+static gpointer
+stop_job_run(gpointer data)
+{
+    StopJob *job = data;
+
+    job->ok = vmc_driver_stop(job->driver, job->handle, 10 * 60 * 1000, &job->error);
+    return NULL;
+}
+
 static void
 test_stop(void)
 {
@@ -582,11 +640,13 @@ test_stop(void)
     g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
     g_autoptr(GError) error = NULL;
     g_autoptr(VmcState) state = NULL;
-    gint64 start = g_get_monotonic_time();
+    StopJob job = { .driver = driver, .handle = handle };
 
-    ASSERT_OK(vmc_driver_stop, driver, handle, 5000);
-    /* The test driver powers off at once: no waiting for the timeout. */
-    g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
+    /* The test driver powers off at once: stop returns on libvirt's event,
+     * not at its timeout, which is far beyond the bound of this wait. */
+    run_bounded(stop_job_run, &job, "vmc_driver_stop() with a 10-minute timeout");
+    g_assert_no_error(job.error);
+    g_assert_true(job.ok);
     state = vmc_driver_get_state(driver, handle, &error);
     g_assert_no_error(error);
     assert_kind(vmc_state_get_kind(state), VMC_STATE_STOPPED);
@@ -744,7 +804,7 @@ test_invalid_config(void)
     vmc_config_free(cfg);
 
     cfg = make_config("-drv-bad-name", "ns-bad");
-    check_refused(driver, cfg, NULL);
+    check_refused(driver, cfg, "must not start with '.' or '-'");
     vmc_config_free(cfg);
 
     cfg = make_config("drv-bad-ns", "ns bad");
@@ -900,9 +960,12 @@ run_race(gboolean shared, gboolean vary, const char *name)
             winners++;
         } else {
             assert_vm_error(race.errors[i], VMC_ERROR_BOOT_FAILED, name, NULL);
-            /* Lost after its define: its start found the winner running. */
+            /* Lost before its define (the winner was running) or after it
+             * (its start found the winner running): nothing else. */
             if (strstr(race.errors[i]->message, "failed to start"))
                 late_losers++;
+            else if (!strstr(race.errors[i]->message, "is already running"))
+                g_error("racer %u lost for another reason: %s", i, race.errors[i]->message);
         }
         g_clear_pointer(&race.handles[i], vmc_handle_free);
         g_clear_error(&race.errors[i]);
@@ -1079,20 +1142,6 @@ wait_events(Recorder *rec, GMainContext *context, guint n)
                 WAIT_TIMEOUT_MS);
 }
 
-/* Iterates @context for SETTLE_MS, so that a stray event would be seen. */
-static void
-settle(GMainContext *context)
-{
-    g_autoptr(GSource) timeout = g_timeout_source_new(SETTLE_MS);
-    gboolean done = FALSE;
-
-    g_source_set_callback(timeout, set_flag, &done, NULL);
-    g_source_attach(timeout, context);
-    while (!done)
-        g_main_context_iteration(context, TRUE);
-    g_source_destroy(timeout);
-}
-
 static void
 assert_events(Recorder *rec, const VmcStateKind *kinds, const int *events, guint n)
 {
@@ -1122,7 +1171,9 @@ test_watch_events(void)
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(VmcDriver) driver = NULL;
     g_autoptr(VmcConfig) cfg = make_config("drv-watch", "ns-watch");
+    g_autoptr(VmcConfig) sentinel_cfg = make_config("drv-watch-other", "ns-watch-other");
     g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) sentinel = NULL;
     Recorder rec = { 0 };
     Recorder by_ns = { 0 };
     Recorder other = { 0 };
@@ -1160,11 +1211,14 @@ test_watch_events(void)
     wait_events(&rec, context, 5);
     ASSERT_OK(vmc_driver_delete, driver, handle, VMC_DELETE_DEFAULT);
     wait_events(&rec, context, 6);
-    settle(context);
+    /* Events come in order: once the watch of another VM has seen that VM
+     * defined and started, no stray event about ours is still on its way. */
+    sentinel = boot_ok(driver, sentinel_cfg);
+    wait_events(&other, context, 2);
 
     assert_events(&rec, kinds, events, G_N_ELEMENTS(kinds));
     assert_events(&by_ns, kinds, events, G_N_ELEMENTS(kinds));
-    assert_events(&other, NULL, NULL, 0);
+    assert_events(&other, kinds, events, 2);
 
     vmc_driver_unwatch(driver, rec.id);
     vmc_driver_unwatch(driver, id_ns);
@@ -1175,6 +1229,7 @@ test_watch_events(void)
     recorder_clear(&by_ns);
     recorder_clear(&other);
     purge_domain("drv-watch");
+    purge_domain("drv-watch-other");
 }
 
 static void
@@ -1186,10 +1241,11 @@ test_watch_stop(void)
     g_autoptr(VmcHandle) handle = NULL;
     Recorder rec = { 0 };
     static const VmcStateKind kinds[] = {
-        VMC_STATE_STOPPED, VMC_STATE_RUNNING, VMC_STATE_STOPPED,
+        VMC_STATE_STOPPED, VMC_STATE_RUNNING, VMC_STATE_STOPPED, VMC_STATE_STOPPED,
     };
     static const int events[] = {
         VIR_DOMAIN_EVENT_DEFINED, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STOPPED,
+        VIR_DOMAIN_EVENT_UNDEFINED,
     };
 
     g_main_context_push_thread_default(context);
@@ -1201,7 +1257,9 @@ test_watch_stop(void)
     wait_events(&rec, context, 2);
     ASSERT_OK(vmc_driver_stop, driver, handle, 5000);
     wait_events(&rec, context, 3);
-    settle(context);
+    /* The undefine is the last event: a second STOPPED would come before it. */
+    ASSERT_OK(vmc_driver_delete, driver, handle, VMC_DELETE_DEFAULT);
+    wait_events(&rec, context, 4);
     assert_events(&rec, kinds, events, G_N_ELEMENTS(kinds));
 
     vmc_driver_unwatch(driver, rec.id);
@@ -1234,14 +1292,16 @@ test_watch_unwatch_in_callback(void)
     handle = boot_ok(driver, cfg);
     ASSERT_OK(vmc_driver_pause, driver, handle);
     ASSERT_OK(vmc_driver_kill, driver, handle);
-    /* define, start, pause, kill */
+    /* define, start, pause, kill; then the undefine, after which nothing
+     * more can be on its way to either watch. */
     wait_events(&all, context, 4);
-    settle(context);
+    ASSERT_OK(vmc_driver_delete, driver, handle, VMC_DELETE_DEFAULT);
+    wait_events(&all, context, 5);
 
     g_assert_cmpuint(recorder_count(&rec), ==, 1);
     g_assert_cmpuint(rec.misplaced, ==, 0);
     g_assert_cmpuint(rec.destroyed, ==, 1);
-    g_assert_cmpuint(recorder_count(&all), ==, 4);
+    g_assert_cmpuint(recorder_count(&all), ==, 5);
     g_assert_cmpuint(all.misplaced, ==, 0);
     /* Removing it again is harmless. */
     vmc_driver_unwatch(driver, rec.id);
@@ -1290,7 +1350,9 @@ test_watch_default_context(void)
 {
     g_autoptr(VmcDriver) driver = open_driver();
     g_autoptr(VmcConfig) cfg = make_config("drv-watch-default", "ns-watch");
+    g_autoptr(GMainContext) barrier_ctx = g_main_context_new();
     Recorder rec = { 0 };
+    Recorder barrier = { 0 };
     BootJob job = { 0 };
     GThread *thread;
     guint before_iterating;
@@ -1299,6 +1361,15 @@ test_watch_default_context(void)
     g_assert_null(g_main_context_get_thread_default());
     recorder_init(&rec, g_main_context_default(), "on the default context", "drv-watch-default");
     rec.id = vmc_driver_watch(driver, "drv-watch-default", NULL, record_event, &rec, NULL);
+    /* A second watch, made after it on a context of this thread's own, is
+     * handed each event right after it: once it has both, both are on
+     * their way to the default context too, where nothing may run them
+     * before this thread iterates it. */
+    g_main_context_push_thread_default(barrier_ctx);
+    recorder_init(&barrier, barrier_ctx, "barrier", "drv-watch-default");
+    barrier.id = vmc_driver_watch(driver, "drv-watch-default", NULL, record_event, &barrier,
+                                  NULL);
+    g_main_context_pop_thread_default(barrier_ctx);
 
     g_mutex_init(&job.lock);
     g_cond_init(&job.cond);
@@ -1318,7 +1389,9 @@ test_watch_default_context(void)
     g_assert_no_error(job.error);
     g_assert_nonnull(job.handle);
 
-    g_usleep(SETTLE_MS * 1000);
+    g_main_context_push_thread_default(barrier_ctx);
+    wait_events(&barrier, barrier_ctx, 2);
+    g_main_context_pop_thread_default(barrier_ctx);
     before_iterating = recorder_count(&rec);
 
     /* Never a blocking iteration here: a thread blocked in the global
@@ -1336,10 +1409,12 @@ test_watch_default_context(void)
     g_assert_cmpuint(before_iterating, ==, 0);
 
     vmc_driver_unwatch(driver, rec.id);
+    vmc_driver_unwatch(driver, barrier.id);
     vmc_handle_free(job.handle);
     g_mutex_clear(&job.lock);
     g_cond_clear(&job.cond);
     recorder_clear(&rec);
+    recorder_clear(&barrier);
     purge_domain("drv-watch-default");
 }
 

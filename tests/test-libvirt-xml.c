@@ -5,9 +5,13 @@
  * embedded QEMU driver (qemu:///embed), which, unlike the test driver,
  * runs QEMU's validation (for instance it refuses virtiofs without shared
  * memory). libvirt's rewrite of the document must read back to the same
- * config. A golden that this libvirt must refuse has NAME.libvirt in
- * data/xml/in/ with a fragment of the refusal.
+ * config. A golden that a host may lack what it needs for has NAME.libvirt
+ * in data/xml/in/: a line "unless PROBE" naming what it needs, then a
+ * fragment of libvirt's refusal on a host without it. The probe is the one
+ * check-host uses (vmc-host-private.h), so the expectation follows the
+ * host: on a host that has the thing, libvirt must accept the document.
  */
+#include "vmc-host-private.h"
 #include "vmc-libvirt-private.h"
 #include "vmc-test.h"
 
@@ -18,14 +22,51 @@
 static virConnectPtr conn;
 static char *root_dir;
 
+/* Whether this host has what "unless PROBE" names. */
+static gboolean
+host_has(const char *probe)
+{
+    g_autofree char *path = NULL;
+
+    if (g_str_has_prefix(probe, "emulator-")) {
+        path = vmc_host_emulator(conn, probe + strlen("emulator-"), "qemu");
+        return path != NULL;
+    }
+    if (g_str_equal(probe, "kvm")) {
+        path = vmc_host_emulator(conn, NULL, "kvm");
+        return path != NULL;
+    }
+    if (g_str_equal(probe, "virtiofs-readonly"))
+        return vmc_host_libvirt_accepts_virtiofs_readonly(conn);
+    g_error("unknown probe '%s' in a .libvirt file", probe);
+}
+
+/* The refusal this host's libvirt must give @name, or NULL when it must
+ * accept it. */
+static char *
+expected_refusal(const char *name)
+{
+    g_autofree char *file = g_strconcat(name, ".libvirt", NULL);
+    g_autofree char *text = vmc_test_read_data("xml", "in", file, NULL);
+    g_auto(GStrv) lines = NULL;
+
+    if (!text)
+        return NULL;
+    lines = g_strsplit(g_strstrip(text), "\n", 2);
+    if (!g_str_has_prefix(lines[0], "unless ") || !lines[1])
+        g_error("%s: expected \"unless PROBE\" and a refusal, got:\n%s", file, text);
+    if (host_has(lines[0] + strlen("unless ")))
+        return NULL;
+    return g_strdup(g_strstrip(lines[1]));
+}
+
 static void
 test_define(gconstpointer data)
 {
     const char *name = data;
     g_autoptr(VmcConfig) cfg = vmc_test_load_golden(name);
     g_autoptr(VmcRenderOptions) opts = vmc_test_golden_options(name);
-    g_autofree char *refusal_file = g_strconcat(name, ".libvirt", NULL);
-    g_autofree char *refusal = vmc_test_read_data("xml", "in", refusal_file, NULL);
+    g_autofree char *refusal = expected_refusal(name);
     g_autoptr(GError) error = NULL;
     g_autofree char *xml = vmc_config_to_domain_xml(cfg, opts, &error);
     g_autoptr(VmcConfig) back = NULL;
@@ -37,7 +78,6 @@ test_define(gconstpointer data)
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (refusal) {
         const char *msg = virGetLastErrorMessage();
-        g_strchomp(refusal);
         if (dom)
             g_error("%s: libvirt was expected to refuse it (%s) but accepted it", name, refusal);
         if (!strstr(msg, refusal))

@@ -3,10 +3,20 @@
  */
 #include "vmc-test.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 gboolean
 vmc_test_read_expectation(const char *path, VmcTestExpectation *out)
@@ -204,4 +214,162 @@ vmc_test_run_clear(VmcTestRun *run)
 {
     g_clear_pointer(&run->out, g_free);
     g_clear_pointer(&run->err, g_free);
+}
+
+void
+vmc_test_die_with_parent(gpointer data)
+{
+    /* Between fork and exec: only async-signal-safe calls. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+gboolean
+vmc_test_drain(int fd, GString *buf)
+{
+    char chunk[4096];
+    ssize_t got = read(fd, chunk, sizeof(chunk));
+
+    if (got > 0) {
+        g_string_append_len(buf, chunk, got);
+        return TRUE;
+    }
+    if (got < 0 && (errno == EINTR || errno == EAGAIN))
+        return TRUE;
+    return FALSE;
+}
+
+int
+vmc_test_reap(GPid pid, gint64 deadline, const char *what)
+{
+    int wait_status;
+
+    for (;;) {
+        pid_t got = waitpid(pid, &wait_status, WNOHANG);
+
+        if (got == pid)
+            break;
+        g_assert_cmpint(got, ==, 0);
+        if (g_get_monotonic_time() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &wait_status, 0);
+            g_error("'%s' did not exit in time", what);
+        }
+        g_usleep(20 * 1000);
+    }
+    g_spawn_close_pid(pid);
+    return wait_status;
+}
+
+/* Opens a pseudo-terminal, 200 columns wide; returns the master, and the
+ * other side in @slave. */
+static int
+open_pty(int *slave)
+{
+    struct winsize ws = { .ws_row = 50, .ws_col = 200 };
+    int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+    g_assert_cmpint(master, >=, 0);
+    g_assert_cmpint(grantpt(master), ==, 0);
+    g_assert_cmpint(unlockpt(master), ==, 0);
+    *slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    g_assert_cmpint(*slave, >=, 0);
+    g_assert_cmpint(ioctl(*slave, TIOCSWINSZ, &ws), ==, 0);
+    return master;
+}
+
+void
+vmc_test_spawn(VmcTestRun *run, gboolean tty, guint secs, const char *const *argv)
+{
+    g_autofree char *what = g_strjoinv(" ", (char **) argv);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GString) err = g_string_new(NULL);
+    g_autoptr(GError) error = NULL;
+    gint64 deadline = g_get_monotonic_time() + (gint64) secs * G_USEC_PER_SEC;
+    int slave = -1, out_fd = -1, err_fd = -1;
+    int wait_status;
+    GPid pid;
+
+    if (tty)
+        err_fd = open_pty(&slave);
+    if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
+                                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
+                                          vmc_test_die_with_parent, NULL, -1, -1, slave, NULL,
+                                          NULL, 0, &pid, NULL, &out_fd, tty ? NULL : &err_fd,
+                                          &error))
+        g_error("cannot run '%s': %s", what, error->message);
+    if (slave >= 0)
+        close(slave);
+
+    while (out_fd >= 0 || err_fd >= 0) {
+        GPollFD fds[2] = { { out_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 },
+                           { err_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 } };
+        gint64 left = deadline - g_get_monotonic_time();
+
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            g_error("'%s' did not finish in %u s; stdout:\n%s\nstderr:\n%s", what, secs,
+                    out->str, err->str);
+        }
+        if (g_poll(fds, 2, (gint) MAX(left / 1000, 1)) <= 0)
+            continue;
+        if (fds[0].revents && !vmc_test_drain(out_fd, out)) {
+            close(out_fd);
+            out_fd = -1;
+        }
+        if (fds[1].revents && !vmc_test_drain(err_fd, err)) {
+            close(err_fd);
+            err_fd = -1;
+        }
+    }
+    wait_status = vmc_test_reap(pid, deadline, what);
+    if (!WIFEXITED(wait_status))
+        g_error("'%s' did not exit normally (wait status %d); stdout:\n%s\nstderr:\n%s", what,
+                wait_status, out->str, err->str);
+    run->status = WEXITSTATUS(wait_status);
+    run->out = g_string_free(g_steal_pointer(&out), FALSE);
+    run->err = g_string_free(g_steal_pointer(&err), FALSE);
+}
+
+gboolean
+vmc_test_isolated(guint secs, VmcTestTeardown teardown, gpointer data)
+{
+    if (g_test_subprocess())
+        return TRUE;
+    g_test_trap_subprocess(NULL, (guint64) secs * G_USEC_PER_SEC,
+                           G_TEST_SUBPROCESS_INHERIT_STDERR);
+    if (teardown)
+        teardown(data);
+    if (!g_test_trap_has_passed()) {
+        if (g_test_trap_reached_timeout())
+            g_test_message("the test did not finish in %u s and was killed", secs);
+        g_test_fail();
+    }
+    return FALSE;
+}
+
+void
+vmc_test_purge_domain(const char *uri, const char *name)
+{
+    virConnectPtr conn = virConnectOpen(uri);
+    virDomainPtr dom;
+
+    if (!conn) {
+        g_test_message("teardown: cannot open %s: %s", uri, virGetLastErrorMessage());
+        return;
+    }
+    dom = virDomainLookupByName(conn, name);
+    if (dom) {
+        if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0)
+            g_test_message("teardown: cannot force off '%s': %s", name,
+                           virGetLastErrorMessage());
+        if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM |
+                                            VIR_DOMAIN_UNDEFINE_MANAGED_SAVE) < 0)
+            g_test_message("teardown: cannot undefine '%s': %s", name,
+                           virGetLastErrorMessage());
+        else
+            g_test_message("teardown: removed domain '%s' from %s", name, uri);
+        virDomainFree(dom);
+    }
+    virResetLastError();
+    virConnectClose(conn);
 }

@@ -51,3 +51,42 @@ typedef struct {
 
 void vmc_test_run_clear(VmcTestRun *run);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VmcTestRun, vmc_test_run_clear)
+
+/* ---- processes ---- */
+
+/* For g_spawn's child setup: the child is killed when the test dies. */
+void vmc_test_die_with_parent(gpointer data);
+
+/* Reads what is there on @fd into @buf; FALSE at end of file (or EIO: a
+ * pseudo-terminal whose other side was closed). */
+gboolean vmc_test_drain(int fd, GString *buf);
+
+/* Waits for @pid until @deadline (monotonic µs); past it, kills it and
+ * fails the test naming @what. Returns the wait status. */
+int vmc_test_reap(GPid pid, gint64 deadline, const char *what);
+
+/* Runs @argv (no shell, looked up in PATH) to its end within @secs, with
+ * stdout and stderr captured (with @tty, stderr is a pseudo-terminal 200
+ * columns wide and run->err what it showed). Past @secs the command is
+ * killed and the test fails with what it printed; so does a command
+ * killed by a signal. */
+void vmc_test_spawn(VmcTestRun *run, gboolean tty, guint secs, const char *const *argv);
+
+/* ---- isolation ---- */
+
+typedef void (*VmcTestTeardown)(gpointer data);
+
+/* For a test that makes things outside this process (domains on a
+ * daemon, QEMU processes, TAP devices, namespaces): call it first in the
+ * test function. In the parent it runs the test function again in a
+ * GTest subprocess (at most @secs; its stderr is shown), then runs
+ * @teardown whatever became of it (a failed assertion, a crash, a hang
+ * past @secs), then marks the test failed if the subprocess did not pass,
+ * without aborting, so that the teardowns of later tests and main's own
+ * cleanup run too. Returns TRUE in the subprocess, where the body runs. */
+gboolean vmc_test_isolated(guint secs, VmcTestTeardown teardown, gpointer data);
+
+/* Best effort, for teardowns: forces the domain @name off and undefines
+ * it (with its NVRAM) on @uri, through libvirt directly, not through the
+ * library under test. */
+void vmc_test_purge_domain(const char *uri, const char *name);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# What a test run may have left on this host: domains of the test
+# namespaces on qemu:///system, QEMU processes of test VMs, TAP devices,
+# network namespaces and work directories of the tests.
+#
+#   leftovers.sh           list them, remove them, exit 1 if there were any
+#   leftovers.sh --clean   remove them quietly (before a run, or after one
+#                          that failed anyway)
+#
+# Test names are ours alone: vmc-boot-*, vmc-watch-* (domains), vmct*
+# (TAPs), vmc-test-* (namespaces), /var/tmp/vmc-{boot,embed,cli-watch}-*
+# and the run's own TMPDIR.
+set -uo pipefail
+
+quiet=false
+[ "${1:-}" = --clean ] && quiet=true
+found=0
+
+report() {
+  found=1
+  $quiet || echo "leftover: $*" >&2
+}
+
+if [ -S /run/libvirt/libvirt-sock ]; then
+  while read -r dom; do
+    [ -n "$dom" ] || continue
+    report "domain '$dom' on qemu:///system"
+    virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1
+    virsh -q -c qemu:///system undefine --nvram "$dom" >/dev/null 2>&1 ||
+      virsh -q -c qemu:///system undefine "$dom" >/dev/null 2>&1
+  done < <(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -E '^vmc-(boot|watch)-')
+fi
+
+# QEMU started for test VMs under an embedded driver outlives its process.
+while read -r pid; do
+  [ -n "$pid" ] || continue
+  report "QEMU process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" | grep -o 'guest=[^, ]*'))"
+  kill -9 "$pid" 2>/dev/null
+done < <(pgrep -f 'qemu-system.*-name guest=(vmc-boot-|vmc-watch-|hello,)' 2>/dev/null)
+
+while read -r ns; do
+  [ -n "$ns" ] || continue
+  report "network namespace '$ns'"
+  ip netns del "$ns" 2>/dev/null
+done < <(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^vmc-test-')
+
+while read -r tap; do
+  [ -n "$tap" ] || continue
+  report "TAP device '$tap'"
+  ip link del "$tap" 2>/dev/null
+done < <(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^vmct[0-9]+$')
+
+for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
+  [ -e "$dir" ] || continue
+  report "directory $dir"
+  rm -rf "$dir"
+done
+
+# The run's TMPDIR (run-all.sh makes one) must be empty again.
+if [ -n "${VMC_RUN_TMPDIR:-}" ] && [ -d "$VMC_RUN_TMPDIR" ]; then
+  for entry in "$VMC_RUN_TMPDIR"/*; do
+    [ -e "$entry" ] || continue
+    report "temporary $(basename "$entry") in $VMC_RUN_TMPDIR"
+    rm -rf "$entry"
+  done
+fi
+
+$quiet && exit 0
+exit $found

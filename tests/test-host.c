@@ -1,0 +1,264 @@
+/*
+ * test-host.c: check-host and the probes behind it.
+ *
+ * What a host has differs from host to host, so the expectations come
+ * from the probes themselves (the ones boot's preflight uses), and the
+ * checks must agree with them; on the embedded QEMU driver, so that no
+ * daemon is needed.
+ */
+#include "vmc-host-private.h"
+#include "vmc-test.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *root_dir;
+static char *embed_uri;
+/* An embedded driver's root belongs to one process at a time: the CLI
+ * gets one of its own. */
+static char *cli_uri;
+
+static const VmcHostCheck *
+find_check(GPtrArray *checks, const char *id)
+{
+    for (guint i = 0; i < checks->len; i++) {
+        const VmcHostCheck *c = g_ptr_array_index(checks, i);
+        if (g_str_equal(vmc_host_check_get_id(c), id))
+            return c;
+    }
+    g_error("no check '%s'", id);
+}
+
+static void
+assert_status(GPtrArray *checks, const char *id, VmcHostCheckStatus expected)
+{
+    const VmcHostCheck *c = find_check(checks, id);
+
+    if (vmc_host_check_get_status(c) != expected)
+        g_error("check '%s' says %s (%s), expected %s", id,
+                vmc_host_check_status_to_string(vmc_host_check_get_status(c)),
+                vmc_host_check_get_detail(c), vmc_host_check_status_to_string(expected));
+    /* A warning or failure says what to do. */
+    if (expected != VMC_HOST_CHECK_PASS)
+        g_assert_nonnull(vmc_host_check_get_hint(c));
+}
+
+static void
+test_checks_follow_probes(void)
+{
+    static const char *const ids[] = {
+        "libvirt", "qemu", "kvm-device", "kvm-access", "kvm-vcpu", "caps-cache", "virtiofsd",
+        "vhost-vsock", "ovmf", "virtiofs-readonly", "dnsmasq",
+    };
+    g_autoptr(GPtrArray) checks = vmc_host_check(embed_uri);
+    virConnectPtr conn = virConnectOpen(embed_uri);
+    g_autofree char *detail = NULL;
+    gboolean readonly;
+
+    g_assert_nonnull(conn);
+    readonly = vmc_host_libvirt_accepts_virtiofs_readonly(conn);
+    virConnectClose(conn);
+
+    /* Every check, in order; the embedded driver is no system daemon, so
+     * there is no image directory check. */
+    g_assert_cmpuint(checks->len, ==, G_N_ELEMENTS(ids));
+    for (guint i = 0; i < checks->len; i++) {
+        const VmcHostCheck *c = g_ptr_array_index(checks, i);
+        g_assert_cmpstr(vmc_host_check_get_id(c), ==, ids[i]);
+        g_assert_nonnull(vmc_host_check_get_title(c));
+        g_assert_nonnull(vmc_host_check_get_detail(c));
+    }
+    assert_status(checks, "libvirt", VMC_HOST_CHECK_PASS);
+    detail = g_strdup(vmc_host_check_get_detail(find_check(checks, "libvirt")));
+    g_assert_nonnull(strstr(detail, embed_uri));
+    assert_status(checks, "qemu", VMC_HOST_CHECK_PASS);
+    g_assert_true(vmc_host_checks_can_boot(checks));
+
+    assert_status(checks, "kvm-device", g_file_test(VMC_HOST_KVM_DEVICE, G_FILE_TEST_EXISTS)
+                                            ? VMC_HOST_CHECK_PASS
+                                            : VMC_HOST_CHECK_WARN);
+    assert_status(checks, "kvm-vcpu", vmc_host_kvm_runs(NULL) ? VMC_HOST_CHECK_PASS
+                                                              : VMC_HOST_CHECK_WARN);
+    assert_status(checks, "vhost-vsock", vmc_host_has_vhost_vsock() ? VMC_HOST_CHECK_PASS
+                                                                     : VMC_HOST_CHECK_WARN);
+    assert_status(checks, "virtiofs-readonly", readonly ? VMC_HOST_CHECK_PASS
+                                                        : VMC_HOST_CHECK_WARN);
+    /* The cache is stable exactly when QEMU's user may open /dev/kvm. */
+    g_assert_cmpint(vmc_host_check_get_status(find_check(checks, "caps-cache")), ==,
+                    vmc_host_check_get_status(find_check(checks, "kvm-access")));
+}
+
+static void
+test_unreachable_host_fails(void)
+{
+    g_autoptr(GPtrArray) checks = vmc_host_check("qemu+unix:///system?socket=/nonexistent/sock");
+
+    g_assert_cmpuint(checks->len, ==, 1);
+    assert_status(checks, "libvirt", VMC_HOST_CHECK_FAIL);
+    g_assert_nonnull(strstr(vmc_host_check_get_detail(g_ptr_array_index(checks, 0)),
+                            "/nonexistent/sock"));
+    g_assert_false(vmc_host_checks_can_boot(checks));
+}
+
+static void
+test_cli(void)
+{
+    g_auto(VmcTestRun) text = { 0 };
+    g_auto(VmcTestRun) json = { 0 };
+    g_auto(VmcTestRun) down = { 0 };
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) checks = vmc_host_check(embed_uri);
+    g_autofree char *kvm_line = NULL;
+
+    JsonObject *root;
+    JsonArray *list;
+
+    vmc_test_spawn(&text, FALSE, 20,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", cli_uri, "check-host",
+                                           NULL });
+    if (text.status != 0)
+        g_error("check-host failed (status %d):\n%s%s", text.status, text.out, text.err);
+    kvm_line = g_strdup_printf("%s  KVM runs a vCPU: ", vmc_host_kvm_runs(NULL) ? "pass" : "warn");
+    g_assert_nonnull(strstr(text.out, kvm_line));
+    g_assert_nonnull(strstr(text.out, "This host can boot VMs"));
+
+    vmc_test_spawn(&json, FALSE, 20,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", cli_uri, "check-host",
+                                           "--json", NULL });
+    g_assert_cmpint(json.status, ==, 0);
+    g_assert_true(json_parser_load_from_data(parser, json.out, -1, &error));
+    g_assert_no_error(error);
+    root = json_node_get_object(json_parser_get_root(parser));
+    g_assert_true(json_object_get_boolean_member(root, "can_boot"));
+    list = json_object_get_array_member(root, "checks");
+    g_assert_cmpuint(json_array_get_length(list), ==, checks->len);
+    for (guint i = 0; i < checks->len; i++) {
+        const VmcHostCheck *c = g_ptr_array_index(checks, i);
+        JsonObject *o = json_array_get_object_element(list, i);
+        g_assert_cmpstr(json_object_get_string_member(o, "id"), ==, vmc_host_check_get_id(c));
+        g_assert_cmpstr(json_object_get_string_member(o, "status"), ==,
+                        vmc_host_check_status_to_string(vmc_host_check_get_status(c)));
+    }
+
+    /* A host that cannot boot VMs: status 1. */
+    vmc_test_spawn(&down, FALSE, 20,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c",
+                                           "qemu+unix:///system?socket=/nonexistent/sock",
+                                           "check-host", NULL });
+    g_assert_cmpint(down.status, ==, 1);
+    g_assert_nonnull(strstr(down.out, "fail  libvirt reachable: "));
+    g_assert_nonnull(strstr(down.out, "This host cannot boot VMs: 1 check failed."));
+}
+
+/* The probe is made once per process: the same answer every time. */
+static void
+test_kvm_probe_cached(void)
+{
+    g_autoptr(GError) first = NULL;
+    g_autoptr(GError) second = NULL;
+    gboolean a = vmc_host_kvm_runs(&first);
+    gboolean b = vmc_host_kvm_runs(&second);
+
+    g_assert_cmpint(a, ==, b);
+    if (!a) {
+        g_assert_error(first, VMC_ERROR, VMC_ERROR_HYPERVISOR);
+        g_assert_cmpstr(first->message, ==, second->message);
+        g_assert_true(g_str_has_prefix(first->message, "KVM does not run guests"));
+    }
+}
+
+static void
+test_user_may(void)
+{
+    struct passwd user = { .pw_name = (char *) "vmc-no-such-user", .pw_uid = 4242,
+                           .pw_gid = 4343 };
+    struct passwd root = { .pw_name = (char *) "root", .pw_uid = 0, .pw_gid = 0 };
+    struct stat st = { .st_mode = S_IFCHR | 0600, .st_uid = 0, .st_gid = 0 };
+
+    /* root:root 0600, as /dev/kvm is where no udev ran. */
+    g_assert_false(vmc_host_user_may(&user, &st, R_OK | W_OK));
+    g_assert_true(vmc_host_user_may(&root, &st, R_OK | W_OK));
+    /* root:kvm 0660 with the user's group kvm, as Debian's rule makes it. */
+    st.st_mode = S_IFCHR | 0660;
+    st.st_gid = 4343;
+    g_assert_true(vmc_host_user_may(&user, &st, R_OK | W_OK));
+    g_assert_false(vmc_host_user_may(&user, &st, X_OK));
+    /* Owner bits, not the others'. */
+    st.st_mode = S_IFDIR | 0705;
+    st.st_uid = 4242;
+    st.st_gid = 0;
+    g_assert_true(vmc_host_user_may(&user, &st, X_OK));
+    st.st_mode = S_IFDIR | 0075;
+    g_assert_false(vmc_host_user_may(&user, &st, X_OK));
+    /* Others. */
+    st.st_uid = 0;
+    st.st_mode = S_IFDIR | 0751;
+    g_assert_true(vmc_host_user_may(&user, &st, X_OK));
+    g_assert_false(vmc_host_user_may(&user, &st, R_OK));
+}
+
+/* An explicit kvm on a host where the probe fails is refused before
+ * anything is defined; where it passes, the VM boots. */
+static void
+test_explicit_kvm(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcDriver) driver = vmc_driver_open("test:///default", &error);
+    g_autoptr(VmcConfig) cfg = vmc_config_new("host-kvm");
+    g_autofree char *kernel = g_build_filename(root_dir, "vmlinuz", NULL);
+    g_autofree char *log = g_build_filename(root_dir, "host-kvm.serial", NULL);
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) probe = NULL;
+
+    g_assert_no_error(error);
+    g_assert_true(g_file_set_contents(kernel, "", 0, NULL));
+    vmc_config_set_kernel(cfg, kernel);
+    vmc_config_set_initramfs(cfg, kernel);
+    vmc_config_set_cpus(cfg, 1);
+    vmc_config_set_memory_mb(cfg, 64);
+    vmc_config_set_serial_log(cfg, log);
+    vmc_driver_set_accel(driver, VMC_ACCEL_KVM);
+
+    handle = vmc_driver_boot(driver, cfg, &error);
+    if (vmc_host_kvm_runs(&probe)) {
+        g_assert_no_error(error);
+        g_assert_nonnull(handle);
+        g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_DEFAULT, NULL));
+        return;
+    }
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "VM 'host-kvm': accelerator 'kvm' was asked for"));
+    g_assert_nonnull(strstr(error->message, probe->message));
+    g_clear_error(&error);
+    g_assert_null(vmc_driver_lookup(driver, "host-kvm", &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
+int
+main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    root_dir = g_dir_make_tmp("vmc-host-XXXXXX", NULL);
+    g_assert_nonnull(root_dir);
+    embed_uri = g_strdup_printf("qemu:///embed?root=%s/embed", root_dir);
+    cli_uri = g_strdup_printf("qemu:///embed?root=%s/cli", root_dir);
+
+    g_test_add_func("/host/checks-follow-probes", test_checks_follow_probes);
+    g_test_add_func("/host/unreachable-host-fails", test_unreachable_host_fails);
+    g_test_add_func("/host/cli", test_cli);
+    g_test_add_func("/host/kvm-probe-cached", test_kvm_probe_cached);
+    g_test_add_func("/host/user-may", test_user_may);
+    g_test_add_func("/host/explicit-kvm", test_explicit_kvm);
+
+    ret = g_test_run();
+    vmc_test_rm_rf(root_dir);
+    g_free(root_dir);
+    g_free(embed_uri);
+    g_free(cli_uri);
+    return ret;
+}
