@@ -4,7 +4,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-driver-private.h"
+#include "vmc-state-private.h"
 
 static const char *const vmc_state_kind_names[] = {
     [VMC_STATE_STARTING] = "starting",

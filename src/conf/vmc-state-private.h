@@ -1,11 +1,12 @@
 /*
- * vmc-driver-private.h: the driver's values and internals
+ * vmc-state-private.h: the insides of VmcState, VmcHandle and VmcEvent,
+ * the values the driver hands out (vmc-state.c)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
-#include "vmc-libvirt-private.h"
+#include "vmc-private.h"
 
 struct _VmcState {
     VmcStateKind kind;
@@ -41,15 +42,3 @@ VmcEvent *vmc_event_new(const char *name, const char *uuid, VmcState *state, int
                         int detail);
 VmcEvent *vmc_event_ref(VmcEvent *ev);
 void vmc_event_unref(VmcEvent *ev);
-
-/* The VmcState for libvirt's domain state and reason (no marker scan). */
-VmcState *vmc_state_from_libvirt(int state, int reason);
-/* The VmcState a lifecycle event announces, or NULL for events that do
- * not change it. */
-VmcState *vmc_state_from_event(int event, int detail);
-
-/* The driver's current connection, with a reference of the caller's own
- * (virConnectClose it); NULL while a reconnect is under way. */
-virConnectPtr vmc_driver_get_conn(VmcDriver *driver);
-/* True for qemu:///system on this host: QEMU runs as libvirt-qemu. */
-gboolean vmc_driver_is_system(VmcDriver *driver);

@@ -1,0 +1,22 @@
+/*
+ * vmc-driver-private.h: the driver's internals that the other
+ * libvirt-facing files use; its values are in vmc-state-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "vmc-libvirt-private.h"
+#include "vmc-state-private.h"
+
+/* The VmcState for libvirt's domain state and reason (no marker scan). */
+VmcState *vmc_state_from_libvirt(int state, int reason);
+/* The VmcState a lifecycle event announces, or NULL for events that do
+ * not change it. */
+VmcState *vmc_state_from_event(int event, int detail);
+
+/* The driver's current connection, with a reference of the caller's own
+ * (virConnectClose it); NULL while a reconnect is under way. */
+virConnectPtr vmc_driver_get_conn(VmcDriver *driver);
+/* True for qemu:///system on this host: QEMU runs as libvirt-qemu. */
+gboolean vmc_driver_is_system(VmcDriver *driver);

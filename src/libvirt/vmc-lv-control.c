@@ -1,0 +1,307 @@
+/*
+ * vmc-lv-control.c: what is done to a VM: stop (the ACPI power button,
+ * pressed again while it waits, then forced off), kill, pause, resume and
+ * delete
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-lv-private.h"
+
+/* The ACPI power button is pressed again this often while a stop waits:
+ * a guest that was still booting may have missed the first press. */
+#define VMC_STOP_REPRESS_MS 2000
+
+/* Waits, on a private main context, until the VM leaves the running states. */
+typedef struct {
+    gboolean stopped;
+    gboolean timed_out;
+    VmcState *last;
+} VmcStopWait;
+
+static void
+vmc_stop_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    VmcStopWait *wait = data;
+
+    /* DEFINED and UNDEFINED also say "stopped"; only these end a run. */
+    if (vmc_event_ends_run(event))
+        wait->stopped = TRUE;
+}
+
+gboolean
+vmc_flag_on_timeout(gpointer data)
+{
+    *(gboolean *) data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+static int
+vmc_press_power_button(virDomainPtr dom)
+{
+    int code;
+
+    if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0)
+        return 0;
+    code = virGetLastErrorCode();
+    if (code != VIR_ERR_INVALID_ARG && code != VIR_ERR_NO_SUPPORT &&
+        code != VIR_ERR_ARGUMENT_UNSUPPORTED)
+        return -1;
+    virResetLastError();
+    return virDomainShutdownFlags(dom, 0);
+}
+
+static gboolean
+vmc_stop_repress(gpointer data)
+{
+    vmc_press_power_button(data);
+    virResetLastError();
+    return G_SOURCE_CONTINUE;
+}
+
+/* Forces a domain off; one that is off already is fine. */
+gboolean
+vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name)
+{
+    virError err = { 0 };
+    gboolean off;
+
+    if (virDomainDestroy(dom) == 0)
+        return TRUE;
+    virCopyLastError(&err);
+    off = virDomainIsActive(dom) == 0;
+    if (!off)
+        vmc_libvirt_error_from(error, op, &err, "cannot force VM '%s' off", name);
+    virResetError(&err);
+    virResetLastError();
+    return off;
+}
+
+/**
+ * vmc_driver_stop:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long the guest may take to power off
+ *   (%VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS is vm-rs's 10 s)
+ * @error: return location for a #GError, or %NULL
+ *
+ * Presses the VM's ACPI power button and waits for it to power off, on
+ * libvirt's events (no polling). Past @timeout_ms it forces the VM off and
+ * fails with %VMC_ERROR_STOP_FAILED saying so. Stopping a stopped VM
+ * succeeds.
+ *
+ * Returns: %TRUE when the guest powered off by itself.
+ */
+gboolean
+vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GSource) timeout = NULL;
+    g_autoptr(GSource) repress = NULL;
+    VmcStopWait wait = { FALSE, FALSE, NULL };
+    guint watch;
+    int active;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_STOP, error);
+    if (!dom)
+        return FALSE;
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_stop_on_event, &wait,
+                                      NULL);
+    active = virDomainIsActive(dom);
+    if (active == 1)
+        vmc_hub_mark_stopping(driver->hub, handle->uuid);
+    if (active == 1 && vmc_press_power_button(dom) < 0) {
+        virError err = { 0 };
+
+        virCopyLastError(&err);
+        if (virDomainIsActive(dom) == 1) {
+            vmc_driver_unwatch(driver, watch);
+            g_main_context_pop_thread_default(context);
+            vmc_libvirt_error_from(error, VMC_OP_STOP, &err,
+                                   "cannot press the power button of VM '%s'", handle->name);
+            virResetError(&err);
+            return FALSE;
+        }
+        virResetError(&err);
+    }
+    virResetLastError();
+
+    timeout = g_timeout_source_new(timeout_ms);
+    g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
+    g_source_attach(timeout, context);
+    repress = g_timeout_source_new(VMC_STOP_REPRESS_MS);
+    g_source_set_callback(repress, vmc_stop_repress, dom, NULL);
+    g_source_attach(repress, context);
+
+    /* The check after subscribing closes the race with a VM that stopped
+     * before the watch existed. */
+    while (active == 1 && !wait.stopped && !wait.timed_out && virDomainIsActive(dom) == 1)
+        g_main_context_iteration(context, TRUE);
+
+    g_source_destroy(timeout);
+    g_source_destroy(repress);
+    vmc_driver_unwatch(driver, watch);
+    g_main_context_pop_thread_default(context);
+
+    if (active < 0)
+        return vmc_libvirt_error(error, VMC_OP_STOP, "cannot read the state of VM '%s'",
+                                 handle->name);
+    if (!wait.timed_out || virDomainIsActive(dom) == 0)
+        return TRUE;
+    vmc_hub_mark_stopping(driver->hub, handle->uuid);
+    if (!vmc_destroy(dom, error, VMC_OP_STOP, handle->name))
+        return FALSE;
+    return vmc_fail(error, VMC_ERROR_STOP_FAILED,
+                    "VM '%s' did not power off within %u ms of the ACPI power button, so it was "
+                    "forced off (does the guest handle the power button?)",
+                    handle->name, timeout_ms);
+}
+
+/**
+ * vmc_driver_kill:
+ * @driver: a driver
+ * @handle: a VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Forces the VM off at once. Killing a stopped VM succeeds.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_KILL, error);
+    if (!dom)
+        return FALSE;
+    if (virDomainIsActive(dom) == 0)
+        return TRUE;
+    vmc_hub_mark_stopping(driver->hub, handle->uuid);
+    return vmc_destroy(dom, error, VMC_OP_KILL, handle->name);
+}
+
+static gboolean
+vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pause,
+                        GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(VmcState) state = NULL;
+    VmcOperation op = pause ? VMC_OP_PAUSE : VMC_OP_RESUME;
+
+    dom = vmc_driver_domain(driver, handle, op, error);
+    if (!dom)
+        return FALSE;
+    state = vmc_domain_state(dom, NULL, error);
+    if (!state)
+        return FALSE;
+    if (state->kind == (pause ? VMC_STATE_PAUSED : VMC_STATE_RUNNING))
+        return TRUE;
+    if (state->kind != (pause ? VMC_STATE_RUNNING : VMC_STATE_PAUSED)) {
+        g_autofree char *now = vmc_state_to_string(state);
+        return vmc_fail(error, VMC_ERROR_STATE_FAILED, "VM '%s' cannot be %s: it is %s",
+                        handle->name, pause ? "paused" : "resumed", now);
+    }
+    if ((pause ? virDomainSuspend(dom) : virDomainResume(dom)) < 0)
+        return vmc_libvirt_error(error, op, "cannot %s VM '%s'", pause ? "pause" : "resume",
+                                 handle->name);
+    return TRUE;
+}
+
+/**
+ * vmc_driver_pause:
+ * @driver: a driver
+ * @handle: a running VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Suspends the VM's vCPUs. Pausing a paused VM succeeds; a VM that is not
+ * running fails with %VMC_ERROR_STATE_FAILED.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    return vmc_driver_pause_resume(driver, handle, TRUE, error);
+}
+
+/**
+ * vmc_driver_resume:
+ * @driver: a driver
+ * @handle: a paused VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Resumes the VM's vCPUs. Resuming a running VM succeeds; a VM that is
+ * not paused or running fails with %VMC_ERROR_STATE_FAILED.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    return vmc_driver_pause_resume(driver, handle, FALSE, error);
+}
+
+int
+vmc_domain_undefine(virDomainPtr dom, unsigned int flags)
+{
+    const unsigned int nvram = VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_NVRAM;
+
+    if (virDomainUndefineFlags(dom, flags) == 0)
+        return 0;
+    if (!(flags & nvram) || virGetLastErrorCode() != VIR_ERR_INVALID_ARG)
+        return -1;
+    virResetLastError();
+    return virDomainUndefineFlags(dom, flags & ~nvram);
+}
+
+/**
+ * vmc_driver_delete:
+ * @driver: a driver
+ * @handle: a VM
+ * @flags: whether to remove the NVRAM file of a UEFI VM too
+ * @error: return location for a #GError, or %NULL
+ *
+ * Stops the VM if it runs (ACPI first, then by force) and removes its
+ * definition. Serial log, disks and shares are never touched, nor the
+ * NVRAM file unless @flags say so.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                  GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+    g_autoptr(GError) stop_error = NULL;
+    unsigned int undefine = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                            VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                            ((flags & VMC_DELETE_REMOVE_NVRAM) ? VIR_DOMAIN_UNDEFINE_NVRAM
+                                                               : VIR_DOMAIN_UNDEFINE_KEEP_NVRAM);
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_DELETE, error);
+    if (!dom)
+        return FALSE;
+    if (virDomainIsActive(dom) == 1 &&
+        !vmc_driver_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error)) {
+        if (!g_error_matches(stop_error, VMC_ERROR, VMC_ERROR_STOP_FAILED)) {
+            g_propagate_error(error, g_steal_pointer(&stop_error));
+            return FALSE;
+        }
+        /* STOP_FAILED is also a power button that could not be pressed:
+         * undefining a running domain would leave it running, transient. */
+        vmc_hub_mark_stopping(driver->hub, handle->uuid);
+        if (virDomainIsActive(dom) == 1 && !vmc_destroy(dom, error, VMC_OP_DELETE, handle->name))
+            return FALSE;
+    }
+    if (vmc_domain_undefine(dom, undefine) < 0)
+        return vmc_libvirt_error(error, VMC_OP_DELETE, "cannot delete VM '%s'", handle->name);
+    return TRUE;
+}

@@ -1,0 +1,270 @@
+/*
+ * vmc-lv-domain.c: our domains: the metadata that makes them ours, their
+ * namespace, serial log, live XML and state, the handles made from them,
+ * and lookup, list and get_state
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-lv-private.h"
+#include "vmc-xml-private.h"
+
+#include <string.h>
+
+/* Our domains carry our metadata element; nothing else is touched. */
+gboolean
+vmc_domain_is_ours(virDomainPtr dom, char **ns)
+{
+    char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XMLNS, 0);
+    g_autoptr(xmlDoc) doc = NULL;
+
+    if (!meta) {
+        virResetLastError();
+        return FALSE;
+    }
+    if (ns) {
+        doc = xmlReadMemory(meta, (int) strlen(meta), NULL, NULL, XML_PARSE_NONET);
+        *ns = doc ? vmc_xml_prop(xmlDocGetRootElement(doc), "namespace") : NULL;
+        if (!*ns)
+            *ns = g_strdup("");
+    }
+    free(meta);
+    return TRUE;
+}
+
+char *
+vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
+{
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    char *ns = NULL;
+
+    g_mutex_lock(&driver->hub->lock);
+    ns = g_strdup(g_hash_table_lookup(driver->hub->namespaces, uuid));
+    g_mutex_unlock(&driver->hub->lock);
+    if (ns)
+        return ns;
+    conn = vmc_driver_conn(driver);
+    dom = virDomainLookupByUUIDString(conn, uuid);
+    if (!dom || !vmc_domain_is_ours(dom, &ns)) {
+        virResetLastError();
+        return NULL;
+    }
+    g_mutex_lock(&driver->hub->lock);
+    g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns));
+    g_mutex_unlock(&driver->hub->lock);
+    return ns;
+}
+
+#define VMC_SERIAL_SOURCE_XPATH "/domain/devices/serial[@type='file']/source"
+
+/* The domain's live definition, parsed. */
+static xmlDoc *
+vmc_domain_live_xml(virDomainPtr dom, GError **error)
+{
+    /* Every libvirt call resets libvirt's error: take the name first. */
+    g_autofree char *name = g_strdup(virDomainGetName(dom));
+    char *raw = virDomainGetXMLDesc(dom, 0);
+    xmlDoc *doc;
+
+    if (!raw) {
+        vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the definition of VM '%s'", name);
+        return NULL;
+    }
+    doc = vmc_xml_parse(raw, -1, error);
+    free(raw);
+    return doc;
+}
+
+char *
+vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
+{
+    g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(conn, uuid);
+    g_autoptr(xmlDoc) doc = dom ? vmc_domain_live_xml(dom, NULL) : NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+
+    virResetLastError();
+    if (!doc)
+        return NULL;
+    ctxt = xmlXPathNewContext(doc);
+    return vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
+}
+
+VmcState *
+vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error)
+{
+    /* Every libvirt call resets libvirt's error: take the name first. */
+    g_autofree char *name = g_strdup(virDomainGetName(dom));
+    int state, reason;
+    VmcState *result;
+    g_autofree char *ip = NULL;
+
+    if (virDomainGetState(dom, &state, &reason, 0) < 0) {
+        vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the state of VM '%s'", name);
+        return NULL;
+    }
+    result = vmc_state_from_libvirt(state, reason);
+    /* libvirt truncates the log at each start: a marker in it is this boot's. */
+    if (result->kind == VMC_STATE_RUNNING && (ip = vmc_ready_scan_file(serial_log))) {
+        vmc_state_free(result);
+        result = vmc_state_new_libvirt(VMC_STATE_READY, ip, state, reason);
+    }
+    return result;
+}
+
+/* A handle from the domain's live XML: the CID libvirt chose is only there. */
+VmcHandle *
+vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    g_autofree char *ns = NULL;
+    g_autofree char *serial = NULL;
+    g_autofree char *cid = NULL;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    xmlNode *vm;
+    VmcState *state;
+    g_autofree char *name = g_strdup(virDomainGetName(dom));
+
+    doc = vmc_domain_live_xml(dom, error);
+    if (!doc)
+        return NULL;
+    ctxt = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
+    vm = vmc_xml_find(ctxt, "/domain/metadata/vmc:vm");
+    ns = vm ? vmc_xml_prop(vm, "namespace") : NULL;
+    serial = vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
+    cid = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/vsock/cid"), "address");
+    virDomainGetUUIDString(dom, uuid);
+
+    if (vm) {
+        g_mutex_lock(&driver->hub->lock);
+        g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns ? ns : ""));
+        g_mutex_unlock(&driver->hub->lock);
+    }
+    state = vmc_domain_state(dom, serial, error);
+    if (!state)
+        return NULL;
+    return vmc_handle_new(name, ns, uuid, serial,
+                          cid ? (guint) g_ascii_strtoull(cid, NULL, 10) : 0, state);
+}
+
+/* The domain a handle names, found by UUID so that a new VM of the same
+ * name is never mistaken for it. */
+virDomainPtr
+vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op, GError **error)
+{
+    g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+    virDomainPtr dom = virDomainLookupByUUIDString(conn, handle->uuid);
+
+    if (!dom)
+        vmc_libvirt_error(error, op, "VM '%s' not found", handle->name);
+    return dom;
+}
+
+/**
+ * vmc_driver_lookup:
+ * @driver: a driver
+ * @name: a VM's name
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full): the handle of the VM of that name, or %NULL
+ * with %VMC_ERROR_NOT_FOUND when there is none or the domain of that name
+ * was not made by virt-vmconfig.
+ */
+VmcHandle *
+vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
+{
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
+
+    g_return_val_if_fail(driver != NULL && name != NULL, NULL);
+    conn = vmc_driver_conn(driver);
+    dom = virDomainLookupByName(conn, name);
+    if (!dom) {
+        vmc_libvirt_error(error, VMC_OP_LOOKUP, "VM '%s' not found", name);
+        return NULL;
+    }
+    if (!vmc_domain_is_ours(dom, NULL)) {
+        vmc_fail(error, VMC_ERROR_NOT_FOUND,
+                 "VM '%s' not found: the libvirt domain of that name was not made by "
+                 "virt-vmconfig (use virsh for it)", name);
+        return NULL;
+    }
+    return vmc_handle_from_domain(driver, dom, error);
+}
+
+/**
+ * vmc_driver_list:
+ * @driver: a driver
+ * @ns: (nullable): only VMs of this namespace
+ * @error: return location for a #GError, or %NULL
+ *
+ * Lists the VMs of virt-vmconfig, sorted by name: one libvirt call lists
+ * every domain, then each domain's definition says whether it is ours.
+ *
+ * Returns: (transfer full) (element-type VmcHandle): the handles.
+ */
+static gint
+vmc_handle_compare(gconstpointer a, gconstpointer b)
+{
+    const VmcHandle *x = *(const VmcHandle *const *) a;
+    const VmcHandle *y = *(const VmcHandle *const *) b;
+
+    return strcmp(x->name, y->name);
+}
+
+GPtrArray *
+vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
+{
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_handle_free);
+    virDomainPtr *doms = NULL;
+    int n;
+
+    g_return_val_if_fail(driver != NULL, NULL);
+    conn = vmc_driver_conn(driver);
+    n = virConnectListAllDomains(conn, &doms, 0);
+    if (n < 0) {
+        vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the VMs on '%s'", driver->hub->uri);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        g_autoptr(GError) local = NULL;
+        VmcHandle *handle = NULL;
+
+        if (vmc_domain_is_ours(doms[i], NULL))
+            handle = vmc_handle_from_domain(driver, doms[i], &local);
+        /* A domain that vanished meanwhile is simply not listed. */
+        if (handle && (!ns || g_strcmp0(handle->ns, ns) == 0))
+            g_ptr_array_add(handles, handle);
+        else
+            vmc_handle_free(handle);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    g_ptr_array_sort(handles, vmc_handle_compare);
+    return g_steal_pointer(&handles);
+}
+
+/**
+ * vmc_driver_get_state:
+ * @driver: a driver
+ * @handle: a VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full): the VM's state now: crashes and failed starts
+ * are failed states, never a silent stopped; a running VM whose guest
+ * printed the ready marker in this boot is ready.
+ */
+VmcState *
+vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_autoptr(virDomain) dom = NULL;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    dom = vmc_driver_domain(driver, handle, VMC_OP_STATE, error);
+    if (!dom)
+        return NULL;
+    return vmc_domain_state(dom, handle->serial_log, error);
+}

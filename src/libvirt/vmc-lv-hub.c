@@ -1,0 +1,275 @@
+/*
+ * vmc-lv-hub.c: the connection hub that the driver and libvirt's event
+ * thread share: its references, the current connection and its events,
+ * a lost daemon reconnected with backoff, and the states it remembers,
+ * so that only what changed meanwhile is reported
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-lv-private.h"
+
+VmcEventHub *
+vmc_hub_ref(VmcEventHub *hub)
+{
+    g_atomic_int_inc(&hub->ref);
+    return hub;
+}
+
+void
+vmc_hub_unref(gpointer data)
+{
+    VmcEventHub *hub = data;
+
+    if (!g_atomic_int_dec_and_test(&hub->ref))
+        return;
+    g_hash_table_unref(hub->namespaces);
+    g_hash_table_unref(hub->states);
+    g_hash_table_unref(hub->stopping);
+    g_free(hub->uri);
+    g_cond_clear(&hub->wake);
+    g_mutex_clear(&hub->lock);
+    g_free(hub);
+}
+
+void
+vmc_conn_unref(virConnect *conn)
+{
+    if (conn)
+        virConnectClose(conn);
+}
+
+/* The current connection, with a reference of the caller's own: a
+ * reconnect may replace it at any time. */
+virConnectPtr
+vmc_hub_conn(VmcEventHub *hub)
+{
+    virConnectPtr conn;
+
+    g_mutex_lock(&hub->lock);
+    conn = hub->conn;
+    if (conn)
+        virConnectRef(conn);
+    g_mutex_unlock(&hub->lock);
+    return conn;
+}
+
+/* What the hub remembers of a VM, to tell after a reconnect what changed
+ * while libvirt was away. */
+typedef struct {
+    VmcStateKind kind;
+    char *name;
+} VmcSeen;
+
+void
+vmc_seen_free(gpointer data)
+{
+    VmcSeen *seen = data;
+
+    g_free(seen->name);
+    g_free(seen);
+}
+
+/* With hub->lock held. */
+void
+vmc_hub_remember(VmcEventHub *hub, const char *uuid, const char *name, VmcStateKind kind)
+{
+    VmcSeen *seen = g_new0(VmcSeen, 1);
+
+    seen->kind = kind;
+    seen->name = g_strdup(name);
+    g_hash_table_replace(hub->states, g_strdup(uuid), seen);
+}
+
+static int
+vmc_event_for_kind(VmcStateKind kind, int *detail)
+{
+    *detail = 0;
+    switch (kind) {
+    case VMC_STATE_PAUSED:
+        return VIR_DOMAIN_EVENT_SUSPENDED;
+    case VMC_STATE_STOPPED:
+        return VIR_DOMAIN_EVENT_STOPPED;
+    case VMC_STATE_FAILED:
+        *detail = VIR_DOMAIN_EVENT_STOPPED_FAILED;
+        return VIR_DOMAIN_EVENT_STOPPED;
+    default:
+        return VIR_DOMAIN_EVENT_STARTED;
+    }
+}
+
+/* After a reconnect: every VM whose state changed while libvirt was away
+ * (or that appeared, or vanished) is reported; the others, not at all, so
+ * that a daemon restart never looks like VMs stopping. */
+static void
+vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
+{
+    g_autoptr(GHashTable) present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_event_unref);
+    virDomainPtr *doms = NULL;
+    GHashTableIter iter;
+    gpointer key, value;
+    int n = virConnectListAllDomains(conn, &doms, 0);
+
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        int st, reason, event, detail;
+        VmcState *state;
+        VmcSeen *seen;
+
+        if (virDomainGetUUIDString(doms[i], uuid) < 0 || !vmc_domain_is_ours(doms[i], NULL) ||
+            virDomainGetState(doms[i], &st, &reason, 0) < 0) {
+            virDomainFree(doms[i]);
+            continue;
+        }
+        state = vmc_state_from_libvirt(st, reason);
+        g_hash_table_add(present, g_strdup(uuid));
+        g_mutex_lock(&hub->lock);
+        seen = g_hash_table_lookup(hub->states, uuid);
+        if (!seen || seen->kind != state->kind) {
+            vmc_hub_remember(hub, uuid, virDomainGetName(doms[i]), state->kind);
+            event = vmc_event_for_kind(state->kind, &detail);
+            g_ptr_array_add(events, vmc_event_new(virDomainGetName(doms[i]), uuid,
+                                                  vmc_state_copy(state), event, detail));
+        }
+        g_mutex_unlock(&hub->lock);
+        vmc_state_free(state);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    if (n < 0) {
+        virResetLastError();
+        return;
+    }
+
+    g_mutex_lock(&hub->lock);
+    g_hash_table_iter_init(&iter, hub->states);
+    while (g_hash_table_iter_next(&iter, &key, &value)) {
+        if (g_hash_table_contains(present, key))
+            continue;
+        g_ptr_array_add(events, vmc_event_new(((VmcSeen *) value)->name, key,
+                                              vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL,
+                                                                    VIR_DOMAIN_SHUTOFF, 0),
+                                              VIR_DOMAIN_EVENT_UNDEFINED, 0));
+        g_hash_table_iter_remove(&iter);
+    }
+    for (guint i = 0; i < events->len; i++) {
+        for (GList *l = hub->watchers; l; l = l->next)
+            vmc_post(l->data, g_ptr_array_index(events, i));
+    }
+    hub->reconnects++;
+    g_mutex_unlock(&hub->lock);
+}
+
+/* Makes @conn the hub's connection: events and close detection on it
+ * first, then the swap, then the old one closed. */
+gboolean
+vmc_hub_attach(VmcEventHub *hub, virConnectPtr conn, GError **error)
+{
+    virConnectPtr old;
+    int id, old_id;
+
+    id = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                          VIR_DOMAIN_EVENT_CALLBACK(vmc_on_lifecycle),
+                                          vmc_hub_ref(hub), vmc_hub_unref);
+    if (id < 0)
+        return vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot follow VM events on '%s'",
+                                 hub->uri);
+    /* Neither is offered by every driver (the embedded and test ones have
+     * no daemon to lose); without them a lost daemon is seen on next use. */
+    /* No reference for it: it is unregistered before the hub can go. */
+    if (virConnectRegisterCloseCallback(conn, vmc_on_close, hub, NULL) < 0)
+        virResetLastError();
+    if (virConnectSetKeepAlive(conn, 5, 3) < 0)
+        virResetLastError();
+    virResetLastError();
+
+    g_mutex_lock(&hub->lock);
+    old = hub->conn;
+    old_id = hub->lifecycle_id;
+    hub->conn = conn;
+    hub->lifecycle_id = id;
+    g_mutex_unlock(&hub->lock);
+
+    if (old) {
+        virConnectDomainEventDeregisterAny(old, old_id);
+        virConnectUnregisterCloseCallback(old, vmc_on_close);
+        virConnectClose(old);
+        virResetLastError();
+    }
+    return TRUE;
+}
+
+#define VMC_RECONNECT_FIRST_MS 100
+#define VMC_RECONNECT_MAX_MS 5000
+
+static gpointer
+vmc_reconnect_thread(gpointer data)
+{
+    VmcEventHub *hub = data;
+    gint64 backoff = VMC_RECONNECT_FIRST_MS;
+
+    for (;;) {
+        virConnectPtr conn;
+        gint64 until;
+        gboolean closing;
+
+        g_mutex_lock(&hub->lock);
+        closing = hub->closing;
+        g_mutex_unlock(&hub->lock);
+        if (closing)
+            break;
+        conn = virConnectOpen(hub->uri);
+        if (conn && vmc_hub_attach(hub, conn, NULL)) {
+            int id;
+
+            g_mutex_lock(&hub->lock);
+            closing = hub->closing;
+            if (closing) {
+                /* The driver went away while we reconnected. */
+                hub->conn = NULL;
+                id = hub->lifecycle_id;
+            }
+            g_mutex_unlock(&hub->lock);
+            if (!closing) {
+                vmc_hub_reconcile(hub, conn);
+                break;
+            }
+            virConnectDomainEventDeregisterAny(conn, id);
+            virConnectUnregisterCloseCallback(conn, vmc_on_close);
+            virConnectClose(conn);
+            virResetLastError();
+            break;
+        }
+        if (conn)
+            virConnectClose(conn);
+        virResetLastError();
+
+        g_mutex_lock(&hub->lock);
+        until = g_get_monotonic_time() + backoff * 1000;
+        while (!hub->closing && g_cond_wait_until(&hub->wake, &hub->lock, until))
+            ;
+        g_mutex_unlock(&hub->lock);
+        backoff = MIN(backoff * 2, VMC_RECONNECT_MAX_MS);
+    }
+    g_mutex_lock(&hub->lock);
+    hub->reconnector = NULL;
+    g_mutex_unlock(&hub->lock);
+    vmc_hub_unref(hub);
+    return NULL;
+}
+
+/* libvirt's event thread: the daemon went away (EOF, keepalive, error). */
+void
+vmc_on_close(virConnectPtr conn, int reason, void *opaque)
+{
+    VmcEventHub *hub = opaque;
+
+    if (reason == VIR_CONNECT_CLOSE_REASON_CLIENT)
+        return;
+    g_mutex_lock(&hub->lock);
+    if (!hub->closing && !hub->reconnector && conn == hub->conn) {
+        hub->reconnector = g_thread_new("vmc-reconnect", vmc_reconnect_thread, vmc_hub_ref(hub));
+        g_thread_unref(hub->reconnector);
+    }
+    g_mutex_unlock(&hub->lock);
+}

@@ -1,0 +1,281 @@
+/*
+ * vmc-lv-open.c: opening a driver (the URI it picks, an embedded
+ * driver's root made ready), freeing it, and what it says of its host:
+ * URI, local or system, accelerator, connection
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-lv-private.h"
+#include "vmc-host-private.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static gboolean
+vmc_socket_answers(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+    gboolean ok;
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return FALSE;
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FALSE;
+    ok = connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+static char *
+vmc_embed_root(void)
+{
+    const char *env = g_getenv("VMC_EMBED_ROOT");
+
+    if (env && *env)
+        return g_strdup(env);
+    if (geteuid() == 0)
+        return g_strdup("/var/lib/virt-vmconfig/embed");
+    return g_build_filename(g_get_user_data_dir(), "virt-vmconfig", "embed", NULL);
+}
+
+/* $LIBVIRT_DEFAULT_URI; else the system daemon (as root) or the session daemon when its
+ * socket answers; else an embedded QEMU driver, which needs no daemon. */
+static char *
+vmc_default_uri(void)
+{
+    const char *env = g_getenv("LIBVIRT_DEFAULT_URI");
+    g_autofree char *root = NULL;
+
+    if (env && *env)
+        return g_strdup(env);
+    if (geteuid() == 0) {
+        if (vmc_socket_answers("/run/libvirt/virtqemud-sock") ||
+            vmc_socket_answers("/run/libvirt/libvirt-sock"))
+            return g_strdup("qemu:///system");
+    } else {
+        g_autofree char *a = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "virtqemud-sock", NULL);
+        g_autofree char *b = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "libvirt-sock", NULL);
+        if (vmc_socket_answers(a) || vmc_socket_answers(b))
+            return g_strdup("qemu:///session");
+    }
+    root = vmc_embed_root();
+    return g_strdup_printf("qemu:///embed?root=%s", root);
+}
+
+/* An embedded driver logs QEMU's output through virtlogd unless told to
+ * write files itself; with no daemon there is no virtlogd. */
+static gboolean
+vmc_prepare_embed_root(const char *uri, GError **error)
+{
+    g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
+    g_autoptr(GHashTable) params = NULL;
+    g_autofree char *etc = NULL;
+    g_autofree char *conf = NULL;
+    const char *root;
+
+    if (!parsed || g_strcmp0(g_uri_get_path(parsed), "/embed") != 0 || !g_uri_get_query(parsed))
+        return TRUE;
+    params = g_uri_parse_params(g_uri_get_query(parsed), -1, "&", G_URI_PARAMS_NONE, NULL);
+    root = params ? g_hash_table_lookup(params, "root") : NULL;
+    if (!root)
+        return TRUE;
+    etc = g_build_filename(root, "etc", NULL);
+    conf = g_build_filename(etc, "qemu.conf", NULL);
+    if (g_file_test(conf, G_FILE_TEST_EXISTS))
+        return TRUE;
+    if (g_mkdir_with_parents(etc, 0755) < 0 ||
+        !g_file_set_contents(conf, "# written by virt-vmconfig: no virtlogd without a daemon\n"
+                                   "stdio_handler = \"file\"\n", -1, NULL)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "cannot prepare the embedded QEMU driver's root '%s': %s", root,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/**
+ * vmc_driver_open:
+ * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
+ *   the local system daemon (as root) or session daemon if its socket answers, else
+ *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
+ * @error: return location for a #GError, or %NULL
+ *
+ * Opens a connection. libvirt's event loop is registered first (once per
+ * process) and libvirt never prints errors: they come back as GErrors.
+ *
+ * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
+ */
+
+/**
+ * vmc_driver_open:
+ * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
+ *   the local system daemon (as root) or session daemon if its socket answers, else
+ *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
+ * @error: return location for a #GError, or %NULL
+ *
+ * Opens a connection. libvirt's event loop is registered first (once per
+ * process) and libvirt never prints errors: they come back as GErrors. A
+ * lost daemon is noticed (close callback, keepalive) and reconnected with
+ * backoff; watches go on, and only the VMs whose state changed meanwhile
+ * are reported.
+ *
+ * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
+ */
+VmcDriver *
+vmc_driver_open(const char *uri, GError **error)
+{
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(GUri) parsed = NULL;
+    virConnectPtr conn;
+    VmcEventHub *hub;
+    const char *host;
+
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+    vmc_event_loop_ensure();
+    driver = g_new0(VmcDriver, 1);
+    g_mutex_init(&driver->boot_lock);
+    g_mutex_init(&driver->accel_lock);
+    driver->serial_follows = g_hash_table_new_full(NULL, NULL, NULL, vmc_serial_follow_free);
+    hub = driver->hub = g_new0(VmcEventHub, 1);
+    hub->ref = 1;
+    hub->driver = driver;
+    hub->lifecycle_id = -1;
+    hub->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    hub->states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, vmc_seen_free);
+    hub->stopping = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_mutex_init(&hub->lock);
+    g_cond_init(&hub->wake);
+    hub->uri = uri ? g_strdup(uri) : vmc_default_uri();
+
+    if (!vmc_prepare_embed_root(hub->uri, error))
+        return NULL;
+    conn = virConnectOpen(hub->uri);
+    if (!conn) {
+        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot connect to '%s'", hub->uri);
+        return NULL;
+    }
+    if (!vmc_hub_attach(hub, conn, error)) {
+        virConnectClose(conn);
+        return NULL;
+    }
+    parsed = g_uri_parse(hub->uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
+    host = parsed ? g_uri_get_host(parsed) : NULL;
+    driver->local = !host || !*host || g_strcmp0(host, "localhost") == 0;
+    driver->system = driver->local && parsed && g_strcmp0(g_uri_get_path(parsed), "/system") == 0;
+    return g_steal_pointer(&driver);
+}
+
+void
+vmc_driver_free(VmcDriver *driver)
+{
+    VmcEventHub *hub;
+    virConnectPtr conn;
+    int id;
+
+    if (!driver)
+        return;
+    hub = driver->hub;
+    g_mutex_lock(&hub->lock);
+    hub->driver = NULL;
+    hub->closing = TRUE;
+    g_cond_broadcast(&hub->wake);
+    for (GList *l = hub->watchers; l; l = l->next)
+        ((VmcWatcher *) l->data)->removed = TRUE;
+    conn = hub->conn;
+    id = hub->lifecycle_id;
+    hub->conn = NULL;
+    g_mutex_unlock(&hub->lock);
+    g_list_free_full(hub->watchers, (GDestroyNotify) vmc_watcher_unref);
+    hub->watchers = NULL;
+
+    if (conn) {
+        if (id >= 0)
+            virConnectDomainEventDeregisterAny(conn, id);
+        virConnectUnregisterCloseCallback(conn, vmc_on_close);
+        virConnectClose(conn);
+        virResetLastError();
+    }
+    vmc_hub_unref(hub);
+    g_clear_pointer(&driver->serial_follows, g_hash_table_unref);
+    g_mutex_clear(&driver->boot_lock);
+    g_mutex_clear(&driver->accel_lock);
+    g_free(driver);
+}
+
+const char *
+vmc_driver_get_uri(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, NULL);
+    return driver->hub->uri;
+}
+
+/**
+ * vmc_driver_is_local:
+ * @driver: a driver
+ *
+ * Returns: %TRUE when libvirt runs VMs on this host, so that boot can
+ * check the config's files here.
+ */
+gboolean
+vmc_driver_is_local(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, FALSE);
+    return driver->local;
+}
+
+/**
+ * vmc_driver_get_accel:
+ * @driver: a driver
+ *
+ * Returns: the accelerator VMs get: the one set, else `kvm` when the host's
+ * domain capabilities offer it and, on a local host, a probe vCPU really
+ * runs (vmc_host_kvm_runs()), else `qemu` (TCG).
+ */
+VmcAccel
+vmc_driver_get_accel(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
+    g_mutex_lock(&driver->accel_lock);
+    if (!driver->accel_known) {
+        g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+        g_autofree char *kvm = conn ? vmc_host_emulator(conn, NULL, "kvm") : NULL;
+
+        driver->accel = kvm && (!driver->local || vmc_host_kvm_runs(NULL)) ? VMC_ACCEL_KVM
+                                                                           : VMC_ACCEL_QEMU;
+        driver->accel_known = TRUE;
+    }
+    g_mutex_unlock(&driver->accel_lock);
+    return driver->accel;
+}
+
+void
+vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
+{
+    g_return_if_fail(driver != NULL);
+    g_mutex_lock(&driver->accel_lock);
+    driver->accel = accel;
+    driver->accel_known = TRUE;
+    g_mutex_unlock(&driver->accel_lock);
+}
+
+virConnectPtr
+vmc_driver_get_conn(VmcDriver *driver)
+{
+    return vmc_driver_conn(driver);
+}
+
+gboolean
+vmc_driver_is_system(VmcDriver *driver)
+{
+    return driver->system;
+}

@@ -1,0 +1,197 @@
+/*
+ * vmc-lv-preflight.c: a local host checked before boot: the config's
+ * files, the directories above them for QEMU's user, TAP devices and
+ * netns, KVM and vsock; and the TAP devices moved to and from netns
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-lv-private.h"
+#include "vmc-host-private.h"
+#include "vmc-netns-private.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+gboolean G_GNUC_PRINTF(3, 4)
+vmc_fail(GError **error, VmcError code, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    if (error) {
+        g_assert(*error == NULL);
+        *error = g_error_new_valist(VMC_ERROR, code, fmt, args);
+    }
+    va_end(args);
+    return FALSE;
+}
+
+static gboolean
+vmc_check_file(const VmcConfig *cfg, const char *field, const char *path, gboolean dir,
+               gboolean writable, GError **error)
+{
+    struct stat st;
+
+    if (!path)
+        return TRUE;
+    if (stat(path, &st) < 0)
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s '%s' %s",
+                        vmc_config_get_name(cfg), field, path,
+                        errno == ENOENT ? "does not exist" : g_strerror(errno));
+    if (dir != !!S_ISDIR(st.st_mode))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s '%s' is %s, not %s",
+                        vmc_config_get_name(cfg), field, path, dir ? "a file" : "a directory",
+                        dir ? "a directory" : "a file");
+    if (access(path, R_OK | (writable ? W_OK : 0) | (dir ? X_OK : 0)) < 0)
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s '%s' cannot be %s: %s",
+                        vmc_config_get_name(cfg), field, path,
+                        writable ? "read and written" : "read", g_strerror(errno));
+    return TRUE;
+}
+
+/* Under qemu:///system QEMU runs as another user: libvirt relabels the
+ * files themselves, but every directory above them must let that user
+ * through, or QEMU fails late with "Permission denied". */
+static gboolean
+vmc_check_traversable(const VmcConfig *cfg, const char *field, const char *path,
+                      const struct passwd *qemu_user, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    while (strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
+        struct stat st;
+        gboolean ok;
+        char *parent;
+
+        if (stat(dir, &st) < 0)
+            break;
+        ok = (st.st_mode & S_IXOTH) ||
+             (st.st_uid == qemu_user->pw_uid && (st.st_mode & S_IXUSR)) ||
+             (st.st_gid == qemu_user->pw_gid && (st.st_mode & S_IXGRP));
+        if (!ok)
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': QEMU runs as user '%s', which cannot enter directory '%s' "
+                            "to reach %s '%s': allow it (chmod o+x '%s') or move the file",
+                            vmc_config_get_name(cfg), qemu_user->pw_name, dir, field, path, dir);
+        parent = g_path_get_dirname(dir);
+        g_free(dir);
+        dir = parent;
+    }
+    return TRUE;
+}
+
+/* TAP devices are made by the user (libvirt opens them, managed='no'):
+ * each must exist, in the host's namespace or, for a VM with netns, in
+ * that namespace, where the last boot left it. With netns every NIC must
+ * be a TAP device: nothing else can be moved there. */
+static gboolean
+vmc_check_taps(const VmcConfig *cfg, GError **error)
+{
+    const char *netns = vmc_config_get_netns(cfg);
+
+    if (netns && !vmc_netns_exists(netns))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': network namespace '%s' does not exist (ip netns add %s)",
+                        vmc_config_get_name(cfg), netns, netns);
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
+        const char *tap = vmc_network_attachment_get_source(net);
+
+        if (vmc_network_attachment_get_kind(net) != VMC_NETWORK_TAP) {
+            if (netns)
+                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                "VM '%s': networks[%u] is a '%s' NIC, but with netns every NIC "
+                                "must be a TAP device (it is moved into '%s' after start)",
+                                vmc_config_get_name(cfg), i,
+                                vmc_network_kind_to_string(vmc_network_attachment_get_kind(net)),
+                                netns);
+            continue;
+        }
+        if (!vmc_netns_has_link(NULL, tap) && !(netns && vmc_netns_has_link(netns, tap)))
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': networks[%u].name: TAP device '%s' does not exist; create "
+                            "it first (ip tuntap add dev %s mode tap)",
+                            vmc_config_get_name(cfg), i, tap, tap);
+    }
+    return TRUE;
+}
+
+/* Moves the VM's TAP devices between the host's namespace and its netns. */
+gboolean
+vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error)
+{
+    const char *netns = vmc_config_get_netns(cfg);
+
+    for (guint i = 0; netns && i < vmc_config_get_n_networks(cfg); i++) {
+        const char *tap = vmc_network_attachment_get_source(vmc_config_get_network(cfg, i));
+
+        if (vmc_netns_has_link(into ? netns : NULL, tap))
+            continue;
+        if (!vmc_netns_move_link(tap, into ? NULL : netns, into ? netns : NULL, error)) {
+            g_prefix_error(error, "VM '%s': ", vmc_config_get_name(cfg));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+gboolean
+vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GError **error)
+{
+    const struct {
+        const char *field;
+        const char *path;
+        gboolean writable;
+    } files[] = {
+        { "kernel", vmc_config_get_kernel(cfg), FALSE },
+        { "initramfs", vmc_config_get_initramfs(cfg), FALSE },
+        { "root_disk", vmc_config_get_root_disk(cfg), TRUE },
+        { "seed_iso", vmc_config_get_seed_iso(cfg), FALSE },
+        { "data_disk", vmc_config_get_data_disk(cfg), TRUE },
+    };
+    struct passwd *qemu_user = driver->system ? getpwnam("libvirt-qemu") : NULL;
+    g_autofree char *log_dir = g_path_get_dirname(vmc_config_get_serial_log(cfg));
+    const char *nvram = vmc_config_get_efi_variable_store(cfg);
+    g_autoptr(GError) kvm_error = NULL;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+        if (!vmc_check_file(cfg, files[i].field, files[i].path, FALSE, files[i].writable, error))
+            return FALSE;
+        if (files[i].path && qemu_user &&
+            !vmc_check_traversable(cfg, files[i].field, files[i].path, qemu_user, error))
+            return FALSE;
+    }
+    for (guint i = 0; i < vmc_config_get_n_shared_dirs(cfg); i++) {
+        const char *share = vmc_shared_dir_get_host_path(vmc_config_get_shared_dir(cfg, i));
+        g_autofree char *share_field = g_strdup_printf("shared_dirs[%u].host_path", i);
+
+        if (!vmc_check_file(cfg, share_field, share, TRUE, FALSE, error))
+            return FALSE;
+    }
+    if (!vmc_check_file(cfg, "serial_log's directory", log_dir, TRUE, TRUE, error))
+        return FALSE;
+    if (qemu_user && !vmc_check_traversable(cfg, "serial_log", vmc_config_get_serial_log(cfg),
+                                            qemu_user, error))
+        return FALSE;
+    if (nvram) {
+        g_autofree char *nvram_dir = g_path_get_dirname(nvram);
+        if (!vmc_check_file(cfg, "efi_variable_store's directory", nvram_dir, TRUE, TRUE, error))
+            return FALSE;
+    }
+    if (!vmc_check_taps(cfg, error))
+        return FALSE;
+    if (accel == VMC_ACCEL_KVM && !vmc_host_kvm_runs(&kvm_error))
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': accelerator 'kvm' was asked for, but %s: boot it with "
+                        "--accel qemu (TCG), or leave --accel out",
+                        vmc_config_get_name(cfg), kvm_error->message);
+    if (vmc_config_get_vsock(cfg) && !vmc_host_has_vhost_vsock())
+        return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': vsock is on, but this host has no /dev/vhost-vsock: load the "
+                        "vhost_vsock kernel module (modprobe vhost_vsock) or set vsock to false",
+                        vmc_config_get_name(cfg));
+    return TRUE;
+}

@@ -1,0 +1,135 @@
+/*
+ * vmc-lv-private.h: what the files of the libvirt driver (vmc-lv-*.c)
+ * share: the connection hub, watches, Ready follows and the driver
+ * itself, and the functions that one of them calls in another
+ *
+ * These files define, start, stop and watch VMs through libvirt; with
+ * vmc-events.c, vmc-libvirt-error.c and vmc-host-check.c they are the
+ * only ones that talk to libvirt. The contract is DESIGN.md §5.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "vmc-driver-private.h"
+#include "vmc-serial-private.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+
+typedef struct _VmcWatcher VmcWatcher;
+
+/* What libvirt's event thread shares with the driver; it outlives the
+ * driver until libvirt lets go of the callback. */
+typedef struct {
+    gint ref;
+    GMutex lock;
+    GList *watchers;
+    guint next_id;
+    VmcDriver *driver;
+    GHashTable *namespaces;   /* UUID -> namespace, of our domains seen */
+    /* The connection lives here, so that a reconnect can replace it. */
+    char *uri;
+    virConnectPtr conn;
+    int lifecycle_id;
+    GHashTable *states;       /* UUID -> VmcSeen, the last state each VM was seen in */
+    GHashTable *stopping;     /* UUIDs of VMs told or seen to shut down in this run */
+    GThread *reconnector;
+    GCond wake;
+    gboolean closing;
+    guint reconnects;
+} VmcEventHub;
+
+struct _VmcWatcher {
+    gint ref;
+    guint id;
+    char *name;
+    char *ns;
+    char *uuid;
+    VmcWatchFunc func;
+    gpointer data;
+    GDestroyNotify destroy;
+    GMainContext *context;
+    gboolean removed;
+    VmcEventHub *hub;
+    GHashTable *follows;    /* UUID -> VmcReadyFollow, for public watches */
+};
+
+/* A public watch follows the serial log of each running VM it sees, so
+ * that it can report Ready; only ever touched on the watch's context. */
+typedef struct {
+    VmcWatcher *watcher;   /* not a reference: the watcher owns this */
+    char *name;
+    char *uuid;
+    VmcSerialWatch *serial;
+    VmcReadyScanner *scanner;
+    gboolean reported;
+    GSource *exit_source;  /* the QEMU process, through a pidfd */
+    GSource *grace;        /* a signalled exit waits this out before it is a crash */
+    int signal;
+    int pidfd;
+    int pid;
+    gboolean crashed;      /* reported before libvirt did */
+} VmcReadyFollow;
+
+struct _VmcDriver {
+    gboolean local;
+    gboolean system;          /* qemu:///system: QEMU runs as another user */
+    GMutex accel_lock;
+    gboolean accel_known;
+    VmcAccel accel;
+    VmcEventHub *hub;
+    GMutex boot_lock;
+    GHashTable *serial_follows;   /* id -> VmcSerialFollow */
+    guint next_follow;
+};
+
+/* vmc-lv-hub.c */
+VmcEventHub *vmc_hub_ref(VmcEventHub *hub);
+void vmc_hub_unref(gpointer data);
+void vmc_conn_unref(virConnect *conn);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, vmc_conn_unref)
+
+virConnectPtr vmc_hub_conn(VmcEventHub *hub);
+
+#define vmc_driver_conn(driver) vmc_hub_conn((driver)->hub)
+
+void vmc_seen_free(gpointer data);
+void vmc_hub_remember(VmcEventHub *hub, const char *uuid, const char *name, VmcStateKind kind);
+gboolean vmc_hub_attach(VmcEventHub *hub, virConnectPtr conn, GError **error);
+void vmc_on_close(virConnectPtr conn, int reason, void *opaque);
+
+/* vmc-lv-watch.c */
+void vmc_watcher_unref(VmcWatcher *w);
+void vmc_post(VmcWatcher *w, VmcEvent *ev);
+int vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque);
+guint vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns,
+                                const char *uuid, VmcWatchFunc func, gpointer data,
+                                GDestroyNotify destroy);
+void vmc_serial_follow_free(gpointer data);
+
+/* vmc-lv-follow.c */
+void vmc_ready_follow_free(gpointer data);
+void vmc_hub_mark_stopping(VmcEventHub *hub, const char *uuid);
+void vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const char *uuid);
+void vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev);
+
+/* vmc-lv-domain.c */
+gboolean vmc_domain_is_ours(virDomainPtr dom, char **ns);
+char *vmc_driver_namespace_of(VmcDriver *driver, const char *uuid);
+char *vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid);
+VmcState *vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error);
+VmcHandle *vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error);
+virDomainPtr vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op,
+                               GError **error);
+
+/* vmc-lv-preflight.c */
+gboolean vmc_fail(GError **error, VmcError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+gboolean vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel,
+                              GError **error);
+gboolean vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error);
+
+/* vmc-lv-control.c */
+gboolean vmc_flag_on_timeout(gpointer data);
+gboolean vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name);
+int vmc_domain_undefine(virDomainPtr dom, unsigned int flags);

@@ -1,0 +1,159 @@
+/*
+ * vmc-lv-wait.c: waiting for a guest's ready marker, with progress
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-lv-private.h"
+
+typedef struct {
+    VmcReadyScanner *scanner;
+    VmcState *stopped;
+    gboolean timed_out;
+} VmcReadyWait;
+
+static void
+vmc_ready_on_serial(const char *data, gsize len, gboolean reset, gpointer user_data)
+{
+    VmcReadyWait *wait = user_data;
+
+    if (reset)
+        vmc_ready_scanner_reset(wait->scanner);
+    else
+        vmc_ready_scanner_feed(wait->scanner, data, len);
+}
+
+static void
+vmc_ready_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    VmcReadyWait *wait = data;
+
+    if (!wait->stopped && vmc_event_ends_run(event))
+        wait->stopped = vmc_state_copy(vmc_event_get_state(event));
+}
+
+/**
+ * vmc_driver_wait_ready:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long to wait
+ * @error: return location for a #GError, or %NULL
+ *
+ * Waits until the guest prints `VMRS_READY <ip>` and a newline on its
+ * serial console. The log is followed with inotify and read from where it
+ * was last read; a marker counts only on a complete line with a valid
+ * address. Fails at once with %VMC_ERROR_BOOT_FAILED when the VM stops or
+ * crashes first, and with %VMC_ERROR_STATE_FAILED on timeout, naming the
+ * last state.
+ *
+ * Returns: (transfer full): the ready state, with the guest's IP.
+ */
+VmcState *
+vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                      GError **error)
+{
+    return vmc_driver_wait_ready_full(driver, handle, timeout_ms, NULL, NULL, error);
+}
+
+typedef struct {
+    VmcWaitProgressFunc func;
+    gpointer data;
+    gint64 start;
+    VmcSerialWatch **serial;
+} VmcWaitProgress;
+
+static gboolean
+vmc_wait_progress_tick(gpointer data)
+{
+    VmcWaitProgress *p = data;
+
+    p->func((guint64) (g_get_monotonic_time() - p->start) / 1000,
+            *p->serial ? vmc_serial_watch_get_total(*p->serial) : 0, p->data);
+    return G_SOURCE_CONTINUE;
+}
+
+/**
+ * vmc_driver_wait_ready_full:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long to wait
+ * @progress: (nullable): told how the wait goes, about every 100 ms
+ * @user_data: data for @progress
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_driver_wait_ready() with progress reports.
+ *
+ * Returns: (transfer full): the ready state, with the guest's IP.
+ */
+VmcState *
+vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                           VmcWaitProgressFunc progress, gpointer user_data, GError **error)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
+    g_autoptr(GSource) timeout = NULL;
+    g_autoptr(VmcState) now = NULL;
+    VmcReadyWait wait = { scanner, NULL, FALSE };
+    VmcSerialWatch *serial = NULL;
+    g_autoptr(GSource) ticker = NULL;
+    VmcWaitProgress ticker_data = { 0 };
+    VmcState *result = NULL;
+    guint watch;
+
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    if (!handle->serial_log) {
+        vmc_fail(error, VMC_ERROR_STATE_FAILED,
+                 "VM '%s' has no serial log to read the ready marker from", handle->name);
+        return NULL;
+    }
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_ready_on_event, &wait,
+                                      NULL);
+    serial = vmc_serial_watch_new(handle->serial_log, context, vmc_ready_on_serial, &wait, error);
+    now = serial ? vmc_driver_get_state(driver, handle, error) : NULL;
+    if (now && !vmc_state_is_running(now) && now->kind != VMC_STATE_STARTING &&
+        now->kind != VMC_STATE_PAUSED)
+        wait.stopped = vmc_state_copy(now);
+
+    timeout = g_timeout_source_new(timeout_ms);
+    g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
+    g_source_attach(timeout, context);
+    if (progress) {
+        ticker_data.func = progress;
+        ticker_data.data = user_data;
+        ticker_data.start = g_get_monotonic_time();
+        ticker_data.serial = &serial;
+        ticker = g_timeout_source_new(100);
+        g_source_set_callback(ticker, vmc_wait_progress_tick, &ticker_data, NULL);
+        g_source_attach(ticker, context);
+    }
+    while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out)
+        g_main_context_iteration(context, TRUE);
+    if (ticker)
+        g_source_destroy(ticker);
+
+    if (!now) {
+        /* error already set */
+    } else if (vmc_ready_scanner_get_ip(scanner)) {
+        result = vmc_state_new_libvirt(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
+                                       VIR_DOMAIN_RUNNING, 0);
+    } else if (wait.stopped) {
+        g_autofree char *what = vmc_state_to_string(wait.stopped);
+        vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)",
+                 handle->name, what);
+    } else {
+        g_autoptr(VmcState) last = vmc_driver_get_state(driver, handle, NULL);
+        g_autofree char *what = last ? vmc_state_to_string(last) : g_strdup("unknown");
+        vmc_fail(error, VMC_ERROR_STATE_FAILED,
+                 "VM '%s' was not ready within %u ms (last state: %s; %" G_GUINT64_FORMAT
+                 " bytes of serial output, no VMRS_READY line)",
+                 handle->name, timeout_ms, what, vmc_serial_watch_get_total(serial));
+    }
+
+    g_source_destroy(timeout);
+    vmc_serial_watch_free(serial);
+    vmc_driver_unwatch(driver, watch);
+    vmc_state_free(wait.stopped);
+    g_main_context_pop_thread_default(context);
+    return result;
+}
