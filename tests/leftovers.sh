@@ -56,6 +56,13 @@ for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
   rm -rf "$dir"
 done
 
+# Boot lock files: a boot removes its own when it is done.
+for lock in /run/virt-vmconfig/locks/*.lock; do
+  [ -e "$lock" ] || continue
+  report "boot lock file $lock"
+  rm -f "$lock"
+done
+
 # The run's TMPDIR (run-all.sh makes one) must be empty again.
 if [ -n "${VMC_RUN_TMPDIR:-}" ] && [ -d "$VMC_RUN_TMPDIR" ]; then
   for entry in "$VMC_RUN_TMPDIR"/*; do

@@ -70,6 +70,17 @@ libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir vmconfig)
 # shellcheck disable=SC2086 # flags are words
 cc -Wall -Werror examples/boot-and-wait.c $flags -Wl,-rpath,"$libdir" -o "$destdir/boot-and-wait"
 "$destdir/boot-and-wait" 2>/dev/null || [ $? -eq 2 ]
+# A program that loads the installed driver module from driverdir with
+# dlopen and uses its table of operations alone.
+driverdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=driverdir vmconfig)
+# shellcheck disable=SC2086 # flags are words
+cc -Wall -Werror examples/dlopen-driver.c $flags -ldl -Wl,-rpath,"$libdir" -o "$destdir/dlopen-driver"
+"$destdir/dlopen-driver" "$driverdir"
+# libvmconfig itself never loads libvirt.
+if ldd "$libdir/libvmconfig.so" | grep -q libvirt; then
+  echo "run-all: libvmconfig.so links libvirt" >&2
+  exit 1
+fi
 rm -rf "$destdir"
-echo "installed library, headers and vmconfig.pc: ok"
+echo "installed library, driver module, headers and vmconfig.pc: ok"
 bash tests/leftovers.sh

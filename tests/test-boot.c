@@ -483,6 +483,45 @@ test_netns(void)
     /* The teardown removes the TAP device and the namespace. */
 }
 
+/* A start that fails leaves the TAP device where it was: inside the
+ * namespace, where the last boot left it (boot moves it out first, for
+ * libvirt to open). No definition is left either. */
+static void
+test_netns_failed_start(void)
+{
+    static const Leftovers left = { { "vmc-boot-netns-fail" }, .netns = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-netns-fail");
+    g_autofree char *ns = netns_name();
+    g_autofree char *tap = tap_name();
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) none = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!isolated(&left))
+        return;
+
+    g_assert_cmpint(run_command("ip", "netns", "add", ns, NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "link", "set", tap, "netns", ns, NULL), ==, 0);
+
+    vmc_config_set_netns(cfg, ns);
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
+    /* 16 TiB: libvirt defines it, QEMU cannot start it. */
+    vmc_config_set_memory_mb(cfg, 16 * 1024 * 1024);
+
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED);
+    g_assert_nonnull(strstr(error->message, "failed to start"));
+    g_clear_error(&error);
+    g_assert_cmpint(run_command("ip", "-n", ns, "link", "show", tap, NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "link", "show", tap, NULL), !=, 0);
+    none = vmc_driver_lookup(driver, "vmc-boot-netns-fail", &error);
+    g_assert_null(none);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
 static void
 test_netns_refused(void)
 {
@@ -923,11 +962,16 @@ int
 main(int argc, char **argv)
 {
     g_autofree char *own_dir = NULL;
+    g_autoptr(GError) error = NULL;
     const char *which = g_getenv("VMC_TEST_URI");
     const char *embed_root;
     int ret;
 
     g_test_init(&argc, &argv, NULL);
+    /* This program's own libvirt calls (teardowns, reconnects while
+     * libvirtd restarts) print nothing; errors are asserted on. */
+    if (!vmc_driver_quiet_process(NULL, &error))
+        g_error("%s", error->message);
     if (!which)
         g_error("VMC_TEST_URI must be qemu:///system or embed");
 
@@ -959,6 +1003,7 @@ main(int argc, char **argv)
     g_test_add_func("/boot/missing-file-refused", test_missing_file_refused);
     g_test_add_func("/boot/netns-refused", test_netns_refused);
     g_test_add_func("/boot/netns", test_netns);
+    g_test_add_func("/boot/netns-failed-start", test_netns_failed_start);
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (!embed_root)

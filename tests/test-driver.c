@@ -16,6 +16,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TEST_URI "test:///default"
 /* No wait in this file may last longer than this. */
@@ -1471,6 +1472,170 @@ write_empty(const char *path)
     g_assert_no_error(error);
 }
 
+/* ---- what review found, fixed ---------------------------------------------- */
+
+static void
+append_log(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "a");
+
+    g_assert_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* state reads only what the log gained since it last looked, and still
+ * sees a marker completed over two reads and a log that started over. */
+static void
+test_ready_from_log(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-ready-log", "ns-fixes");
+    g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
+    const char *log = vmc_config_get_serial_log(cfg);
+    g_autoptr(VmcState) ready = NULL;
+
+    g_assert_true(g_file_set_contents(log, "booting\n", -1, NULL));
+    assert_state(driver, handle, VMC_STATE_RUNNING);
+    append_log(log, "some console output\nVMRS_READY 10.1.2.3");
+    /* No newline yet: no marker. */
+    assert_state(driver, handle, VMC_STATE_RUNNING);
+    append_log(log, "\nmore output\n");
+    ready = vmc_driver_get_state(driver, handle, NULL);
+    assert_kind(vmc_state_get_kind(ready), VMC_STATE_READY);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.1.2.3");
+    append_log(log, "VMRS_READY 10.9.9.9\n");
+    g_clear_pointer(&ready, vmc_state_free);
+    ready = vmc_driver_get_state(driver, handle, NULL);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.1.2.3");
+
+    /* Truncated, as a new start does: read again from its start. */
+    g_assert_true(g_file_set_contents(log, "x\n", -1, NULL));
+    assert_state(driver, handle, VMC_STATE_RUNNING);
+    append_log(log, "VMRS_READY 10.4.4.4\n");
+    g_clear_pointer(&ready, vmc_state_free);
+    ready = vmc_driver_get_state(driver, handle, NULL);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.4.4.4");
+
+    purge_domain("drv-ready-log");
+}
+
+typedef struct {
+    VmcDriver *driver;
+    const VmcHandle *handle;
+} FollowJob;
+
+static void
+ignore_serial(const char *data, gsize len, gpointer user_data)
+{
+}
+
+static gpointer
+follow_unfollow(gpointer data)
+{
+    FollowJob *job = data;
+    g_autoptr(GMainContext) context = g_main_context_new();
+
+    g_main_context_push_thread_default(context);
+    /* Each follow is an inotify instance (128 per user by default), and
+     * one closes a moment after its unfollow. */
+    for (int i = 0; i < 10; i++) {
+        g_autoptr(GError) error = NULL;
+        guint id = vmc_driver_follow_serial(job->driver, job->handle, ignore_serial, NULL, &error);
+
+        g_assert_no_error(error);
+        g_assert_cmpuint(id, >, 0);
+        vmc_driver_unfollow_serial(job->driver, id);
+    }
+    g_main_context_pop_thread_default(context);
+    return NULL;
+}
+
+/* Serial follows made and removed from several threads at once. */
+static void
+test_follow_serial_threads(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-follow-threads", "ns-fixes");
+    g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
+    FollowJob job = { driver, handle };
+    GThread *threads[4];
+
+    g_assert_true(g_file_set_contents(vmc_config_get_serial_log(cfg), "", 0, NULL));
+    for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
+        threads[i] = g_thread_new("follow", follow_unfollow, &job);
+    for (guint i = 0; i < G_N_ELEMENTS(threads); i++)
+        g_thread_join(threads[i]);
+    purge_domain("drv-follow-threads");
+}
+
+/* A boot takes its name's lock file and removes it when it is done. */
+static void
+test_boot_lock_removed(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-lock-file", "ns-fixes");
+    g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
+    g_autofree char *dir = g_build_filename(geteuid() == 0 ? "/run" : g_get_user_runtime_dir(),
+                                            "virt-vmconfig", "locks", NULL);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *entry;
+
+    while (d && (entry = g_dir_read_name(d)))
+        g_assert_false(g_str_has_suffix(entry, "-drv-lock-file.lock"));
+    purge_domain("drv-lock-file");
+}
+
+static int app_handler_calls;
+
+static void
+app_error_handler(void *opaque, virErrorPtr err)
+{
+    app_handler_calls++;
+}
+
+/* The library changes no process-wide state: the application's own
+ * libvirt error function stays in place (the driver's connections have
+ * quiet ones of their own), and the environment is as it was. */
+static void
+test_process_state_untouched(void)
+{
+    g_autofree char *log_outputs = g_strdup(g_getenv("LIBVIRT_LOG_OUTPUTS"));
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) none = NULL;
+    g_autoptr(GError) error = NULL;
+
+    virSetErrorFunc(NULL, app_error_handler);
+    app_handler_calls = 0;
+    driver = open_driver();
+    none = vmc_driver_lookup(driver, "drv-no-such-vm", &error);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    g_assert_cmpint(app_handler_calls, ==, 0);
+    /* An error of the application's own still reaches its function. */
+    g_assert_null(virDomainLookupByName(test_conn, "drv-no-such-vm"));
+    g_assert_cmpint(app_handler_calls, ==, 1);
+    g_assert_cmpstr(g_getenv("LIBVIRT_LOG_OUTPUTS"), ==, log_outputs);
+    virSetErrorFunc(NULL, NULL);
+}
+
+/* Drivers by name: one that is not there, and names that are no names. */
+static void
+test_open_with(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcDriver) libvirt = vmc_driver_open_with("libvirt", TEST_URI, &error);
+
+    g_assert_no_error(error);
+    g_assert_nonnull(libvirt);
+    g_assert_null(vmc_driver_open_with("no-such-driver", TEST_URI, &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR);
+    g_assert_nonnull(strstr(error->message, "cannot load the 'no-such-driver' driver"));
+    g_clear_error(&error);
+    g_assert_null(vmc_driver_open_with("../libvirt", TEST_URI, &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR);
+    g_assert_nonnull(strstr(error->message, "a driver's name is"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1527,6 +1692,11 @@ main(int argc, char **argv)
     g_test_add_func("/driver/watch/unwatch-in-callback", test_watch_unwatch_in_callback);
     g_test_add_func("/driver/watch/default-context", test_watch_default_context);
     g_test_add_func("/driver/errors/undefined-behind-back", test_undefined_behind_back);
+    g_test_add_func("/driver/fixes/ready-from-log", test_ready_from_log);
+    g_test_add_func("/driver/fixes/follow-serial-threads", test_follow_serial_threads);
+    g_test_add_func("/driver/fixes/boot-lock-removed", test_boot_lock_removed);
+    g_test_add_func("/driver/fixes/process-state-untouched", test_process_state_untouched);
+    g_test_add_func("/driver/open-with", test_open_with);
 
     rc = g_test_run();
 

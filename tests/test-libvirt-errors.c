@@ -445,8 +445,8 @@ main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
 
-    /* The library's own event loop, and libvirt's error printing off. */
-    vmc_event_loop_ensure();
+    /* The library's own event loop. */
+    g_assert_true(vmc_event_loop_ensure(NULL));
 
     test_conn = virConnectOpen("test:///default");
     g_assert_nonnull(test_conn);

@@ -139,8 +139,8 @@ main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
 
-    /* The library's own event loop, and libvirt's error printing off. */
-    vmc_event_loop_ensure();
+    /* The library's own event loop. */
+    g_assert_true(vmc_event_loop_ensure(NULL));
 
     root_dir = g_dir_make_tmp("vmc-embed-XXXXXX", NULL);
     g_assert_nonnull(root_dir);

@@ -87,6 +87,6 @@ typedef void (*VmcTestTeardown)(gpointer data);
 gboolean vmc_test_isolated(guint secs, VmcTestTeardown teardown, gpointer data);
 
 /* Best effort, for teardowns: forces the domain @name off and undefines
- * it (with its NVRAM) on @uri, through libvirt directly, not through the
- * library under test. */
+ * it (with its NVRAM) on @uri, with virsh, not through the library under
+ * test (nor libvirt in this process: see vmc-test.c). */
 void vmc_test_purge_domain(const char *uri, const char *name);

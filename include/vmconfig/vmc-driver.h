@@ -159,6 +159,8 @@ const char *vmc_event_get_uuid(const VmcEvent *event);
 const VmcState *vmc_event_get_state(const VmcEvent *event);
 int vmc_event_get_libvirt_event(const VmcEvent *event);
 int vmc_event_get_libvirt_detail(const VmcEvent *event);
+const char *vmc_event_get_libvirt_event_name(const VmcEvent *event);
+const char *vmc_event_get_libvirt_detail_name(const VmcEvent *event);
 gboolean vmc_event_ends_run(const VmcEvent *event);
 
 /**

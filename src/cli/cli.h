@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <vmconfig/vmconfig.h>
 
 /* Exit status, as documented in --help and README.md. */
@@ -39,6 +40,8 @@ struct _VmcCliCommand {
 
 int vmc_cli_exit_code(const GError *error);
 int vmc_cli_fail(const GError *error);
+/* Prints what @b built as one JSON document and a newline. */
+void vmc_cli_print_json(JsonBuilder *b, gboolean pretty);
 int vmc_cli_usage(const VmcCliCommand *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 GOptionContext *vmc_cli_option_context(const VmcCliCommand *cmd, const GOptionEntry *entries);
 gboolean vmc_cli_parse(const VmcCliCommand *cmd, GOptionContext *ctx, int *argc, char ***argv,

@@ -11,9 +11,6 @@ static void
 vmc_cli_host_json(GPtrArray *checks)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *text = NULL;
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "can_boot");
@@ -43,11 +40,7 @@ vmc_cli_host_json(GPtrArray *checks)
     json_builder_end_array(b);
     json_builder_end_object(b);
 
-    root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
-    text = json_generator_to_data(gen, NULL);
-    g_print("%s\n", text);
+    vmc_cli_print_json(b, TRUE);
 }
 
 static void
@@ -93,6 +86,7 @@ vmc_cmd_check_host(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int a
     if (argc != 1)
         return vmc_cli_usage(cmd, "takes no arguments");
 
+    vmc_driver_quiet_process(NULL, NULL);   /* a failure shows in the checks */
     checks = vmc_host_check(globals->uri);
     if (json)
         vmc_cli_host_json(checks);

@@ -17,8 +17,13 @@
 static VmcDriver *
 vmc_cli_open(const VmcCliGlobals *globals, GError **error)
 {
-    VmcDriver *driver = vmc_driver_open(globals->uri, error);
+    VmcDriver *driver;
     VmcAccel accel;
+
+    /* This process reports libvirt's errors itself, once. */
+    if (!vmc_driver_quiet_process(NULL, error))
+        return NULL;
+    driver = vmc_driver_open(globals->uri, error);
 
     if (driver && globals->accel && vmc_accel_from_string(globals->accel, &accel))
         vmc_driver_set_accel(driver, accel);
@@ -77,19 +82,6 @@ vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState 
     json_builder_set_member_name(b, "vsock_cid");
     json_builder_add_int_value(b, vmc_handle_get_vsock_cid(handle));
     json_builder_end_object(b);
-}
-
-static void
-vmc_cli_print_json(JsonBuilder *b)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autofree char *text = NULL;
-
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
-    text = json_generator_to_data(gen, NULL);
-    g_print("%s\n", text);
 }
 
 static gboolean
@@ -372,7 +364,7 @@ vmc_cmd_state(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
     if (json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
         vmc_cli_add_handle_json(b, handle, state);
-        vmc_cli_print_json(b);
+        vmc_cli_print_json(b, TRUE);
     } else {
         g_autofree char *text = vmc_state_to_string(state);
         g_print("%s\n", text);
@@ -413,7 +405,7 @@ vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
             vmc_cli_add_handle_json(b, h, vmc_handle_get_state(h));
         }
         json_builder_end_array(b);
-        vmc_cli_print_json(b);
+        vmc_cli_print_json(b, TRUE);
         return VMC_EXIT_OK;
     }
     g_print("%-24s %-16s %-10s %s\n", "NAME", "NAMESPACE", "STATE", "IP");
@@ -578,44 +570,19 @@ vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
     return VMC_EXIT_OK;
 }
 
-/* libvirt's virDomainEventType and its detail enums (libvirt-domain.h),
- * by value: the CLI does not link libvirt. */
-static const char *const vmc_libvirt_events[] = {
-    "defined", "undefined", "started", "suspended", "resumed", "stopped", "shutdown",
-    "pmsuspended", "crashed",
-};
-
-static const char *const *const vmc_libvirt_details[] = {
-    (const char *const[]) { "added", "updated", "renamed", "from-snapshot", NULL },
-    (const char *const[]) { "removed", "renamed", NULL },
-    (const char *const[]) { "booted", "migrated", "restored", "from-snapshot", "wakeup", NULL },
-    (const char *const[]) { "paused", "migrated", "ioerror", "watchdog", "restored",
-                            "from-snapshot", "api-error", "postcopy", "postcopy-failed", NULL },
-    (const char *const[]) { "unpaused", "migrated", "from-snapshot", "postcopy",
-                            "postcopy-failed", NULL },
-    (const char *const[]) { "shutdown", "destroyed", "crashed", "migrated", "saved", "failed",
-                            "from-snapshot", NULL },
-    (const char *const[]) { "finished", "guest", "host", NULL },
-    (const char *const[]) { "memory", "disk", NULL },
-    (const char *const[]) { "panicked", "crashloaded", NULL },
-};
-
 /* " [stopped/destroyed]", or "" for an event that is not libvirt's
  * (VMC_EVENT_READY: the guest printed its marker). */
 static char *
-vmc_cli_libvirt_event_text(int event, int detail)
+vmc_cli_libvirt_event_text(const VmcEvent *event)
 {
-    const char *const *details;
-    int n = 0;
+    const char *name = vmc_event_get_libvirt_event_name(event);
+    const char *detail = vmc_event_get_libvirt_detail_name(event);
 
-    if (event < 0 || (gsize) event >= G_N_ELEMENTS(vmc_libvirt_events))
+    if (!name)
         return g_strdup("");
-    details = vmc_libvirt_details[event];
-    while (details[n])
-        n++;
-    if (detail >= 0 && detail < n)
-        return g_strdup_printf(" [%s/%s]", vmc_libvirt_events[event], details[detail]);
-    return g_strdup_printf(" [%s/%d]", vmc_libvirt_events[event], detail);
+    if (detail)
+        return g_strdup_printf(" [%s/%s]", name, detail);
+    return g_strdup_printf(" [%s/%d]", name, vmc_event_get_libvirt_detail(event));
 }
 
 static void
@@ -623,9 +590,6 @@ vmc_watch_print_json(const VmcEvent *event)
 {
     const VmcState *state = vmc_event_get_state(event);
     g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *text = NULL;
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "name");
@@ -646,11 +610,7 @@ vmc_watch_print_json(const VmcEvent *event)
         json_builder_add_null_value(b);
     json_builder_end_object(b);
 
-    root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, FALSE);
-    text = json_generator_to_data(gen, NULL);
-    g_print("%s\n", text);
+    vmc_cli_print_json(b, FALSE);
 }
 
 static void
@@ -663,8 +623,7 @@ vmc_watch_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
     if (*json) {
         vmc_watch_print_json(event);
     } else {
-        libvirt = vmc_cli_libvirt_event_text(vmc_event_get_libvirt_event(event),
-                                             vmc_event_get_libvirt_detail(event));
+        libvirt = vmc_cli_libvirt_event_text(event);
         switch (vmc_state_get_kind(state)) {
         case VMC_STATE_READY:
             g_print("%s ready %s%s\n", vmc_event_get_name(event), vmc_state_get_ip(state),

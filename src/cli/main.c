@@ -109,6 +109,19 @@ vmc_cli_exit_code(const GError *error)
     }
 }
 
+void
+vmc_cli_print_json(JsonBuilder *b, gboolean pretty)
+{
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autofree char *text = NULL;
+
+    json_generator_set_root(gen, root);
+    json_generator_set_pretty(gen, pretty);
+    text = json_generator_to_data(gen, NULL);
+    g_print("%s\n", text);
+}
+
 int
 vmc_cli_fail(const GError *error)
 {
@@ -206,6 +219,12 @@ main(int argc, char **argv)
 
     setlocale(LC_ALL, "");
     g_set_prgname("virt-vmconfig");
+    /* libvirt's own log lines (the embedded driver writes some while it
+     * starts) would repeat on stderr what our messages say; unless the
+     * user set up libvirt's logging, this process sends them nowhere. The
+     * library changes no environment: this is the application's choice. */
+    if (!g_getenv("LIBVIRT_LOG_OUTPUTS"))
+        g_setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", FALSE);
 
     g_option_context_set_summary(ctx,
                                  "Render portable VM configs as libvirt domains and run them.");
@@ -233,7 +252,7 @@ main(int argc, char **argv)
         vmc_print_help(ctx);
         return VMC_EXIT_OK;
     }
-    if (accel && strcmp(accel, "kvm") != 0 && strcmp(accel, "qemu") != 0)
+    if (accel && !vmc_accel_from_string(accel, &(VmcAccel) { 0 }))
         return vmc_cli_usage(NULL, "--accel must be 'kvm' or 'qemu', not '%s'", accel);
 
     globals.uri = uri;

@@ -44,12 +44,11 @@ vmc_config_field_lookup(const char *name)
     return NULL;
 }
 
-static const char *const vmc_network_kind_names[] = {
-    [VMC_NETWORK_TAP] = "tap",
-    [VMC_NETWORK_BRIDGE] = "bridge",
-    [VMC_NETWORK_NETWORK] = "network",
-    [VMC_NETWORK_USER] = "user",
-};
+VMC_ENUM_IMPL(vmc_network_kind, VMC_NETWORK_USER + 1,
+              "tap",       /* VMC_NETWORK_TAP */
+              "bridge",    /* VMC_NETWORK_BRIDGE */
+              "network",   /* VMC_NETWORK_NETWORK */
+              "user")      /* VMC_NETWORK_USER */
 
 /**
  * vmc_network_kind_to_string:
@@ -61,9 +60,7 @@ static const char *const vmc_network_kind_names[] = {
 const char *
 vmc_network_kind_to_string(VmcNetworkKind kind)
 {
-    if ((guint) kind >= G_N_ELEMENTS(vmc_network_kind_names))
-        return NULL;
-    return vmc_network_kind_names[kind];
+    return vmc_network_kind_to_str((int) kind);
 }
 
 /**
@@ -76,13 +73,12 @@ vmc_network_kind_to_string(VmcNetworkKind kind)
 gboolean
 vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind)
 {
-    for (gsize i = 0; i < G_N_ELEMENTS(vmc_network_kind_names); i++) {
-        if (g_strcmp0(str, vmc_network_kind_names[i]) == 0) {
-            *kind = (VmcNetworkKind) i;
-            return TRUE;
-        }
-    }
-    return FALSE;
+    int value = vmc_network_kind_from_str(str);
+
+    if (value < 0)
+        return FALSE;
+    *kind = (VmcNetworkKind) value;
+    return TRUE;
 }
 
 /**

@@ -30,15 +30,9 @@ vmc_error_private_clear(VmcErrorPrivate *priv)
 
 G_DEFINE_EXTENDED_ERROR(VmcError, vmc_error)
 
-static const char *const vmc_error_names[] = {
-    [VMC_ERROR_BOOT_FAILED] = "BOOT_FAILED",
-    [VMC_ERROR_NOT_FOUND] = "NOT_FOUND",
-    [VMC_ERROR_STOP_FAILED] = "STOP_FAILED",
-    [VMC_ERROR_STATE_FAILED] = "STATE_FAILED",
-    [VMC_ERROR_HYPERVISOR] = "HYPERVISOR",
-    [VMC_ERROR_IO] = "IO",
-    [VMC_ERROR_INVALID_CONFIG] = "INVALID_CONFIG",
-};
+VMC_ENUM_IMPL(vmc_error_code, VMC_ERROR_INVALID_CONFIG + 1,
+              "BOOT_FAILED", "NOT_FOUND", "STOP_FAILED", "STATE_FAILED", "HYPERVISOR", "IO",
+              "INVALID_CONFIG")
 
 /**
  * vmc_error_code_to_string:
@@ -49,9 +43,9 @@ static const char *const vmc_error_names[] = {
 const char *
 vmc_error_code_to_string(VmcError code)
 {
-    if ((guint) code >= G_N_ELEMENTS(vmc_error_names))
-        return "UNKNOWN";
-    return vmc_error_names[code];
+    const char *name = vmc_error_code_to_str((int) code);
+
+    return name ? name : "UNKNOWN";
 }
 
 /**
@@ -64,13 +58,12 @@ vmc_error_code_to_string(VmcError code)
 gboolean
 vmc_error_code_from_string(const char *str, VmcError *code)
 {
-    for (gsize i = 0; i < G_N_ELEMENTS(vmc_error_names); i++) {
-        if (g_strcmp0(str, vmc_error_names[i]) == 0) {
-            *code = (VmcError) i;
-            return TRUE;
-        }
-    }
-    return FALSE;
+    int value = vmc_error_code_from_str(str);
+
+    if (value < 0)
+        return FALSE;
+    *code = (VmcError) value;
+    return TRUE;
 }
 
 /**
@@ -109,6 +102,16 @@ vmc_error_get_libvirt_domain(const GError *error)
     return priv ? priv->libvirt_domain : 0;
 }
 
+/**
+ * vmc_error_set_libvirt_origin:
+ * @error: a #GError of the %VMC_ERROR domain
+ * @libvirt_code: libvirt's virErrorNumber
+ * @libvirt_domain: libvirt's virErrorDomain
+ *
+ * For driver modules: records the hypervisor's own error behind @error,
+ * for vmc_error_get_libvirt_code() and vmc_error_get_libvirt_domain().
+ * Any thread.
+ */
 void
 vmc_error_set_libvirt_origin(GError *error, int libvirt_code, int libvirt_domain)
 {

@@ -7,6 +7,8 @@
 
 #include <vmconfig/vmconfig.h>
 
+#include "vmc-enum-private.h"
+
 struct _VmcNetworkAttachment {
     VmcNetworkKind kind;
     char *source;
@@ -67,7 +69,6 @@ extern const gsize vmc_config_n_fields;
 
 const VmcFieldInfo *vmc_config_field_lookup(const char *name);
 
-void vmc_error_set_libvirt_origin(GError *error, int libvirt_code, int libvirt_domain);
 
 /* A value quoted for an error message: escaped and shortened. */
 char *vmc_quote(const char *value);
@@ -81,3 +82,7 @@ void vmc_config_compute_uuid(const VmcConfig *cfg, guint8 uuid[16]);
 char *vmc_uuid_format(const guint8 uuid[16]);
 char *vmc_config_compute_mac(const VmcConfig *cfg, guint index);
 char *vmc_config_default_cmdline(const VmcConfig *cfg, const char *arch);
+
+/* The table of the default (libvirt) driver module, loaded once
+ * (vmc-driver-loader.c). */
+const VmcDriverOps *vmc_driver_load_default(GError **error);

@@ -22,29 +22,39 @@ struct _VmcRenderOptions {
     gboolean remote_paths;
 };
 
-static const char *const vmc_accel_names[] = {
-    [VMC_ACCEL_KVM] = "kvm",
-    [VMC_ACCEL_QEMU] = "qemu",
-};
+VMC_ENUM_IMPL(vmc_accel, VMC_ACCEL_QEMU + 1,
+              "kvm",    /* VMC_ACCEL_KVM */
+              "qemu")   /* VMC_ACCEL_QEMU */
 
+/**
+ * vmc_accel_to_string:
+ * @accel: a #VmcAccel
+ *
+ * Returns: the libvirt domain type of @accel ("kvm", "qemu"), or %NULL
+ *   for a value out of range. Any thread.
+ */
 const char *
 vmc_accel_to_string(VmcAccel accel)
 {
-    if ((guint) accel >= G_N_ELEMENTS(vmc_accel_names))
-        return NULL;
-    return vmc_accel_names[accel];
+    return vmc_accel_to_str((int) accel);
 }
 
+/**
+ * vmc_accel_from_string:
+ * @str: (nullable): "kvm" or "qemu"
+ * @accel: (out): where to store the accelerator
+ *
+ * Returns: %TRUE when @str names an accelerator. Any thread.
+ */
 gboolean
 vmc_accel_from_string(const char *str, VmcAccel *accel)
 {
-    for (gsize i = 0; i < G_N_ELEMENTS(vmc_accel_names); i++) {
-        if (g_strcmp0(str, vmc_accel_names[i]) == 0) {
-            *accel = (VmcAccel) i;
-            return TRUE;
-        }
-    }
-    return FALSE;
+    int value = vmc_accel_from_str(str);
+
+    if (value < 0)
+        return FALSE;
+    *accel = (VmcAccel) value;
+    return TRUE;
 }
 
 /**

@@ -31,14 +31,4 @@ struct _VmcEvent {
     VmcState *state;
     int event;
     int detail;
-    gboolean early;   /* seen by us before libvirt said it (a crash) */
 };
-
-VmcState *vmc_state_new_libvirt(VmcStateKind kind, const char *detail, int libvirt_state,
-                                int libvirt_reason);
-VmcHandle *vmc_handle_new(const char *name, const char *ns, const char *uuid,
-                          const char *serial_log, guint vsock_cid, VmcState *state);
-VmcEvent *vmc_event_new(const char *name, const char *uuid, VmcState *state, int event,
-                        int detail);
-VmcEvent *vmc_event_ref(VmcEvent *ev);
-void vmc_event_unref(VmcEvent *ev);

@@ -6,21 +6,47 @@
  */
 #include "vmc-state-private.h"
 
-static const char *const vmc_state_kind_names[] = {
-    [VMC_STATE_STARTING] = "starting",
-    [VMC_STATE_RUNNING] = "running",
-    [VMC_STATE_READY] = "ready",
-    [VMC_STATE_PAUSED] = "paused",
-    [VMC_STATE_STOPPED] = "stopped",
-    [VMC_STATE_FAILED] = "failed",
-};
+VMC_ENUM_IMPL(vmc_state_kind, VMC_STATE_FAILED + 1,
+              "starting", "running", "ready", "paused", "stopped", "failed")
 
+/* libvirt's virDomainEventType and its detail enums (libvirt-domain.h), by
+ * value: libvirt's codes are its ABI, and the core does not link libvirt. */
+#define VMC_LIBVIRT_EVENT_STOPPED 5
+#define VMC_LIBVIRT_EVENT_CRASHED 8
+
+VMC_ENUM_IMPL(vmc_libvirt_event, VMC_LIBVIRT_EVENT_CRASHED + 1,
+              "defined", "undefined", "started", "suspended", "resumed", "stopped", "shutdown",
+              "pmsuspended", "crashed")
+
+static const char *const *const vmc_libvirt_event_details[] = {
+    (const char *const[]) { "added", "updated", "renamed", "from-snapshot", NULL },
+    (const char *const[]) { "removed", "renamed", NULL },
+    (const char *const[]) { "booted", "migrated", "restored", "from-snapshot", "wakeup", NULL },
+    (const char *const[]) { "paused", "migrated", "ioerror", "watchdog", "restored",
+                            "from-snapshot", "api-error", "postcopy", "postcopy-failed", NULL },
+    (const char *const[]) { "unpaused", "migrated", "from-snapshot", "postcopy",
+                            "postcopy-failed", NULL },
+    (const char *const[]) { "shutdown", "destroyed", "crashed", "migrated", "saved", "failed",
+                            "from-snapshot", NULL },
+    (const char *const[]) { "finished", "guest", "host", NULL },
+    (const char *const[]) { "memory", "disk", NULL },
+    (const char *const[]) { "panicked", "crashloaded", NULL },
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(vmc_libvirt_event_details) == G_N_ELEMENTS(vmc_libvirt_event_strings));
+
+/**
+ * vmc_state_kind_to_string:
+ * @kind: a #VmcStateKind
+ *
+ * Returns: the kind's name ("starting", "running", "ready", "paused",
+ *   "stopped", "failed"), or "unknown" for a value out of range. Any thread.
+ */
 const char *
 vmc_state_kind_to_string(VmcStateKind kind)
 {
-    if ((guint) kind >= G_N_ELEMENTS(vmc_state_kind_names))
-        return "unknown";
-    return vmc_state_kind_names[kind];
+    const char *name = vmc_state_kind_to_str((int) kind);
+
+    return name ? name : "unknown";
 }
 
 /**
@@ -42,8 +68,21 @@ vmc_state_new(VmcStateKind kind, const char *detail)
     return state;
 }
 
+/**
+ * vmc_state_new_full:
+ * @kind: the kind of state
+ * @detail: (nullable): the IP for %VMC_STATE_READY, the reason for
+ *   %VMC_STATE_FAILED; ignored otherwise
+ * @libvirt_state: the hypervisor's own state code (libvirt's virDomainState)
+ * @libvirt_reason: the hypervisor's own reason code
+ *
+ * For driver modules: a state with the hypervisor's codes kept.
+ *
+ * Returns: (transfer full): a new state, free with vmc_state_free(). Any
+ *   thread.
+ */
 VmcState *
-vmc_state_new_libvirt(VmcStateKind kind, const char *detail, int libvirt_state, int libvirt_reason)
+vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_state, int libvirt_reason)
 {
     VmcState *state = vmc_state_new(kind, detail);
 
@@ -56,8 +95,8 @@ VmcState *
 vmc_state_copy(const VmcState *state)
 {
     g_return_val_if_fail(state != NULL, NULL);
-    return vmc_state_new_libvirt(state->kind, state->detail, state->libvirt_state,
-                                 state->libvirt_reason);
+    return vmc_state_new_full(state->kind, state->detail, state->libvirt_state,
+                              state->libvirt_reason);
 }
 
 void
@@ -151,6 +190,20 @@ vmc_state_to_string(const VmcState *state)
     return g_strdup(vmc_state_kind_to_string(state->kind));
 }
 
+/**
+ * vmc_handle_new:
+ * @name: the VM's name
+ * @ns: (nullable): its namespace (%NULL: none)
+ * @uuid: its UUID, as a string
+ * @serial_log: its serial log
+ * @vsock_cid: its vsock CID, 0 for none
+ * @state: (transfer full): the state it is in now
+ *
+ * For driver modules: the handle boot() and lookup() return.
+ *
+ * Returns: (transfer full): a new handle, free with vmc_handle_free().
+ *   Any thread.
+ */
 VmcHandle *
 vmc_handle_new(const char *name, const char *ns, const char *uuid, const char *serial_log,
                guint vsock_cid, VmcState *state)
@@ -249,6 +302,18 @@ vmc_handle_get_state(const VmcHandle *handle)
     return handle->state;
 }
 
+/**
+ * vmc_event_new:
+ * @name: the VM's name
+ * @uuid: the VM's UUID, as a string
+ * @state: (transfer full): its new state
+ * @event: libvirt's event code (virDomainEventType), or %VMC_EVENT_READY
+ * @detail: libvirt's detail code
+ *
+ * For driver modules: an event to hand to watch functions.
+ *
+ * Returns: (transfer full): a new event with one reference. Any thread.
+ */
 VmcEvent *
 vmc_event_new(const char *name, const char *uuid, VmcState *state, int event, int detail)
 {
@@ -263,6 +328,12 @@ vmc_event_new(const char *name, const char *uuid, VmcState *state, int event, in
     return ev;
 }
 
+/**
+ * vmc_event_ref:
+ * @ev: an event
+ *
+ * Returns: @ev, with one more reference. Any thread.
+ */
 VmcEvent *
 vmc_event_ref(VmcEvent *ev)
 {
@@ -270,6 +341,12 @@ vmc_event_ref(VmcEvent *ev)
     return ev;
 }
 
+/**
+ * vmc_event_unref:
+ * @ev: (nullable): an event
+ *
+ * Drops a reference; the last one frees the event. Any thread.
+ */
 void
 vmc_event_unref(VmcEvent *ev)
 {
@@ -314,4 +391,57 @@ vmc_event_get_libvirt_detail(const VmcEvent *event)
 {
     g_return_val_if_fail(event != NULL, -1);
     return event->detail;
+}
+
+/**
+ * vmc_event_ends_run:
+ * @event: an event
+ *
+ * Returns: %TRUE when @event says the VM stopped running: it powered off,
+ * was forced off, crashed or failed to start (defining or undefining a
+ * stopped VM also reports a stopped state, but ends nothing). Any thread.
+ */
+gboolean
+vmc_event_ends_run(const VmcEvent *event)
+{
+    g_return_val_if_fail(event != NULL, FALSE);
+    return event->event == VMC_LIBVIRT_EVENT_STOPPED || event->event == VMC_LIBVIRT_EVENT_CRASHED;
+}
+
+/**
+ * vmc_event_get_libvirt_event_name:
+ * @event: an event
+ *
+ * Returns: (nullable): libvirt's name of the event ("started", "stopped",
+ *   ...), or %NULL for %VMC_EVENT_READY and codes this library does not
+ *   know. Any thread.
+ */
+const char *
+vmc_event_get_libvirt_event_name(const VmcEvent *event)
+{
+    g_return_val_if_fail(event != NULL, NULL);
+    return vmc_libvirt_event_to_str(event->event);
+}
+
+/**
+ * vmc_event_get_libvirt_detail_name:
+ * @event: an event
+ *
+ * Returns: (nullable): libvirt's name of the event's detail ("booted",
+ *   "destroyed", ...), or %NULL when unknown. Any thread.
+ */
+const char *
+vmc_event_get_libvirt_detail_name(const VmcEvent *event)
+{
+    const char *const *details;
+
+    g_return_val_if_fail(event != NULL, NULL);
+    if (!vmc_libvirt_event_to_str(event->event) || event->detail < 0)
+        return NULL;
+    details = vmc_libvirt_event_details[event->event];
+    for (int i = 0; details[i]; i++) {
+        if (i == event->detail)
+            return details[i];
+    }
+    return NULL;
 }

@@ -246,6 +246,23 @@ vmc_quiet_errors(void *opaque, virErrorPtr err)
     /* Errors reach callers as GErrors, never on stderr. */
 }
 
+void
+vmc_conn_quiet_errors(virConnectPtr conn)
+{
+    virConnSetErrorFunc(conn, NULL, vmc_quiet_errors);
+}
+
+/* Asked for by the application (vmc_driver_quiet_process()), never by
+ * the library itself. */
+void
+vmc_lv_quiet_process(void)
+{
+    if (vmc_event_loop_ensure(NULL))
+        virSetErrorFunc(NULL, vmc_quiet_errors);
+}
+
+static char *vmc_init_error;   /* why libvirt could not be initialized, or NULL */
+
 static gpointer
 vmc_event_thread(gpointer data)
 {
@@ -255,20 +272,22 @@ vmc_event_thread(gpointer data)
     return NULL;
 }
 
+/* Nothing process-wide is changed here but what libvirt needs: no
+ * environment, no global error function (each connection of ours gets a
+ * quiet one, vmc_conn_quiet_errors()), and an event loop only when the
+ * application registered none. */
 static gpointer
 vmc_event_loop_init(gpointer data)
 {
     int probe;
 
-    /* libvirt also logs errors to stderr (the embedded driver does, while
-     * it starts); they reach callers as GErrors already. Unless the user
-     * configured libvirt's logging, it is read before initialization. */
-    if (!g_getenv("LIBVIRT_LOG_OUTPUTS"))
-        g_setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", FALSE);
     /* libvirt's thread-local error state needs this before anything else. */
-    if (virInitialize() < 0)
-        g_error("cannot initialize libvirt");
-    virSetErrorFunc(NULL, vmc_quiet_errors);
+    if (virInitialize() < 0) {
+        const char *msg = virGetLastErrorMessage();
+        vmc_init_error = g_strdup(msg ? msg : "unknown error");
+        virResetLastError();
+        return NULL;
+    }
 
     /* Adding a timer only works when an implementation is registered: if
      * the application registered its own, it runs it, and we use it. */
@@ -286,10 +305,16 @@ vmc_event_loop_init(gpointer data)
     return NULL;
 }
 
-void
-vmc_event_loop_ensure(void)
+gboolean
+vmc_event_loop_ensure(GError **error)
 {
     static GOnce once = G_ONCE_INIT;
 
     g_once(&once, vmc_event_loop_init, NULL);
+    if (vmc_init_error) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR, "cannot initialize libvirt: %s",
+                    vmc_init_error);
+        return FALSE;
+    }
+    return TRUE;
 }

@@ -7,120 +7,42 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-driver-private.h"
 #include "vmc-host-private.h"
+#include "vmc-lv-private.h"
 #include "vmc-xml-private.h"
 
 #include <grp.h>
 #include <string.h>
 #include <unistd.h>
 
-struct _VmcHostCheck {
-    char *id;
-    char *title;
-    VmcHostCheckStatus status;
-    char *detail;
-    char *hint;
-};
-
-static const char *const vmc_host_check_status_names[] = {
-    [VMC_HOST_CHECK_PASS] = "pass",
-    [VMC_HOST_CHECK_WARN] = "warn",
-    [VMC_HOST_CHECK_FAIL] = "fail",
-};
-
-/**
- * vmc_host_check_status_to_string:
- * @status: a #VmcHostCheckStatus
- *
- * Returns: "pass", "warn" or "fail"; %NULL for a value out of range.
- */
-const char *
-vmc_host_check_status_to_string(VmcHostCheckStatus status)
-{
-    if ((guint) status >= G_N_ELEMENTS(vmc_host_check_status_names))
-        return NULL;
-    return vmc_host_check_status_names[status];
-}
-
-void
-vmc_host_check_free(VmcHostCheck *check)
-{
-    if (!check)
-        return;
-    g_free(check->id);
-    g_free(check->title);
-    g_free(check->detail);
-    g_free(check->hint);
-    g_free(check);
-}
-
-/** vmc_host_check_get_id: Returns: the check's stable id, e.g. "kvm-vcpu". */
-const char *
-vmc_host_check_get_id(const VmcHostCheck *check)
-{
-    g_return_val_if_fail(check != NULL, NULL);
-    return check->id;
-}
-
-/** vmc_host_check_get_title: Returns: what was checked, e.g. "KVM runs a vCPU". */
-const char *
-vmc_host_check_get_title(const VmcHostCheck *check)
-{
-    g_return_val_if_fail(check != NULL, NULL);
-    return check->title;
-}
-
-VmcHostCheckStatus
-vmc_host_check_get_status(const VmcHostCheck *check)
-{
-    g_return_val_if_fail(check != NULL, VMC_HOST_CHECK_FAIL);
-    return check->status;
-}
-
-/** vmc_host_check_get_detail: Returns: what the check found. */
-const char *
-vmc_host_check_get_detail(const VmcHostCheck *check)
-{
-    g_return_val_if_fail(check != NULL, NULL);
-    return check->detail;
-}
-
-/** vmc_host_check_get_hint: Returns: (nullable): what to do about a warning or failure. */
-const char *
-vmc_host_check_get_hint(const VmcHostCheck *check)
-{
-    g_return_val_if_fail(check != NULL, NULL);
-    return check->hint;
-}
-
 static void G_GNUC_PRINTF(5, 6)
 vmc_host_add(GPtrArray *checks, const char *id, const char *title, VmcHostCheckStatus status,
              const char *fmt, ...)
 {
-    VmcHostCheck *check = g_new0(VmcHostCheck, 1);
+    g_autofree char *detail = NULL;
     va_list args;
 
-    check->id = g_strdup(id);
-    check->title = g_strdup(title);
-    check->status = status;
     va_start(args, fmt);
-    check->detail = g_strdup_vprintf(fmt, args);
+    detail = g_strdup_vprintf(fmt, args);
     va_end(args);
-    g_ptr_array_add(checks, check);
+    g_ptr_array_add(checks, vmc_host_check_new(id, title, status, detail, NULL));
 }
 
 /* The hint of the check added last. */
 static void G_GNUC_PRINTF(2, 3)
 vmc_host_hint(GPtrArray *checks, const char *fmt, ...)
 {
-    VmcHostCheck *check = g_ptr_array_index(checks, checks->len - 1);
+    VmcHostCheck *last = g_ptr_array_index(checks, checks->len - 1);
+    g_autofree char *hint = NULL;
     va_list args;
 
     va_start(args, fmt);
-    g_free(check->hint);
-    check->hint = g_strdup_vprintf(fmt, args);
+    hint = g_strdup_vprintf(fmt, args);
     va_end(args);
+    g_ptr_array_index(checks, checks->len - 1) =
+        vmc_host_check_new(vmc_host_check_get_id(last), vmc_host_check_get_title(last),
+                           vmc_host_check_get_status(last), vmc_host_check_get_detail(last), hint);
+    vmc_host_check_free(last);
 }
 
 gboolean
@@ -361,27 +283,9 @@ vmc_host_check_image_dirs(GPtrArray *checks, const char *uri)
     }
 }
 
-/**
- * vmc_host_check:
- * @uri: (nullable): a libvirt URI, or %NULL for the one vmc_driver_open()
- *   would pick
- *
- * Checks what this tool needs of a host, like virt-host-validate does for
- * libvirt: libvirt reachable and its version, a QEMU binary, KVM (device,
- * access by QEMU's user, a vCPU that really runs), the stability of
- * libvirt's capabilities cache, virtiofsd, `/dev/vhost-vsock`, UEFI
- * firmware, virtiofs `<readonly/>` support, dnsmasq for libvirt networks,
- * and under `qemu:///system` whether QEMU's user can enter the usual image
- * directories. Checks of files and devices are made on this host, so for
- * a remote URI only libvirt's answers are checked.
- *
- * Never fails: a host that cannot be reached is a failed check.
- *
- * Returns: (transfer full) (element-type VmcHostCheck): the checks, in
- *   that order. May be called from any thread.
- */
+/* The checks of vmc_host_check() (see there), for a libvirt host. */
 GPtrArray *
-vmc_host_check(const char *uri)
+vmc_lv_check_host(const char *uri)
 {
     static const char *const virtiofsd[] = {
         "/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/bin/virtiofsd", NULL,
@@ -402,7 +306,7 @@ vmc_host_check(const char *uri)
     gint64 start;
     double secs;
 
-    driver = vmc_driver_open(uri, &error);
+    driver = vmc_lv_open(uri, &error);
     if (!driver) {
         vmc_host_add(checks, "libvirt", "libvirt reachable", VMC_HOST_CHECK_FAIL, "%s",
                      error->message);
@@ -410,8 +314,8 @@ vmc_host_check(const char *uri)
                               "-c 'qemu:///embed?root=DIR', which needs none");
         return checks;
     }
-    used = vmc_driver_get_uri(driver);
-    local = vmc_driver_is_local(driver);
+    used = vmc_lv_get_uri(driver);
+    local = vmc_lv_is_local(driver);
     conn = vmc_driver_get_conn(driver);
     if (!conn) {
         vmc_host_add(checks, "libvirt", "libvirt reachable", VMC_HOST_CHECK_FAIL,
@@ -503,22 +407,4 @@ vmc_host_check(const char *uri)
 
     virConnectClose(conn);
     return checks;
-}
-
-/**
- * vmc_host_checks_can_boot:
- * @checks: (element-type VmcHostCheck): what vmc_host_check() returned
- *
- * Returns: %TRUE when no check failed: the host can boot VMs, perhaps
- *   with warnings.
- */
-gboolean
-vmc_host_checks_can_boot(GPtrArray *checks)
-{
-    g_return_val_if_fail(checks != NULL, FALSE);
-    for (guint i = 0; i < checks->len; i++) {
-        if (vmc_host_check_get_status(g_ptr_array_index(checks, i)) == VMC_HOST_CHECK_FAIL)
-            return FALSE;
-    }
-    return TRUE;
 }

@@ -42,7 +42,16 @@ gboolean vmc_libvirt_error_from(GError **error, VmcOperation op, const virError 
 /* True when @code/@domain mean the connection itself is gone. */
 gboolean vmc_libvirt_error_is_connection_lost(int code, int domain);
 
-/* Registers libvirt's event loop once, before any connection is opened,
- * and runs it on a thread of the library's own, unless the application
- * registered an implementation already (vmc-events.c). */
-void vmc_event_loop_ensure(void);
+/* Initializes libvirt and registers its event loop once, before any
+ * connection is opened, and runs it on a thread of the library's own,
+ * unless the application registered an implementation already
+ * (vmc-events.c). FALSE with VMC_ERROR_HYPERVISOR when libvirt cannot be
+ * initialized. */
+gboolean vmc_event_loop_ensure(GError **error);
+
+/* Errors on @conn reach callers as GErrors only: libvirt does not print
+ * them. Per connection: the process-wide handler stays the application's. */
+void vmc_conn_quiet_errors(virConnectPtr conn);
+
+/* The quiet_process operation: libvirt prints no error of this process. */
+void vmc_lv_quiet_process(void);

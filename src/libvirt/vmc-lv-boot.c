@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Puts things back as they were after a failed start: the old definition,
@@ -38,42 +39,155 @@ vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
 
 /* Boots of one name on one host are serialized across threads and
  * processes (two virt-vmconfig runs): libvirt has no "define unless
- * running", so a losing boot would redefine the winner's running VM. An
- * advisory lock file per host URI and VM name; -1 (no lock) if it cannot
- * be made, which leaves the in-process mutex. */
-static int
-vmc_boot_lock_acquire(VmcDriver *driver, const char *name)
+ * running", so a losing boot would redefine the winner's running VM.
+ * Within the process, a lock per name (boots of other names go on); across
+ * processes, an advisory lock file per host URI and name, removed by the
+ * boot that holds it when it is done. Neither waits longer than
+ * VMC_BOOT_LOCK_TIMEOUT_MS. A lock file that cannot be made leaves the
+ * in-process lock alone. */
+#define VMC_BOOT_LOCK_TIMEOUT_MS 60000
+
+typedef struct {
+    gboolean held;
+    guint users;
+    GCond cond;
+} VmcNameLock;
+
+typedef struct {
+    VmcDriver *driver;
+    char *name;
+    VmcNameLock *name_lock;   /* NULL until held */
+    char *path;
+    int fd;
+} VmcBootLock;
+
+void
+vmc_name_lock_free(gpointer data)
 {
-    g_autofree char *uri_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA1, driver->hub->uri, -1);
+    VmcNameLock *nl = data;
+
+    g_cond_clear(&nl->cond);
+    g_free(nl);
+}
+
+static char *
+vmc_boot_lock_path(VmcDriver *driver, const char *name)
+{
+    g_autofree char *uri_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA1, driver->hub->uri,
+                                                              -1);
     g_autofree char *dir = g_build_filename(geteuid() == 0 ? "/run" : g_get_user_runtime_dir(),
                                             "virt-vmconfig", "locks", NULL);
     g_autofree char *file = g_strdup_printf("%.16s-%s.lock", uri_hash, name);
-    g_autofree char *path = g_build_filename(dir, file, NULL);
-    int fd;
 
     if (g_mkdir_with_parents(dir, 0700) < 0)
-        return -1;
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -1;
-    while (flock(fd, LOCK_EX) < 0) {
-        if (errno != EINTR) {
-            close(fd);
+        return NULL;
+    return g_build_filename(dir, file, NULL);
+}
+
+/* The lock file, once flock() holds it and it is still the file of that
+ * name (the holder before removes it when done); -1 when it cannot be
+ * made; -2 past @deadline. */
+static int
+vmc_boot_lock_file(const char *path, gint64 deadline)
+{
+    for (;;) {
+        struct stat held, named;
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+        if (fd < 0)
             return -1;
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                close(fd);
+                return -1;
+            }
+            if (g_get_monotonic_time() > deadline) {
+                close(fd);
+                return -2;
+            }
+            g_usleep(20 * 1000);
         }
+        if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
+            return fd;
+        close(fd);   /* removed by the holder before: take the new one */
     }
-    return fd;
 }
 
 static void
-vmc_boot_lock_release(int *fd)
+vmc_boot_lock_release(VmcBootLock *lock)
 {
-    if (*fd >= 0)
-        close(*fd);
+    VmcDriver *driver = lock->driver;
+
+    if (lock->fd >= 0) {
+        g_unlink(lock->path);
+        close(lock->fd);
+    }
+    if (lock->name_lock) {
+        g_mutex_lock(&driver->boot_lock);
+        lock->name_lock->held = FALSE;
+        g_cond_signal(&lock->name_lock->cond);
+        if (--lock->name_lock->users == 0)
+            g_hash_table_remove(driver->name_locks, lock->name);
+        g_mutex_unlock(&driver->boot_lock);
+    }
+    g_free(lock->name);
+    g_free(lock->path);
+    g_free(lock);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcBootLock, vmc_boot_lock_release)
+
+static VmcBootLock *
+vmc_boot_lock_acquire(VmcDriver *driver, const char *name, GError **error)
+{
+    g_autoptr(VmcBootLock) lock = g_new0(VmcBootLock, 1);
+    gint64 deadline = g_get_monotonic_time() + VMC_BOOT_LOCK_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+    VmcNameLock *nl;
+
+    lock->driver = driver;
+    lock->name = g_strdup(name);
+    lock->fd = -1;
+
+    g_mutex_lock(&driver->boot_lock);
+    nl = g_hash_table_lookup(driver->name_locks, name);
+    if (!nl) {
+        nl = g_new0(VmcNameLock, 1);
+        g_cond_init(&nl->cond);
+        g_hash_table_insert(driver->name_locks, g_strdup(name), nl);
+    }
+    nl->users++;
+    while (nl->held) {
+        if (!g_cond_wait_until(&nl->cond, &driver->boot_lock, deadline) && nl->held) {
+            if (--nl->users == 0)
+                g_hash_table_remove(driver->name_locks, name);
+            g_mutex_unlock(&driver->boot_lock);
+            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                     "VM '%s': another boot of it in this process did not finish in %d s; "
+                     "nothing was changed", name, VMC_BOOT_LOCK_TIMEOUT_MS / 1000);
+            return NULL;
+        }
+    }
+    nl->held = TRUE;
+    lock->name_lock = nl;
+    g_mutex_unlock(&driver->boot_lock);
+
+    lock->path = vmc_boot_lock_path(driver, name);
+    if (lock->path) {
+        lock->fd = vmc_boot_lock_file(lock->path, deadline);
+        if (lock->fd == -2) {
+            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                     "VM '%s': another process has been booting it for %d s (it holds %s); "
+                     "nothing was changed", name, VMC_BOOT_LOCK_TIMEOUT_MS / 1000, lock->path);
+            lock->fd = -1;
+            return NULL;
+        }
+    }
+    return g_steal_pointer(&lock);
 }
 
 /**
- * vmc_driver_boot:
+ * vmc_lv_boot:
  * @driver: a driver
  * @cfg: the VM
  * @error: return location for a #GError, or %NULL
@@ -88,7 +202,7 @@ vmc_boot_lock_release(int *fd)
  * %VMC_ERROR_INVALID_CONFIG (nothing was touched) or %VMC_ERROR_BOOT_FAILED.
  */
 VmcHandle *
-vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 {
     g_autoptr(GError) move_error = NULL;
     g_autoptr(virConnect) conn = NULL;
@@ -98,12 +212,14 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     g_autofree char *xml = NULL;
     g_autofree char *old_xml = NULL;
     g_autofree char *uuid = NULL;
-    g_autoptr(GMutexLocker) locker = NULL;
-    int lock_fd __attribute__((cleanup(vmc_boot_lock_release))) = -1;
+    g_autoptr(VmcBootLock) lock = NULL;
     const char *name;
     const char *nvram;
     gboolean nvram_existed;
     VmcAccel accel;
+    g_autoptr(GArray) taps_where = NULL;
+    g_autoptr(GError) failure = NULL;
+    VmcHandle *handle;
 
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -116,7 +232,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
                  vmc_config_get_name(cfg));
         return NULL;
     }
-    accel = vmc_driver_get_accel(driver);
+    accel = vmc_lv_get_accel(driver);
     if (driver->local && !vmc_driver_preflight(driver, cfg, accel, error))
         return NULL;
     name = vmc_config_get_name(cfg);
@@ -127,8 +243,9 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         return NULL;
     uuid = vmc_config_get_uuid_string(cfg);
 
-    locker = g_mutex_locker_new(&driver->boot_lock);
-    lock_fd = vmc_boot_lock_acquire(driver, name);
+    lock = vmc_boot_lock_acquire(driver, name, error);
+    if (!lock)
+        return NULL;
     conn = vmc_driver_conn(driver);
     existing = virDomainLookupByName(conn, name);
     if (!existing) {
@@ -166,14 +283,25 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
                      uuid);
             return NULL;
         }
+        /* Without the old definition a failed start could not put it
+         * back: stop before anything is changed. */
         raw = virDomainGetXMLDesc(existing, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
+        if (!raw) {
+            vmc_libvirt_error(error, VMC_OP_STATE,
+                              "cannot read the definition of VM '%s'; nothing was changed",
+                              name);
+            return NULL;
+        }
         old_xml = g_strdup(raw);
         free(raw);
     }
 
     /* libvirt opens TAP devices in its own namespace: one that the last
-     * boot moved into netns comes back first. */
+     * boot moved into netns comes back first; every failure from here on
+     * puts each TAP back where it was. */
+    taps_where = vmc_taps_where(cfg);
     if (!vmc_move_taps(cfg, FALSE, &move_error)) {
+        vmc_taps_restore(cfg, taps_where);
         g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
         return NULL;
     }
@@ -182,6 +310,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
+        vmc_taps_restore(cfg, taps_where);
         return NULL;
     }
     if (virDomainCreate(dom) < 0) {
@@ -189,17 +318,25 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 
         virCopyLastError(&start_error);
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
+        vmc_taps_restore(cfg, taps_where);
         vmc_libvirt_error_from(error, VMC_OP_START, &start_error, "VM '%s' failed to start",
                                name);
         virResetError(&start_error);
         return NULL;
     }
     if (!vmc_move_taps(cfg, TRUE, &move_error)) {
-        vmc_hub_mark_stopping(driver->hub, uuid);
-        vmc_destroy(dom, NULL, VMC_OP_START, name);
-        vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
-        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
-        return NULL;
+        g_set_error_literal(&failure, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
+    } else {
+        handle = vmc_handle_from_domain(driver, dom, &failure);
+        if (handle)
+            return handle;
+        g_prefix_error(&failure, "VM '%s' started but was stopped again, since ", name);
     }
-    return vmc_handle_from_domain(driver, dom, error);
+    /* Started, but it cannot be handed over: undone, as a failed start. */
+    vmc_hub_mark_stopping(driver->hub, uuid);
+    vmc_destroy(dom, NULL, VMC_OP_START, name);
+    vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
+    vmc_taps_restore(cfg, taps_where);
+    g_propagate_error(error, g_steal_pointer(&failure));
+    return NULL;
 }

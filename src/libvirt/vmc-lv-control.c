@@ -77,7 +77,7 @@ vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name)
 }
 
 /**
- * vmc_driver_stop:
+ * vmc_lv_stop:
  * @driver: a driver
  * @handle: a VM
  * @timeout_ms: how long the guest may take to power off
@@ -92,7 +92,7 @@ vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name)
  * Returns: %TRUE when the guest powered off by itself.
  */
 gboolean
-vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
+vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
 {
     g_autoptr(virDomain) dom = NULL;
     g_autoptr(GMainContext) context = g_main_context_new();
@@ -108,7 +108,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
         return FALSE;
 
     g_main_context_push_thread_default(context);
-    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_stop_on_event, &wait,
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, FALSE, vmc_stop_on_event, &wait,
                                       NULL);
     active = virDomainIsActive(dom);
     if (active == 1)
@@ -118,7 +118,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
 
         virCopyLastError(&err);
         if (virDomainIsActive(dom) == 1) {
-            vmc_driver_unwatch(driver, watch);
+            vmc_lv_unwatch(driver, watch);
             g_main_context_pop_thread_default(context);
             vmc_libvirt_error_from(error, VMC_OP_STOP, &err,
                                    "cannot press the power button of VM '%s'", handle->name);
@@ -143,7 +143,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
 
     g_source_destroy(timeout);
     g_source_destroy(repress);
-    vmc_driver_unwatch(driver, watch);
+    vmc_lv_unwatch(driver, watch);
     g_main_context_pop_thread_default(context);
 
     if (active < 0)
@@ -161,7 +161,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
 }
 
 /**
- * vmc_driver_kill:
+ * vmc_lv_kill:
  * @driver: a driver
  * @handle: a VM
  * @error: return location for a #GError, or %NULL
@@ -171,7 +171,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
  * Returns: %TRUE on success.
  */
 gboolean
-vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
+vmc_lv_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_autoptr(virDomain) dom = NULL;
 
@@ -196,12 +196,12 @@ vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pau
     dom = vmc_driver_domain(driver, handle, op, error);
     if (!dom)
         return FALSE;
-    state = vmc_domain_state(dom, NULL, error);
+    state = vmc_domain_state(driver, dom, NULL, error);
     if (!state)
         return FALSE;
-    if (state->kind == (pause ? VMC_STATE_PAUSED : VMC_STATE_RUNNING))
+    if (vmc_state_get_kind(state) == (pause ? VMC_STATE_PAUSED : VMC_STATE_RUNNING))
         return TRUE;
-    if (state->kind != (pause ? VMC_STATE_RUNNING : VMC_STATE_PAUSED)) {
+    if (vmc_state_get_kind(state) != (pause ? VMC_STATE_RUNNING : VMC_STATE_PAUSED)) {
         g_autofree char *now = vmc_state_to_string(state);
         return vmc_fail(error, VMC_ERROR_STATE_FAILED, "VM '%s' cannot be %s: it is %s",
                         handle->name, pause ? "paused" : "resumed", now);
@@ -213,7 +213,7 @@ vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pau
 }
 
 /**
- * vmc_driver_pause:
+ * vmc_lv_pause:
  * @driver: a driver
  * @handle: a running VM
  * @error: return location for a #GError, or %NULL
@@ -224,14 +224,14 @@ vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pau
  * Returns: %TRUE on success.
  */
 gboolean
-vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
+vmc_lv_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     return vmc_driver_pause_resume(driver, handle, TRUE, error);
 }
 
 /**
- * vmc_driver_resume:
+ * vmc_lv_resume:
  * @driver: a driver
  * @handle: a paused VM
  * @error: return location for a #GError, or %NULL
@@ -242,7 +242,7 @@ vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
  * Returns: %TRUE on success.
  */
 gboolean
-vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
+vmc_lv_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     return vmc_driver_pause_resume(driver, handle, FALSE, error);
@@ -262,7 +262,7 @@ vmc_domain_undefine(virDomainPtr dom, unsigned int flags)
 }
 
 /**
- * vmc_driver_delete:
+ * vmc_lv_remove:
  * @driver: a driver
  * @handle: a VM
  * @flags: whether to remove the NVRAM file of a UEFI VM too
@@ -275,7 +275,7 @@ vmc_domain_undefine(virDomainPtr dom, unsigned int flags)
  * Returns: %TRUE on success.
  */
 gboolean
-vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
                   GError **error)
 {
     g_autoptr(virDomain) dom = NULL;
@@ -290,7 +290,7 @@ vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags fla
     if (!dom)
         return FALSE;
     if (virDomainIsActive(dom) == 1 &&
-        !vmc_driver_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error)) {
+        !vmc_lv_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error)) {
         if (!g_error_matches(stop_error, VMC_ERROR, VMC_ERROR_STOP_FAILED)) {
             g_propagate_error(error, g_steal_pointer(&stop_error));
             return FALSE;

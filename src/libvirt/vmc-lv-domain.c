@@ -91,7 +91,7 @@ vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
 }
 
 VmcState *
-vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error)
+vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log, GError **error)
 {
     /* Every libvirt call resets libvirt's error: take the name first. */
     g_autofree char *name = g_strdup(virDomainGetName(dom));
@@ -105,9 +105,10 @@ vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error)
     }
     result = vmc_state_from_libvirt(state, reason);
     /* libvirt truncates the log at each start: a marker in it is this boot's. */
-    if (result->kind == VMC_STATE_RUNNING && (ip = vmc_ready_scan_file(serial_log))) {
+    if (vmc_state_get_kind(result) == VMC_STATE_RUNNING && serial_log &&
+        (ip = vmc_ready_cache_scan(driver->ready_cache, serial_log, virDomainGetID(dom)))) {
         vmc_state_free(result);
-        result = vmc_state_new_libvirt(VMC_STATE_READY, ip, state, reason);
+        result = vmc_state_new_full(VMC_STATE_READY, ip, state, reason);
     }
     return result;
 }
@@ -142,7 +143,7 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
         g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns ? ns : ""));
         g_mutex_unlock(&driver->hub->lock);
     }
-    state = vmc_domain_state(dom, serial, error);
+    state = vmc_domain_state(driver, dom, serial, error);
     if (!state)
         return NULL;
     return vmc_handle_new(name, ns, uuid, serial,
@@ -163,7 +164,7 @@ vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op, G
 }
 
 /**
- * vmc_driver_lookup:
+ * vmc_lv_lookup:
  * @driver: a driver
  * @name: a VM's name
  * @error: return location for a #GError, or %NULL
@@ -173,7 +174,7 @@ vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op, G
  * was not made by virt-vmconfig.
  */
 VmcHandle *
-vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
+vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error)
 {
     g_autoptr(virConnect) conn = NULL;
     g_autoptr(virDomain) dom = NULL;
@@ -195,7 +196,7 @@ vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
 }
 
 /**
- * vmc_driver_list:
+ * vmc_lv_list:
  * @driver: a driver
  * @ns: (nullable): only VMs of this namespace
  * @error: return location for a #GError, or %NULL
@@ -215,7 +216,7 @@ vmc_handle_compare(gconstpointer a, gconstpointer b)
 }
 
 GPtrArray *
-vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
+vmc_lv_list(VmcDriver *driver, const char *ns, GError **error)
 {
     g_autoptr(virConnect) conn = NULL;
     g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_handle_free);
@@ -248,7 +249,7 @@ vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
 }
 
 /**
- * vmc_driver_get_state:
+ * vmc_lv_get_state:
  * @driver: a driver
  * @handle: a VM
  * @error: return location for a #GError, or %NULL
@@ -258,7 +259,7 @@ vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
  * printed the ready marker in this boot is ready.
  */
 VmcState *
-vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
+vmc_lv_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_autoptr(virDomain) dom = NULL;
 
@@ -266,5 +267,5 @@ vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
     dom = vmc_driver_domain(driver, handle, VMC_OP_STATE, error);
     if (!dom)
         return NULL;
-    return vmc_domain_state(dom, handle->serial_log, error);
+    return vmc_domain_state(driver, dom, handle->serial_log, error);
 }

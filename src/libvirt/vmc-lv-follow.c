@@ -53,11 +53,11 @@ vmc_ready_follow_on_serial(const char *data, gsize len, gboolean reset, gpointer
     /* Posted, not called: the callback may remove the watch, and with it
      * this follow, which must not happen inside its own read. */
     ev = vmc_event_new(f->name, f->uuid,
-                       vmc_state_new_libvirt(VMC_STATE_READY,
+                       vmc_state_new_full(VMC_STATE_READY,
                                              vmc_ready_scanner_get_ip(f->scanner),
                                              VIR_DOMAIN_RUNNING, 0),
                        VMC_EVENT_READY, 0);
-    vmc_post(f->watcher, ev);
+    vmc_post(f->watcher, ev, FALSE);
     vmc_event_unref(ev);
 }
 
@@ -150,12 +150,11 @@ vmc_ready_follow_report_crash(gpointer data)
     reason = g_strdup_printf("QEMU was killed by signal %d (%s)", f->signal,
                              g_strsignal(f->signal));
     ev = vmc_event_new(f->name, f->uuid,
-                       vmc_state_new_libvirt(VMC_STATE_FAILED, reason, VIR_DOMAIN_SHUTOFF,
+                       vmc_state_new_full(VMC_STATE_FAILED, reason, VIR_DOMAIN_SHUTOFF,
                                              VIR_DOMAIN_SHUTOFF_CRASHED),
                        VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_CRASHED);
-    ev->early = TRUE;
     f->crashed = TRUE;
-    vmc_post(f->watcher, ev);
+    vmc_post(f->watcher, ev, TRUE);
     vmc_event_unref(ev);
     return G_SOURCE_REMOVE;
 }
@@ -224,12 +223,14 @@ vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const cha
 }
 
 void
-vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev)
+vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev, gboolean early)
 {
+    int event = vmc_event_get_libvirt_event(ev);
+
     if (!w->follows)
         return;
-    if (ev->event == VIR_DOMAIN_EVENT_STARTED || ev->event == VIR_DOMAIN_EVENT_RESUMED)
-        vmc_watcher_follow(w, driver, ev->name, ev->uuid);
-    else if ((vmc_event_ends_run(ev) && !ev->early) || ev->event == VIR_DOMAIN_EVENT_UNDEFINED)
-        g_hash_table_remove(w->follows, ev->uuid);
+    if (event == VIR_DOMAIN_EVENT_STARTED || event == VIR_DOMAIN_EVENT_RESUMED)
+        vmc_watcher_follow(w, driver, vmc_event_get_name(ev), vmc_event_get_uuid(ev));
+    else if ((vmc_event_ends_run(ev) && !early) || event == VIR_DOMAIN_EVENT_UNDEFINED)
+        g_hash_table_remove(w->follows, vmc_event_get_uuid(ev));
 }

@@ -125,9 +125,9 @@ vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
         g_hash_table_add(present, g_strdup(uuid));
         g_mutex_lock(&hub->lock);
         seen = g_hash_table_lookup(hub->states, uuid);
-        if (!seen || seen->kind != state->kind) {
-            vmc_hub_remember(hub, uuid, virDomainGetName(doms[i]), state->kind);
-            event = vmc_event_for_kind(state->kind, &detail);
+        if (!seen || seen->kind != vmc_state_get_kind(state)) {
+            vmc_hub_remember(hub, uuid, virDomainGetName(doms[i]), vmc_state_get_kind(state));
+            event = vmc_event_for_kind(vmc_state_get_kind(state), &detail);
             g_ptr_array_add(events, vmc_event_new(virDomainGetName(doms[i]), uuid,
                                                   vmc_state_copy(state), event, detail));
         }
@@ -147,14 +147,14 @@ vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
         if (g_hash_table_contains(present, key))
             continue;
         g_ptr_array_add(events, vmc_event_new(((VmcSeen *) value)->name, key,
-                                              vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL,
+                                              vmc_state_new_full(VMC_STATE_STOPPED, NULL,
                                                                     VIR_DOMAIN_SHUTOFF, 0),
                                               VIR_DOMAIN_EVENT_UNDEFINED, 0));
         g_hash_table_iter_remove(&iter);
     }
     for (guint i = 0; i < events->len; i++) {
         for (GList *l = hub->watchers; l; l = l->next)
-            vmc_post(l->data, g_ptr_array_index(events, i));
+            vmc_post(l->data, g_ptr_array_index(events, i), FALSE);
     }
     hub->reconnects++;
     g_mutex_unlock(&hub->lock);
@@ -168,6 +168,7 @@ vmc_hub_attach(VmcEventHub *hub, virConnectPtr conn, GError **error)
     virConnectPtr old;
     int id, old_id;
 
+    vmc_conn_quiet_errors(conn);
     id = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                           VIR_DOMAIN_EVENT_CALLBACK(vmc_on_lifecycle),
                                           vmc_hub_ref(hub), vmc_hub_unref);

@@ -103,7 +103,7 @@ vmc_prepare_embed_root(const char *uri, GError **error)
 }
 
 /**
- * vmc_driver_open:
+ * vmc_lv_open:
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
  *   the local system daemon (as root) or session daemon if its socket answers, else
  *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
@@ -116,7 +116,7 @@ vmc_prepare_embed_root(const char *uri, GError **error)
  */
 
 /**
- * vmc_driver_open:
+ * vmc_lv_open:
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
  *   the local system daemon (as root) or session daemon if its socket answers, else
  *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
@@ -131,7 +131,7 @@ vmc_prepare_embed_root(const char *uri, GError **error)
  * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
  */
 VmcDriver *
-vmc_driver_open(const char *uri, GError **error)
+vmc_lv_open(const char *uri, GError **error)
 {
     g_autoptr(VmcDriver) driver = NULL;
     g_autoptr(GUri) parsed = NULL;
@@ -141,10 +141,16 @@ vmc_driver_open(const char *uri, GError **error)
 
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-    vmc_event_loop_ensure();
+    if (!vmc_event_loop_ensure(error))
+        return NULL;
     driver = g_new0(VmcDriver, 1);
+    driver->header.ops = &vmc_lv_ops;
     g_mutex_init(&driver->boot_lock);
+    driver->name_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                               vmc_name_lock_free);
     g_mutex_init(&driver->accel_lock);
+    g_mutex_init(&driver->follow_lock);
+    driver->ready_cache = vmc_ready_cache_new();
     driver->serial_follows = g_hash_table_new_full(NULL, NULL, NULL, vmc_serial_follow_free);
     hub = driver->hub = g_new0(VmcEventHub, 1);
     hub->ref = 1;
@@ -176,7 +182,7 @@ vmc_driver_open(const char *uri, GError **error)
 }
 
 void
-vmc_driver_free(VmcDriver *driver)
+vmc_lv_close(VmcDriver *driver)
 {
     VmcEventHub *hub;
     virConnectPtr conn;
@@ -207,34 +213,37 @@ vmc_driver_free(VmcDriver *driver)
     }
     vmc_hub_unref(hub);
     g_clear_pointer(&driver->serial_follows, g_hash_table_unref);
+    g_clear_pointer(&driver->name_locks, g_hash_table_unref);
     g_mutex_clear(&driver->boot_lock);
     g_mutex_clear(&driver->accel_lock);
+    g_mutex_clear(&driver->follow_lock);
+    vmc_ready_cache_free(driver->ready_cache);
     g_free(driver);
 }
 
 const char *
-vmc_driver_get_uri(VmcDriver *driver)
+vmc_lv_get_uri(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, NULL);
     return driver->hub->uri;
 }
 
 /**
- * vmc_driver_is_local:
+ * vmc_lv_is_local:
  * @driver: a driver
  *
  * Returns: %TRUE when libvirt runs VMs on this host, so that boot can
  * check the config's files here.
  */
 gboolean
-vmc_driver_is_local(VmcDriver *driver)
+vmc_lv_is_local(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, FALSE);
     return driver->local;
 }
 
 /**
- * vmc_driver_get_accel:
+ * vmc_lv_get_accel:
  * @driver: a driver
  *
  * Returns: the accelerator VMs get: the one set, else `kvm` when the host's
@@ -242,7 +251,7 @@ vmc_driver_is_local(VmcDriver *driver)
  * runs (vmc_host_kvm_runs()), else `qemu` (TCG).
  */
 VmcAccel
-vmc_driver_get_accel(VmcDriver *driver)
+vmc_lv_get_accel(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
     g_mutex_lock(&driver->accel_lock);
@@ -259,7 +268,7 @@ vmc_driver_get_accel(VmcDriver *driver)
 }
 
 void
-vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
+vmc_lv_set_accel(VmcDriver *driver, VmcAccel accel)
 {
     g_return_if_fail(driver != NULL);
     g_mutex_lock(&driver->accel_lock);

@@ -119,6 +119,43 @@ vmc_check_taps(const VmcConfig *cfg, GError **error)
     return TRUE;
 }
 
+/* Where each of the VM's TAP devices is now: TRUE for inside its netns.
+ * NULL for a VM without netns. */
+GArray *
+vmc_taps_where(const VmcConfig *cfg)
+{
+    const char *netns = vmc_config_get_netns(cfg);
+    GArray *inside;
+
+    if (!netns)
+        return NULL;
+    inside = g_array_new(FALSE, FALSE, sizeof(gboolean));
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const char *tap = vmc_network_attachment_get_source(vmc_config_get_network(cfg, i));
+        gboolean in = vmc_netns_has_link(netns, tap);
+        g_array_append_val(inside, in);
+    }
+    return inside;
+}
+
+/* Puts each TAP device back where vmc_taps_where() found it: what a boot
+ * that failed undoes. Best effort: a device that cannot be moved is where
+ * libvirt left it. */
+void
+vmc_taps_restore(const VmcConfig *cfg, GArray *where)
+{
+    const char *netns = vmc_config_get_netns(cfg);
+
+    for (guint i = 0; netns && where && i < where->len; i++) {
+        const char *tap = vmc_network_attachment_get_source(vmc_config_get_network(cfg, i));
+        gboolean in = g_array_index(where, gboolean, i);
+
+        if (vmc_netns_has_link(in ? netns : NULL, tap))
+            continue;
+        vmc_netns_move_link(tap, in ? NULL : netns, in ? netns : NULL, NULL);
+    }
+}
+
 /* Moves the VM's TAP devices between the host's namespace and its netns. */
 gboolean
 vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error)

@@ -71,14 +71,20 @@ typedef struct {
     gboolean crashed;      /* reported before libvirt did */
 } VmcReadyFollow;
 
+/* What the libvirt module's open() returns: the header the core
+ * dispatches through comes first. */
 struct _VmcDriver {
+    VmcDriverHeader header;
     gboolean local;
     gboolean system;          /* qemu:///system: QEMU runs as another user */
     GMutex accel_lock;
     gboolean accel_known;
     VmcAccel accel;
     VmcEventHub *hub;
-    GMutex boot_lock;
+    GMutex boot_lock;             /* guards name_locks */
+    GHashTable *name_locks;       /* VM name -> VmcNameLock, while boots of it run */
+    VmcReadyCache *ready_cache;   /* what state queries read of serial logs */
+    GMutex follow_lock;           /* guards the two below */
     GHashTable *serial_follows;   /* id -> VmcSerialFollow */
     guint next_follow;
 };
@@ -101,24 +107,25 @@ void vmc_on_close(virConnectPtr conn, int reason, void *opaque);
 
 /* vmc-lv-watch.c */
 void vmc_watcher_unref(VmcWatcher *w);
-void vmc_post(VmcWatcher *w, VmcEvent *ev);
+void vmc_post(VmcWatcher *w, VmcEvent *ev, gboolean early);
 int vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque);
 guint vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns,
-                                const char *uuid, VmcWatchFunc func, gpointer data,
-                                GDestroyNotify destroy);
+                                const char *uuid, gboolean follow, VmcWatchFunc func,
+                                gpointer data, GDestroyNotify destroy);
 void vmc_serial_follow_free(gpointer data);
 
 /* vmc-lv-follow.c */
 void vmc_ready_follow_free(gpointer data);
 void vmc_hub_mark_stopping(VmcEventHub *hub, const char *uuid);
 void vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const char *uuid);
-void vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev);
+void vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev, gboolean early);
 
 /* vmc-lv-domain.c */
 gboolean vmc_domain_is_ours(virDomainPtr dom, char **ns);
 char *vmc_driver_namespace_of(VmcDriver *driver, const char *uuid);
 char *vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid);
-VmcState *vmc_domain_state(virDomainPtr dom, const char *serial_log, GError **error);
+VmcState *vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log,
+                           GError **error);
 VmcHandle *vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error);
 virDomainPtr vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op,
                                GError **error);
@@ -127,7 +134,45 @@ virDomainPtr vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOp
 gboolean vmc_fail(GError **error, VmcError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 gboolean vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel,
                               GError **error);
+void vmc_name_lock_free(gpointer data);
 gboolean vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error);
+GArray *vmc_taps_where(const VmcConfig *cfg);
+void vmc_taps_restore(const VmcConfig *cfg, GArray *where);
+
+/* The driver's operations (vmc-lv-plugin.c), and what each of them
+ * does, in the file of its concern; the public vmc_driver_* calls of the
+ * core dispatch to them. */
+extern const VmcDriverOps vmc_lv_ops;
+
+VmcDriver *vmc_lv_open(const char *uri, GError **error);
+void vmc_lv_close(VmcDriver *driver);
+const char *vmc_lv_get_uri(VmcDriver *driver);
+gboolean vmc_lv_is_local(VmcDriver *driver);
+VmcAccel vmc_lv_get_accel(VmcDriver *driver);
+void vmc_lv_set_accel(VmcDriver *driver, VmcAccel accel);
+VmcHandle *vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error);
+gboolean vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                     GError **error);
+gboolean vmc_lv_kill(VmcDriver *driver, const VmcHandle *handle, GError **error);
+VmcState *vmc_lv_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error);
+gboolean vmc_lv_pause(VmcDriver *driver, const VmcHandle *handle, GError **error);
+gboolean vmc_lv_resume(VmcDriver *driver, const VmcHandle *handle, GError **error);
+gboolean vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                       GError **error);
+VmcHandle *vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error);
+GPtrArray *vmc_lv_list(VmcDriver *driver, const char *ns, GError **error);
+VmcState *vmc_lv_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                            GError **error);
+VmcState *vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                 VmcWaitProgressFunc progress, gpointer user_data,
+                                 GError **error);
+guint vmc_lv_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
+                           gpointer user_data, GError **error);
+void vmc_lv_unfollow_serial(VmcDriver *driver, guint id);
+guint vmc_lv_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
+                   gpointer user_data, GDestroyNotify destroy);
+void vmc_lv_unwatch(VmcDriver *driver, guint id);
+GPtrArray *vmc_lv_check_host(const char *uri);
 
 /* vmc-lv-control.c */
 gboolean vmc_flag_on_timeout(gpointer data);

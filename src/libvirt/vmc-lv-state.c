@@ -45,7 +45,7 @@ vmc_state_from_libvirt(int state, int reason)
         why = "the guest crashed (kernel panic)";
         break;
     }
-    return vmc_state_new_libvirt(kind, why, state, reason);
+    return vmc_state_new_full(kind, why, state, reason);
 }
 
 VmcState *
@@ -54,38 +54,23 @@ vmc_state_from_event(int event, int detail)
     switch (event) {
     case VIR_DOMAIN_EVENT_DEFINED:
     case VIR_DOMAIN_EVENT_UNDEFINED:
-        return vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);
+        return vmc_state_new_full(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);
     case VIR_DOMAIN_EVENT_STARTED:
     case VIR_DOMAIN_EVENT_RESUMED:
-        return vmc_state_new_libvirt(VMC_STATE_RUNNING, NULL, VIR_DOMAIN_RUNNING, 0);
+        return vmc_state_new_full(VMC_STATE_RUNNING, NULL, VIR_DOMAIN_RUNNING, 0);
     case VIR_DOMAIN_EVENT_SUSPENDED:
-        return vmc_state_new_libvirt(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PAUSED, 0);
+        return vmc_state_new_full(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PAUSED, 0);
     case VIR_DOMAIN_EVENT_PMSUSPENDED:
-        return vmc_state_new_libvirt(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PMSUSPENDED, 0);
+        return vmc_state_new_full(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PMSUSPENDED, 0);
     case VIR_DOMAIN_EVENT_STOPPED:
         if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
             return vmc_state_from_libvirt(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
         if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
             return vmc_state_from_libvirt(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_FAILED);
-        return vmc_state_new_libvirt(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);
+        return vmc_state_new_full(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);
     case VIR_DOMAIN_EVENT_CRASHED:
         return vmc_state_from_libvirt(VIR_DOMAIN_CRASHED, 0);
     default:
         return NULL;   /* SHUTDOWN (in progress): still running until STOPPED */
     }
-}
-
-/**
- * vmc_event_ends_run:
- * @event: an event
- *
- * Returns: %TRUE when @event says the VM stopped running: it powered off,
- * was forced off, crashed or failed to start (defining or undefining a
- * stopped VM also reports a stopped state, but ends nothing).
- */
-gboolean
-vmc_event_ends_run(const VmcEvent *event)
-{
-    g_return_val_if_fail(event != NULL, FALSE);
-    return event->event == VIR_DOMAIN_EVENT_STOPPED || event->event == VIR_DOMAIN_EVENT_CRASHED;
 }

@@ -32,7 +32,7 @@ vmc_ready_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 }
 
 /**
- * vmc_driver_wait_ready:
+ * vmc_lv_wait_ready:
  * @driver: a driver
  * @handle: a VM
  * @timeout_ms: how long to wait
@@ -48,10 +48,10 @@ vmc_ready_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
  * Returns: (transfer full): the ready state, with the guest's IP.
  */
 VmcState *
-vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+vmc_lv_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                       GError **error)
 {
-    return vmc_driver_wait_ready_full(driver, handle, timeout_ms, NULL, NULL, error);
+    return vmc_lv_wait_ready_full(driver, handle, timeout_ms, NULL, NULL, error);
 }
 
 typedef struct {
@@ -72,7 +72,7 @@ vmc_wait_progress_tick(gpointer data)
 }
 
 /**
- * vmc_driver_wait_ready_full:
+ * vmc_lv_wait_ready_full:
  * @driver: a driver
  * @handle: a VM
  * @timeout_ms: how long to wait
@@ -80,12 +80,12 @@ vmc_wait_progress_tick(gpointer data)
  * @user_data: data for @progress
  * @error: return location for a #GError, or %NULL
  *
- * vmc_driver_wait_ready() with progress reports.
+ * vmc_lv_wait_ready() with progress reports.
  *
  * Returns: (transfer full): the ready state, with the guest's IP.
  */
 VmcState *
-vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                            VmcWaitProgressFunc progress, gpointer user_data, GError **error)
 {
     g_autoptr(GMainContext) context = g_main_context_new();
@@ -107,12 +107,12 @@ vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint tim
     }
 
     g_main_context_push_thread_default(context);
-    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, vmc_ready_on_event, &wait,
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, FALSE, vmc_ready_on_event, &wait,
                                       NULL);
     serial = vmc_serial_watch_new(handle->serial_log, context, vmc_ready_on_serial, &wait, error);
-    now = serial ? vmc_driver_get_state(driver, handle, error) : NULL;
-    if (now && !vmc_state_is_running(now) && now->kind != VMC_STATE_STARTING &&
-        now->kind != VMC_STATE_PAUSED)
+    now = serial ? vmc_lv_get_state(driver, handle, error) : NULL;
+    if (now && !vmc_state_is_running(now) && vmc_state_get_kind(now) != VMC_STATE_STARTING &&
+        vmc_state_get_kind(now) != VMC_STATE_PAUSED)
         wait.stopped = vmc_state_copy(now);
 
     timeout = g_timeout_source_new(timeout_ms);
@@ -135,14 +135,14 @@ vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint tim
     if (!now) {
         /* error already set */
     } else if (vmc_ready_scanner_get_ip(scanner)) {
-        result = vmc_state_new_libvirt(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
+        result = vmc_state_new_full(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
                                        VIR_DOMAIN_RUNNING, 0);
     } else if (wait.stopped) {
         g_autofree char *what = vmc_state_to_string(wait.stopped);
         vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)",
                  handle->name, what);
     } else {
-        g_autoptr(VmcState) last = vmc_driver_get_state(driver, handle, NULL);
+        g_autoptr(VmcState) last = vmc_lv_get_state(driver, handle, NULL);
         g_autofree char *what = last ? vmc_state_to_string(last) : g_strdup("unknown");
         vmc_fail(error, VMC_ERROR_STATE_FAILED,
                  "VM '%s' was not ready within %u ms (last state: %s; %" G_GUINT64_FORMAT
@@ -152,7 +152,7 @@ vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint tim
 
     g_source_destroy(timeout);
     vmc_serial_watch_free(serial);
-    vmc_driver_unwatch(driver, watch);
+    vmc_lv_unwatch(driver, watch);
     vmc_state_free(wait.stopped);
     g_main_context_pop_thread_default(context);
     return result;

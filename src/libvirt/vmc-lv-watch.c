@@ -28,6 +28,7 @@ vmc_watcher_unref(VmcWatcher *w)
 typedef struct {
     VmcWatcher *watcher;
     VmcEvent *event;
+    gboolean early;   /* a crash we saw before libvirt said it */
 } VmcDelivery;
 
 static void
@@ -44,7 +45,7 @@ static gboolean vmc_deliver(gpointer data);
 
 /* Hands @ev to @w on its context, like a libvirt event. */
 void
-vmc_post(VmcWatcher *w, VmcEvent *ev)
+vmc_post(VmcWatcher *w, VmcEvent *ev, gboolean early)
 {
     VmcDelivery *d = g_new0(VmcDelivery, 1);
     GSource *source = g_idle_source_new();
@@ -52,10 +53,24 @@ vmc_post(VmcWatcher *w, VmcEvent *ev)
     g_atomic_int_inc(&w->ref);
     d->watcher = w;
     d->event = vmc_event_ref(ev);
+    d->early = early;
     g_source_set_priority(source, G_PRIORITY_DEFAULT);
     g_source_set_callback(source, vmc_deliver, d, vmc_delivery_free);
     g_source_attach(source, w->context);
     g_source_unref(source);
+}
+
+/* The driver of a watch that is still there; NULL once it was removed or
+ * its driver freed. */
+static VmcDriver *
+vmc_watcher_driver(VmcWatcher *w)
+{
+    VmcDriver *driver;
+
+    g_mutex_lock(&w->hub->lock);
+    driver = w->removed ? NULL : w->hub->driver;
+    g_mutex_unlock(&w->hub->lock);
+    return driver;
 }
 
 /* Runs on the watcher's own main context: libvirt may be called here. */
@@ -64,36 +79,31 @@ vmc_deliver(gpointer data)
 {
     VmcDelivery *d = data;
     VmcWatcher *w = d->watcher;
-    VmcDriver *driver;
-    gboolean removed;
+    VmcDriver *driver = vmc_watcher_driver(w);
 
-    g_mutex_lock(&w->hub->lock);
-    removed = w->removed;
-    driver = w->hub->driver;
-    g_mutex_unlock(&w->hub->lock);
-    if (removed || !driver)
+    if (!driver)
         return G_SOURCE_REMOVE;
-    if (w->name && g_strcmp0(w->name, d->event->name) != 0)
+    if (w->name && g_strcmp0(w->name, vmc_event_get_name(d->event)) != 0)
         return G_SOURCE_REMOVE;
-    if (w->uuid && g_strcmp0(w->uuid, d->event->uuid) != 0)
+    if (w->uuid && g_strcmp0(w->uuid, vmc_event_get_uuid(d->event)) != 0)
         return G_SOURCE_REMOVE;
     /* A public watch sees only VMs of virt-vmconfig; the driver's own
      * waits (by UUID) know the domain already. */
     if (w->ns || (w->follows && !w->uuid)) {
-        g_autofree char *ns = vmc_driver_namespace_of(driver, d->event->uuid);
+        g_autofree char *ns = vmc_driver_namespace_of(driver, vmc_event_get_uuid(d->event));
         if (!ns || (w->ns && strcmp(ns, w->ns) != 0))
             return G_SOURCE_REMOVE;
     }
     /* libvirt's own word on a crash reported early: said once is enough. */
-    if (w->follows && vmc_event_ends_run(d->event) && !d->event->early) {
-        VmcReadyFollow *f = g_hash_table_lookup(w->follows, d->event->uuid);
+    if (w->follows && vmc_event_ends_run(d->event) && !d->early) {
+        VmcReadyFollow *f = g_hash_table_lookup(w->follows, vmc_event_get_uuid(d->event));
         if (f && f->crashed) {
-            g_hash_table_remove(w->follows, d->event->uuid);
+            g_hash_table_remove(w->follows, vmc_event_get_uuid(d->event));
             return G_SOURCE_REMOVE;
         }
     }
     /* Tracking first: a callback that removes the watch ends it. */
-    vmc_watcher_track(w, driver, d->event);
+    vmc_watcher_track(w, driver, d->event, d->early);
     w->func(driver, d->event, w->data);
     return G_SOURCE_REMOVE;
 }
@@ -129,17 +139,24 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     if (event == VIR_DOMAIN_EVENT_UNDEFINED)
         g_hash_table_remove(hub->states, uuid);
     else if (event != VIR_DOMAIN_EVENT_DEFINED || !g_hash_table_contains(hub->states, uuid))
-        vmc_hub_remember(hub, uuid, ev->name, state->kind);
+        vmc_hub_remember(hub, uuid, vmc_event_get_name(ev), vmc_state_get_kind(state));
     for (GList *l = hub->watchers; l; l = l->next)
-        vmc_post(l->data, ev);
+        vmc_post(l->data, ev, FALSE);
     g_mutex_unlock(&hub->lock);
     vmc_event_unref(ev);
     return 0;
 }
 
+static gboolean vmc_watch_start_follows(gpointer data);
+
+/* With @follow (a public watch), the watch follows the serial logs of the
+ * running VMs it covers: its table of follows exists before the watch is
+ * published, and is only ever touched on the watch's context, where the
+ * VMs running now are looked up first. */
 guint
 vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, const char *uuid,
-                          VmcWatchFunc func, gpointer data, GDestroyNotify destroy)
+                          gboolean follow, VmcWatchFunc func, gpointer data,
+                          GDestroyNotify destroy)
 {
     VmcWatcher *w = g_new0(VmcWatcher, 1);
     guint id;
@@ -153,32 +170,40 @@ vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, c
     w->destroy = destroy;
     w->context = g_main_context_ref_thread_default();
     w->hub = vmc_hub_ref(driver->hub);
+    if (follow)
+        w->follows = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, vmc_ready_follow_free);
 
     g_mutex_lock(&driver->hub->lock);
     id = w->id = ++driver->hub->next_id;
     driver->hub->watchers = g_list_append(driver->hub->watchers, w);
+    if (follow) {
+        /* Before any event posted from now on: same priority, first in. */
+        GSource *source = g_idle_source_new();
+
+        g_atomic_int_inc(&w->ref);
+        g_source_set_priority(source, G_PRIORITY_DEFAULT);
+        g_source_set_callback(source, vmc_watch_start_follows, w,
+                              (GDestroyNotify) vmc_watcher_unref);
+        g_source_attach(source, w->context);
+        g_source_unref(source);
+    }
     g_mutex_unlock(&driver->hub->lock);
     return id;
 }
 
-/* A public watch follows the serial logs of the running VMs it covers. */
-static void
-vmc_driver_watch_follow_running(VmcDriver *driver, guint id)
+/* A public watch follows the serial logs of the running VMs it covers:
+ * on its own context, before any event reaches it. */
+static gboolean
+vmc_watch_start_follows(gpointer data)
 {
+    VmcWatcher *w = data;
     g_autoptr(virConnect) conn = NULL;
-    VmcWatcher *w = NULL;
     virDomainPtr *doms = NULL;
+    VmcDriver *driver = vmc_watcher_driver(w);
     int n;
 
-    g_mutex_lock(&driver->hub->lock);
-    for (GList *l = driver->hub->watchers; l; l = l->next) {
-        if (((VmcWatcher *) l->data)->id == id)
-            w = l->data;
-    }
-    g_mutex_unlock(&driver->hub->lock);
-    if (!w)
-        return;
-    w->follows = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, vmc_ready_follow_free);
+    if (!driver)
+        return G_SOURCE_REMOVE;
 
     conn = vmc_driver_conn(driver);
     n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
@@ -194,10 +219,11 @@ vmc_driver_watch_follow_running(VmcDriver *driver, guint id)
     }
     free(doms);
     virResetLastError();
+    return G_SOURCE_REMOVE;
 }
 
 /**
- * vmc_driver_watch:
+ * vmc_lv_watch:
  * @driver: a driver
  * @name: (nullable): only this VM
  * @ns: (nullable): only VMs of this namespace
@@ -211,31 +237,27 @@ vmc_driver_watch_follow_running(VmcDriver *driver, guint id)
  * covers are followed too (inotify), so that a guest printing its ready
  * marker is reported as a %VMC_STATE_READY event (%VMC_EVENT_READY).
  *
- * Returns: the watch's id, for vmc_driver_unwatch().
+ * Returns: the watch's id, for vmc_lv_unwatch().
  */
 guint
-vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
+vmc_lv_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
                  gpointer user_data, GDestroyNotify destroy)
 {
-    guint id;
-
     g_return_val_if_fail(driver != NULL, 0);
     g_return_val_if_fail(func != NULL, 0);
-    id = vmc_driver_watch_internal(driver, name, ns, NULL, func, user_data, destroy);
-    vmc_driver_watch_follow_running(driver, id);
-    return id;
+    return vmc_driver_watch_internal(driver, name, ns, NULL, TRUE, func, user_data, destroy);
 }
 
 /**
- * vmc_driver_unwatch:
+ * vmc_lv_unwatch:
  * @driver: a driver
- * @id: what vmc_driver_watch() returned
+ * @id: what vmc_lv_watch() returned
  *
  * Removes a watch; its function is not called again, even for changes
  * already on their way. Safe from inside the watch's own function.
  */
 void
-vmc_driver_unwatch(VmcDriver *driver, guint id)
+vmc_lv_unwatch(VmcDriver *driver, guint id)
 {
     VmcWatcher *found = NULL;
 
@@ -279,7 +301,7 @@ vmc_serial_follow_relay(const char *data, gsize len, gboolean reset, gpointer us
 }
 
 /**
- * vmc_driver_follow_serial:
+ * vmc_lv_follow_serial:
  * @driver: a driver
  * @handle: a VM on a local host
  * @func: called with the log's bytes as they arrive
@@ -289,13 +311,14 @@ vmc_serial_follow_relay(const char *data, gsize len, gboolean reset, gpointer us
  * Follows the VM's serial log (inotify, no polling) from its start, on the
  * thread-default main context of the calling thread.
  *
- * Returns: an id for vmc_driver_unfollow_serial(), or 0 with %VMC_ERROR_IO.
+ * Returns: an id for vmc_lv_unfollow_serial(), or 0 with %VMC_ERROR_IO.
  */
 guint
-vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
+vmc_lv_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
                          gpointer user_data, GError **error)
 {
     VmcSerialFollow *f;
+    guint id;
 
     g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
     if (!handle->serial_log) {
@@ -311,13 +334,22 @@ vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFu
         g_free(f);
         return 0;
     }
-    g_hash_table_insert(driver->serial_follows, GUINT_TO_POINTER(++driver->next_follow), f);
-    return driver->next_follow;
+    g_mutex_lock(&driver->follow_lock);
+    id = ++driver->next_follow;
+    g_hash_table_insert(driver->serial_follows, GUINT_TO_POINTER(id), f);
+    g_mutex_unlock(&driver->follow_lock);
+    return id;
 }
 
 void
-vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
+vmc_lv_unfollow_serial(VmcDriver *driver, guint id)
 {
+    gpointer f = NULL;
+
     g_return_if_fail(driver != NULL);
-    g_hash_table_remove(driver->serial_follows, GUINT_TO_POINTER(id));
+    g_mutex_lock(&driver->follow_lock);
+    g_hash_table_steal_extended(driver->serial_follows, GUINT_TO_POINTER(id), NULL, &f);
+    g_mutex_unlock(&driver->follow_lock);
+    if (f)
+        vmc_serial_follow_free(f);
 }

@@ -16,8 +16,16 @@ void vmc_ready_scanner_reset(VmcReadyScanner *s);
  * with a valid address has been seen. */
 gboolean vmc_ready_scanner_feed(VmcReadyScanner *s, const char *data, gsize len);
 const char *vmc_ready_scanner_get_ip(VmcReadyScanner *s);
-/* The IP of the first valid marker in the whole file, or NULL. */
-char *vmc_ready_scan_file(const char *path);
+/* What was read of serial logs, so that asking again reads only what was
+ * appended since: vmc_ready_cache_scan() gives the IP of the first valid
+ * marker of @boot (the domain's ID, new at every start) in @path, or NULL;
+ * a log replaced, truncated or written by another boot is read again from
+ * its start. May be used from several threads. */
+typedef struct _VmcReadyCache VmcReadyCache;
+
+VmcReadyCache *vmc_ready_cache_new(void);
+void vmc_ready_cache_free(VmcReadyCache *c);
+char *vmc_ready_cache_scan(VmcReadyCache *c, const char *path, guint boot);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcReadyScanner, vmc_ready_scanner_free)
 

@@ -95,17 +95,103 @@ vmc_ready_scanner_feed(VmcReadyScanner *s, const char *data, gsize len)
     return s->ip != NULL;
 }
 
-char *
-vmc_ready_scan_file(const char *path)
-{
-    g_autoptr(VmcReadyScanner) s = vmc_ready_scanner_new();
-    g_autofree char *text = NULL;
-    gsize len;
+/* What was read of one serial log: where, how far, what it found. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    guint boot;       /* who wrote it: the domain's ID, new at every start */
+    goffset offset;
+    VmcReadyScanner *scanner;
+} VmcReadyCacheEntry;
 
-    if (!path || !g_file_get_contents(path, &text, &len, NULL))
+struct _VmcReadyCache {
+    GMutex lock;
+    GHashTable *entries;   /* path -> VmcReadyCacheEntry */
+};
+
+static void
+vmc_ready_cache_entry_free(gpointer data)
+{
+    VmcReadyCacheEntry *e = data;
+
+    vmc_ready_scanner_free(e->scanner);
+    g_free(e);
+}
+
+VmcReadyCache *
+vmc_ready_cache_new(void)
+{
+    VmcReadyCache *c = g_new0(VmcReadyCache, 1);
+
+    g_mutex_init(&c->lock);
+    c->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       vmc_ready_cache_entry_free);
+    return c;
+}
+
+void
+vmc_ready_cache_free(VmcReadyCache *c)
+{
+    if (!c)
+        return;
+    g_hash_table_unref(c->entries);
+    g_mutex_clear(&c->lock);
+    g_free(c);
+}
+
+/* Reads @path from @e's offset to its end into its scanner. */
+static void
+vmc_ready_cache_read(VmcReadyCacheEntry *e, const char *path)
+{
+    char buf[65536];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got;
+
+    if (fd < 0)
+        return;
+    if (lseek(fd, e->offset, SEEK_SET) == e->offset) {
+        while (!vmc_ready_scanner_get_ip(e->scanner) && (got = read(fd, buf, sizeof(buf))) > 0) {
+            vmc_ready_scanner_feed(e->scanner, buf, (gsize) got);
+            e->offset += got;
+        }
+    }
+    close(fd);
+}
+
+char *
+vmc_ready_cache_scan(VmcReadyCache *c, const char *path, guint boot)
+{
+    VmcReadyCacheEntry *e;
+    struct stat st;
+    char *ip;
+
+    if (!path)
         return NULL;
-    vmc_ready_scanner_feed(s, text, len);
-    return g_strdup(s->ip);
+    g_mutex_lock(&c->lock);
+    if (stat(path, &st) < 0) {
+        g_hash_table_remove(c->entries, path);
+        g_mutex_unlock(&c->lock);
+        return NULL;
+    }
+    e = g_hash_table_lookup(c->entries, path);
+    if (!e) {
+        e = g_new0(VmcReadyCacheEntry, 1);
+        e->scanner = vmc_ready_scanner_new();
+        g_hash_table_insert(c->entries, g_strdup(path), e);
+    } else if (e->dev != st.st_dev || e->ino != st.st_ino || e->boot != boot ||
+               st.st_size < e->offset) {
+        /* Another file, another boot, or the log started over. */
+        vmc_ready_scanner_reset(e->scanner);
+        e->offset = 0;
+    }
+    e->dev = st.st_dev;
+    e->ino = st.st_ino;
+    e->boot = boot;
+    if (!vmc_ready_scanner_get_ip(e->scanner) && st.st_size > e->offset)
+        vmc_ready_cache_read(e, path);
+    ip = g_strdup(vmc_ready_scanner_get_ip(e->scanner));
+    g_mutex_unlock(&c->lock);
+    return ip;
 }
 
 struct _VmcSerialWatch {

@@ -1,0 +1,149 @@
+/*
+ * vmc-driver-plugin.h: the driver plugin ABI, a versioned table of operations
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#if !defined(VMC_INSIDE) && !defined(VMC_COMPILATION)
+#error "Only <vmconfig/vmconfig.h> can be included directly."
+#endif
+
+#include <vmconfig/vmc-config.h>
+#include <vmconfig/vmc-domain.h>
+#include <vmconfig/vmc-driver.h>
+#include <vmconfig/vmc-host.h>
+
+G_BEGIN_DECLS
+
+/**
+ * VMC_DRIVER_ABI_VERSION:
+ *
+ * The version of #VmcDriverOps this header describes. A later version only
+ * appends members to the struct, so a table of version N also serves every
+ * caller that asks for a version below N.
+ */
+#define VMC_DRIVER_ABI_VERSION 1
+
+/**
+ * VMC_DRIVER_PLUGIN_SYMBOL:
+ *
+ * The one symbol a driver module exports: a #VmcDriverPluginGetOps.
+ */
+#define VMC_DRIVER_PLUGIN_SYMBOL "vmc_driver_plugin_get_ops"
+
+typedef struct _VmcDriverOps VmcDriverOps;
+
+/**
+ * VmcDriverHeader:
+ * @ops: the operations of the module that made the driver
+ *
+ * How every #VmcDriver that a module's @open returns begins, so that
+ * vmc_driver_boot() and the other calls can dispatch through its table.
+ */
+typedef struct {
+    const VmcDriverOps *ops;
+} VmcDriverHeader;
+
+/**
+ * VmcDriverOps:
+ * @abi_version: the version of this table (%VMC_DRIVER_ABI_VERSION when
+ *   the module was built)
+ * @name: the driver's name, e.g. "libvirt"
+ * @open: as vmc_driver_open()
+ * @close: as vmc_driver_free()
+ * @boot: as vmc_driver_boot()
+ * @stop: as vmc_driver_stop()
+ * @kill: as vmc_driver_kill()
+ * @pause: as vmc_driver_pause()
+ * @resume: as vmc_driver_resume()
+ * @get_state: as vmc_driver_get_state()
+ * @wait_ready: as vmc_driver_wait_ready()
+ * @remove: as vmc_driver_delete() (not `delete`: a C++ keyword)
+ * @lookup: as vmc_driver_lookup()
+ * @list: as vmc_driver_list()
+ * @watch: as vmc_driver_watch()
+ * @unwatch: as vmc_driver_unwatch()
+ * @get_uri: as vmc_driver_get_uri()
+ * @is_local: as vmc_driver_is_local()
+ * @get_accel: as vmc_driver_get_accel()
+ * @set_accel: as vmc_driver_set_accel()
+ * @wait_ready_full: as vmc_driver_wait_ready_full()
+ * @follow_serial: as vmc_driver_follow_serial()
+ * @unfollow_serial: as vmc_driver_unfollow_serial()
+ * @check_host: as vmc_host_check(), for a host of this driver
+ * @quiet_process: as vmc_driver_quiet_process()
+ *
+ * The seed's VmDriver trait as a C ABI: what a driver module does, with
+ * the semantics, ownership and error codes of the vmc_driver_* call each
+ * member names. Every member is set. Members are only ever appended, with
+ * a new @abi_version.
+ */
+struct _VmcDriverOps {
+    guint abi_version;
+    const char *name;
+
+    VmcDriver *(*open)(const char *uri, GError **error);
+    void (*close)(VmcDriver *driver);
+    VmcHandle *(*boot)(VmcDriver *driver, const VmcConfig *cfg, GError **error);
+    gboolean (*stop)(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                     GError **error);
+    gboolean (*kill)(VmcDriver *driver, const VmcHandle *handle, GError **error);
+    gboolean (*pause)(VmcDriver *driver, const VmcHandle *handle, GError **error);
+    gboolean (*resume)(VmcDriver *driver, const VmcHandle *handle, GError **error);
+    VmcState *(*get_state)(VmcDriver *driver, const VmcHandle *handle, GError **error);
+    VmcState *(*wait_ready)(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                            GError **error);
+    gboolean (*remove)(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                       GError **error);
+    VmcHandle *(*lookup)(VmcDriver *driver, const char *name, GError **error);
+    GPtrArray *(*list)(VmcDriver *driver, const char *ns, GError **error);
+    guint (*watch)(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
+                   gpointer user_data, GDestroyNotify destroy);
+    void (*unwatch)(VmcDriver *driver, guint id);
+
+    const char *(*get_uri)(VmcDriver *driver);
+    gboolean (*is_local)(VmcDriver *driver);
+    VmcAccel (*get_accel)(VmcDriver *driver);
+    void (*set_accel)(VmcDriver *driver, VmcAccel accel);
+    VmcState *(*wait_ready_full)(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                 VmcWaitProgressFunc progress, gpointer user_data,
+                                 GError **error);
+    guint (*follow_serial)(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
+                           gpointer user_data, GError **error);
+    void (*unfollow_serial)(VmcDriver *driver, guint id);
+    GPtrArray *(*check_host)(const char *uri);
+    void (*quiet_process)(void);
+};
+
+/**
+ * VmcDriverPluginGetOps:
+ * @abi_version: the version of #VmcDriverOps the caller was built for
+ * @error: return location for a #GError, or %NULL
+ *
+ * The type of %VMC_DRIVER_PLUGIN_SYMBOL. A module returns its table when
+ * it serves @abi_version, else %NULL and %VMC_ERROR_HYPERVISOR naming both
+ * versions.
+ *
+ * Returns: (transfer none): the module's operations, valid while the
+ *   module stays loaded.
+ */
+typedef const VmcDriverOps *(*VmcDriverPluginGetOps)(guint abi_version, GError **error);
+
+VmcDriver *vmc_driver_open_with(const char *name, const char *uri, GError **error);
+gboolean vmc_driver_quiet_process(const char *name, GError **error);
+
+/* What a driver module makes of the values it hands out. */
+VmcState *vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_state,
+                             int libvirt_reason);
+VmcHandle *vmc_handle_new(const char *name, const char *ns, const char *uuid,
+                          const char *serial_log, guint vsock_cid, VmcState *state);
+VmcEvent *vmc_event_new(const char *name, const char *uuid, VmcState *state, int event,
+                        int detail);
+VmcEvent *vmc_event_ref(VmcEvent *ev);
+void vmc_event_unref(VmcEvent *ev);
+VmcHostCheck *vmc_host_check_new(const char *id, const char *title, VmcHostCheckStatus status,
+                                 const char *detail, const char *hint);
+void vmc_error_set_libvirt_origin(GError *error, int libvirt_code, int libvirt_domain);
+
+G_END_DECLS

@@ -1,0 +1,605 @@
+/*
+ * vmc-driver-loader.c: driver modules found, loaded and dispatched to
+ *
+ * vmc_driver_open() loads the libvirt module on first use; every other
+ * vmc_driver_* call goes through the table of the module that made the
+ * driver (a driver begins with a VmcDriverHeader). Modules live in the
+ * driver directory: $VMC_DRIVER_DIR, else, for a library that runs from
+ * its build tree, the build tree's driver directory, else the installed
+ * one (the pkg-config variable `driverdir` of vmconfig.pc). They are never
+ * unloaded: callbacks of theirs may still be pending anywhere.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-private.h"
+
+#include <dlfcn.h>
+#include <gmodule.h>
+#include <string.h>
+
+#define VMC_DRIVER_DEFAULT_NAME "libvirt"
+#define VMC_OPS(driver) (((const VmcDriverHeader *) (driver))->ops)
+
+static GMutex vmc_loader_lock;
+static GHashTable *vmc_loaded;   /* name -> const VmcDriverOps *, guarded by the lock */
+
+static gboolean
+vmc_driver_name_valid(const char *name)
+{
+    gsize len = strlen(name);
+
+    if (len == 0 || len > 64)
+        return FALSE;
+    for (const char *p = name; *p; p++) {
+        if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-' && *p != '_')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Where modules are: see the top of this file. */
+static char *
+vmc_driver_dir(void)
+{
+    const char *env = g_getenv("VMC_DRIVER_DIR");
+    Dl_info info;
+
+    if (env && *env)
+        return g_strdup(env);
+    if (dladdr((void *) vmc_driver_dir, &info) && info.dli_fname &&
+        g_str_has_prefix(info.dli_fname, VMC_BUILD_ROOT "/"))
+        return g_strdup(VMC_BUILD_DRIVER_DIR);
+    return g_strdup(VMC_DRIVER_DIR_DEFAULT);
+}
+
+/* Every member a caller of this ABI version may call is set. */
+static gboolean
+vmc_driver_ops_complete(const VmcDriverOps *ops)
+{
+    return ops->open && ops->close && ops->boot && ops->stop && ops->kill && ops->pause &&
+           ops->resume && ops->get_state && ops->wait_ready && ops->remove && ops->lookup &&
+           ops->list && ops->watch && ops->unwatch && ops->get_uri && ops->is_local &&
+           ops->get_accel && ops->set_accel && ops->wait_ready_full && ops->follow_serial &&
+           ops->unfollow_serial && ops->check_host && ops->quiet_process;
+}
+
+static const VmcDriverOps *
+vmc_driver_load_locked(const char *name, GError **error)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *file = NULL;
+    g_autofree char *path = NULL;
+    VmcDriverPluginGetOps get_ops = NULL;
+    const VmcDriverOps *ops;
+    GModule *module;
+
+    if (vmc_loaded && (ops = g_hash_table_lookup(vmc_loaded, name)))
+        return ops;
+    dir = vmc_driver_dir();
+    file = g_strdup_printf("vmc-driver-%s.so", name);
+    path = g_build_filename(dir, file, NULL);
+    module = g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+    if (!module) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "cannot load the '%s' driver: %s (set VMC_DRIVER_DIR to the directory "
+                    "that holds %s)", name, g_module_error(), file);
+        return NULL;
+    }
+    if (!g_module_symbol(module, VMC_DRIVER_PLUGIN_SYMBOL, (gpointer *) &get_ops) || !get_ops) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "%s is no driver module of virt-vmconfig: it has no %s", path,
+                    VMC_DRIVER_PLUGIN_SYMBOL);
+        g_module_close(module);
+        return NULL;
+    }
+    ops = get_ops(VMC_DRIVER_ABI_VERSION, error);
+    if (!ops) {
+        g_prefix_error(error, "cannot use the '%s' driver (%s): ", name, path);
+        g_module_close(module);
+        return NULL;
+    }
+    if (ops->abi_version < VMC_DRIVER_ABI_VERSION || g_strcmp0(ops->name, name) != 0 ||
+        !vmc_driver_ops_complete(ops)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "%s returned an unusable table of operations (ABI %u, name '%s')", path,
+                    ops->abi_version, ops->name ? ops->name : "(none)");
+        g_module_close(module);
+        return NULL;
+    }
+    g_module_make_resident(module);
+    if (!vmc_loaded)
+        vmc_loaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_hash_table_insert(vmc_loaded, g_strdup(name), (gpointer) ops);
+    return ops;
+}
+
+static const VmcDriverOps *
+vmc_driver_load(const char *name, GError **error)
+{
+    const VmcDriverOps *ops;
+
+    if (!vmc_driver_name_valid(name)) {
+        g_autofree char *q = vmc_quote(name);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "no driver %s: a driver's name is 1-64 of a-z, 0-9, '-' and '_'", q);
+        return NULL;
+    }
+    g_mutex_lock(&vmc_loader_lock);
+    ops = vmc_driver_load_locked(name, error);
+    g_mutex_unlock(&vmc_loader_lock);
+    return ops;
+}
+
+/**
+ * vmc_driver_open_with:
+ * @name: the driver module's name, e.g. "libvirt" (`vmc-driver-libvirt.so`
+ *   in the driver directory)
+ * @uri: (nullable): the host, in the driver's terms; %NULL for its default
+ * @error: return location for a #GError, or %NULL
+ *
+ * Loads the driver module @name once per process (it stays loaded) and
+ * opens a driver on @uri through it.
+ *
+ * Returns: (transfer full): the driver, or %NULL with
+ *   %VMC_ERROR_HYPERVISOR (no such module, a module that does not serve
+ *   this ABI, or a host that cannot be reached). May be called from any
+ *   thread.
+ */
+VmcDriver *
+vmc_driver_open_with(const char *name, const char *uri, GError **error)
+{
+    const VmcDriverOps *ops;
+    VmcDriver *driver;
+
+    g_return_val_if_fail(name != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    ops = vmc_driver_load(name, error);
+    if (!ops)
+        return NULL;
+    driver = ops->open(uri, error);
+    g_warn_if_fail(!driver || VMC_OPS(driver) == ops);
+    return driver;
+}
+
+/**
+ * vmc_driver_quiet_process:
+ * @name: (nullable): the driver module's name; %NULL for "libvirt"
+ * @error: return location for a #GError, or %NULL
+ *
+ * For applications that want it, and only for them: the hypervisor's
+ * library prints none of this process's errors on stderr (for libvirt: a
+ * process-wide error function that drops them). The library never does
+ * this by itself; errors on a driver's own connections are never printed
+ * anyway, and every error reaches callers as a #GError. Call it before
+ * opening drivers, from the main thread.
+ *
+ * Returns: %FALSE with %VMC_ERROR_HYPERVISOR when the module cannot be
+ *   loaded.
+ */
+gboolean
+vmc_driver_quiet_process(const char *name, GError **error)
+{
+    const VmcDriverOps *ops = vmc_driver_load(name ? name : VMC_DRIVER_DEFAULT_NAME, error);
+
+    if (!ops)
+        return FALSE;
+    ops->quiet_process();
+    return TRUE;
+}
+
+/**
+ * vmc_driver_open:
+ * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
+ *   the local system daemon (as root) or session daemon if its socket
+ *   answers, else an embedded QEMU driver (`qemu:///embed`) that needs no
+ *   daemon
+ * @error: return location for a #GError, or %NULL
+ *
+ * Opens a connection through the libvirt driver module (loaded on the
+ * first call). libvirt's event loop is registered once per process unless
+ * the application registered one first; libvirt never prints errors: they
+ * come back as GErrors. If the daemon goes away, the driver reconnects
+ * with backoff; watches go on, and only the VMs whose state changed
+ * meanwhile are reported.
+ *
+ * Returns: (transfer full): the driver, free with vmc_driver_free(); or
+ *   %NULL with %VMC_ERROR_HYPERVISOR. May be called from any thread.
+ */
+VmcDriver *
+vmc_driver_open(const char *uri, GError **error)
+{
+    return vmc_driver_open_with(VMC_DRIVER_DEFAULT_NAME, uri, error);
+}
+
+/**
+ * vmc_driver_free:
+ * @driver: (nullable): a driver
+ *
+ * Closes the driver's connection and removes its watches; their functions
+ * are not called again. From any thread but a watch function of @driver.
+ */
+void
+vmc_driver_free(VmcDriver *driver)
+{
+    if (driver)
+        VMC_OPS(driver)->close(driver);
+}
+
+const VmcDriverOps *
+vmc_driver_load_default(GError **error)
+{
+    return vmc_driver_load(VMC_DRIVER_DEFAULT_NAME, error);
+}
+
+/* Every call below has the semantics of the libvirt driver's, documented
+ * here for all drivers: DESIGN.md §5 is the contract. A driver may be used
+ * from several threads; watch functions run on the thread-default main
+ * context of the thread that made the watch. */
+
+/**
+ * vmc_driver_get_uri:
+ * @driver: a driver
+ *
+ * Returns: (transfer none): the URI the driver is connected to (the one
+ *   picked when vmc_driver_open() was given %NULL). Any thread.
+ */
+const char *
+vmc_driver_get_uri(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, NULL);
+    return VMC_OPS(driver)->get_uri(driver);
+}
+
+/**
+ * vmc_driver_is_local:
+ * @driver: a driver
+ *
+ * Returns: %TRUE when the hypervisor runs VMs on this host, so that boot
+ *   checks the config's files here. Any thread.
+ */
+gboolean
+vmc_driver_is_local(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, FALSE);
+    return VMC_OPS(driver)->is_local(driver);
+}
+
+/**
+ * vmc_driver_get_accel:
+ * @driver: a driver
+ *
+ * Returns: the accelerator VMs get: the one set, else `kvm` when the host
+ *   offers it and, on a local host, a probe vCPU really runs
+ *   (vmc_host_kvm_runs()), else `qemu` (TCG). Any thread.
+ */
+VmcAccel
+vmc_driver_get_accel(VmcDriver *driver)
+{
+    g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
+    return VMC_OPS(driver)->get_accel(driver);
+}
+
+/**
+ * vmc_driver_set_accel:
+ * @driver: a driver
+ * @accel: the accelerator later boots render for
+ *
+ * A local boot with %VMC_ACCEL_KVM where the KVM probe fails is refused
+ * with %VMC_ERROR_INVALID_CONFIG. Any thread.
+ */
+void
+vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
+{
+    g_return_if_fail(driver != NULL);
+    VMC_OPS(driver)->set_accel(driver, accel);
+}
+
+/**
+ * vmc_driver_boot:
+ * @driver: a driver
+ * @cfg: the VM's config
+ * @error: return location for a #GError, or %NULL
+ *
+ * Validates @cfg, checks on a local host that its files can be reached,
+ * renders it, defines it (persistently) and starts it. Booting a stopped
+ * VM of ours again redefines and starts it. A running VM, or a domain of
+ * that name that is not ours, is refused and left untouched; a boot that
+ * fails leaves the host as it was.
+ *
+ * Returns: (transfer full): the VM's handle, free with vmc_handle_free();
+ *   or %NULL with %VMC_ERROR_INVALID_CONFIG (nothing was touched),
+ *   %VMC_ERROR_BOOT_FAILED or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+VmcHandle *
+vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->boot(driver, cfg, error);
+}
+
+/**
+ * vmc_driver_stop:
+ * @driver: a driver
+ * @handle: the VM
+ * @timeout_ms: how long the guest gets to power off
+ *   (%VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS is the usual)
+ * @error: return location for a #GError, or %NULL
+ *
+ * Presses the VM's ACPI power button (again every 2 s) and waits for it
+ * to power off; past @timeout_ms it is forced off. Stopping a stopped VM
+ * succeeds.
+ *
+ * Returns: %TRUE when it powered off; %FALSE with %VMC_ERROR_STOP_FAILED
+ *   (forced off after the timeout, or the stop failed),
+ *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+gboolean
+vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    return VMC_OPS(driver)->stop(driver, handle, timeout_ms, error);
+}
+
+/**
+ * vmc_driver_kill:
+ * @driver: a driver
+ * @handle: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Forces the VM off at once; killing a stopped VM succeeds.
+ *
+ * Returns: %TRUE on success; %FALSE with %VMC_ERROR_STOP_FAILED,
+ *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+gboolean
+vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    return VMC_OPS(driver)->kill(driver, handle, error);
+}
+
+/**
+ * vmc_driver_get_state:
+ * @driver: a driver
+ * @handle: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full): the VM's state now (Ready when its guest
+ *   printed the marker in this boot), free with vmc_state_free(); or %NULL
+ *   with %VMC_ERROR_NOT_FOUND, %VMC_ERROR_STATE_FAILED or
+ *   %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+VmcState *
+vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->get_state(driver, handle, error);
+}
+
+/**
+ * vmc_driver_pause:
+ * @driver: a driver
+ * @handle: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Suspends the VM's vCPUs; pausing a paused VM succeeds.
+ *
+ * Returns: %TRUE on success; %FALSE with %VMC_ERROR_STATE_FAILED (for
+ *   instance a VM that does not run), %VMC_ERROR_NOT_FOUND or
+ *   %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+gboolean
+vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    return VMC_OPS(driver)->pause(driver, handle, error);
+}
+
+/**
+ * vmc_driver_resume:
+ * @driver: a driver
+ * @handle: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Resumes the vCPUs of a paused VM; resuming a running VM succeeds.
+ *
+ * Returns: %TRUE on success; %FALSE with %VMC_ERROR_STATE_FAILED,
+ *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+gboolean
+vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    return VMC_OPS(driver)->resume(driver, handle, error);
+}
+
+/**
+ * vmc_driver_delete:
+ * @driver: a driver
+ * @handle: the VM
+ * @flags: whether the NVRAM file of a UEFI VM goes too
+ * @error: return location for a #GError, or %NULL
+ *
+ * Stops the VM if it runs (ACPI, then by force) and removes its
+ * definition. Serial log, disks and shares are never touched.
+ *
+ * Returns: %TRUE on success; %FALSE with %VMC_ERROR_NOT_FOUND,
+ *   %VMC_ERROR_STOP_FAILED or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+gboolean
+vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                  GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    return VMC_OPS(driver)->remove(driver, handle, flags, error);
+}
+
+/**
+ * vmc_driver_lookup:
+ * @driver: a driver
+ * @name: a VM's name
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full): the handle of our VM @name, free with
+ *   vmc_handle_free(); or %NULL with %VMC_ERROR_NOT_FOUND (no such domain,
+ *   or one that is not ours) or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+VmcHandle *
+vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && name != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->lookup(driver, name, error);
+}
+
+/**
+ * vmc_driver_list:
+ * @driver: a driver
+ * @ns: (nullable): only VMs of this namespace
+ * @error: return location for a #GError, or %NULL
+ *
+ * Returns: (transfer full) (element-type VmcHandle): our VMs, sorted by
+ *   name; or %NULL with %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+GPtrArray *
+vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
+{
+    g_return_val_if_fail(driver != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->list(driver, ns, error);
+}
+
+/**
+ * vmc_driver_wait_ready:
+ * @driver: a driver
+ * @handle: the VM
+ * @timeout_ms: how long to wait
+ * @error: return location for a #GError, or %NULL
+ *
+ * Waits until the guest prints `VMRS_READY <ip>` on its serial console in
+ * this boot (at once if it already has), the VM stops, or @timeout_ms
+ * passes. Iterates a main context of its own: call it from any thread
+ * but a watch function.
+ *
+ * Returns: (transfer full): the Ready state, with the IP; or %NULL with
+ *   %VMC_ERROR_BOOT_FAILED (the VM stopped first), %VMC_ERROR_STATE_FAILED
+ *   (timeout: the message names the last state and the serial bytes seen),
+ *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR.
+ */
+VmcState *
+vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                      GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->wait_ready(driver, handle, timeout_ms, error);
+}
+
+/**
+ * vmc_driver_wait_ready_full:
+ * @driver: a driver
+ * @handle: the VM
+ * @timeout_ms: how long to wait
+ * @progress: (nullable): called about every 100 ms while it waits
+ * @user_data: data for @progress
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_driver_wait_ready() with progress reports, on the waiting thread.
+ *
+ * Returns: (transfer full): as vmc_driver_wait_ready().
+ */
+VmcState *
+vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                           VmcWaitProgressFunc progress, gpointer user_data, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->wait_ready_full(driver, handle, timeout_ms, progress, user_data,
+                                            error);
+}
+
+/**
+ * vmc_driver_follow_serial:
+ * @driver: a driver
+ * @handle: the VM
+ * @func: called with each new piece of the serial log
+ * @user_data: data for @func
+ * @error: return location for a #GError, or %NULL
+ *
+ * Follows the VM's serial log from its start (inotify, no polling); @func
+ * runs on the calling thread's thread-default main context.
+ *
+ * Returns: an id for vmc_driver_unfollow_serial(), or 0 with
+ *   %VMC_ERROR_IO (a log this host cannot read). Any thread.
+ */
+guint
+vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
+                         gpointer user_data, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
+    g_return_val_if_fail(error == NULL || *error == NULL, 0);
+    return VMC_OPS(driver)->follow_serial(driver, handle, func, user_data, error);
+}
+
+/**
+ * vmc_driver_unfollow_serial:
+ * @driver: a driver
+ * @id: what vmc_driver_follow_serial() returned
+ *
+ * Stops following; the function is not called again. On the thread that
+ * made the follow.
+ */
+void
+vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
+{
+    g_return_if_fail(driver != NULL);
+    VMC_OPS(driver)->unfollow_serial(driver, id);
+}
+
+/**
+ * vmc_driver_watch:
+ * @driver: a driver
+ * @name: (nullable): only this VM
+ * @ns: (nullable): only VMs of this namespace
+ * @func: called for each state change
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the watch is removed
+ *
+ * Subscribes to the state changes of VMs made by virt-vmconfig. @func runs
+ * on the thread-default main context of the calling thread, in the order
+ * the hypervisor reported the changes. The serial logs of the running VMs
+ * it covers are followed too, so that a guest printing its ready marker
+ * is reported as a %VMC_STATE_READY event (%VMC_EVENT_READY).
+ *
+ * Returns: the watch's id, for vmc_driver_unwatch(). Any thread.
+ */
+guint
+vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
+                 gpointer user_data, GDestroyNotify destroy)
+{
+    g_return_val_if_fail(driver != NULL && func != NULL, 0);
+    return VMC_OPS(driver)->watch(driver, name, ns, func, user_data, destroy);
+}
+
+/**
+ * vmc_driver_unwatch:
+ * @driver: a driver
+ * @id: what vmc_driver_watch() returned
+ *
+ * Removes a watch; its function is not called again, even for changes
+ * already on their way. Safe from inside the watch's own function; any
+ * thread.
+ */
+void
+vmc_driver_unwatch(VmcDriver *driver, guint id)
+{
+    g_return_if_fail(driver != NULL);
+    VMC_OPS(driver)->unwatch(driver, id);
+}
