@@ -71,6 +71,11 @@ typedef enum {
 const char *vmc_network_kind_to_string(VmcNetworkKind kind);
 gboolean vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind);
 
+/*
+ * NIC and share values: new() copies its arguments; copy() and equal()
+ * are deep; getters return (transfer none) strings owned by the value, or
+ * %NULL for an absent source or MAC. Immutable once made: any thread.
+ */
 VmcNetworkAttachment *vmc_network_attachment_new(VmcNetworkKind kind,
                                                  const char *source,
                                                  const char *mac);
@@ -95,6 +100,15 @@ VmcConfig *vmc_config_copy(const VmcConfig *cfg);
 void vmc_config_free(VmcConfig *cfg);
 gboolean vmc_config_equal(const VmcConfig *a, const VmcConfig *b);
 
+/*
+ * Field accessors, one pair per field of the model (the JSON keys of the
+ * same names). Getters return values owned by @cfg ((transfer none),
+ * valid until the field is set again or @cfg is freed); string getters
+ * return %NULL for an optional field that is absent. Setters copy what
+ * they are given; %NULL clears an optional field. Nothing is checked
+ * until vmc_config_validate(). A #VmcConfig may be read from several
+ * threads at once, but not while one of them sets a field.
+ */
 const char *vmc_config_get_name(const VmcConfig *cfg);
 void vmc_config_set_name(VmcConfig *cfg, const char *name);
 const char *vmc_config_get_namespace(const VmcConfig *cfg);

@@ -43,6 +43,11 @@ gboolean vmc_accel_from_string(const char *str, VmcAccel *accel);
  */
 typedef struct _VmcRenderOptions VmcRenderOptions;
 
+/*
+ * new() gives accel kvm, x86_64/q35 and local paths; copy() is deep;
+ * getters return (transfer none) strings owned by the options. Options
+ * may be shared by threads that only render with them.
+ */
 VmcRenderOptions *vmc_render_options_new(void);
 VmcRenderOptions *vmc_render_options_copy(const VmcRenderOptions *opts);
 void vmc_render_options_free(VmcRenderOptions *opts);

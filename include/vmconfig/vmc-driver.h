@@ -43,6 +43,13 @@ typedef enum {
  */
 typedef struct _VmcState VmcState;
 
+/*
+ * State, handle and event values are immutable: their getters return
+ * (transfer none) data owned by the value, and may be called from any
+ * thread. vmc_state_get_ip() is %NULL unless the state is Ready,
+ * vmc_state_get_reason() unless it is Failed; the libvirt codes are 0
+ * where no hypervisor reported one. copy() is deep, free() accepts %NULL.
+ */
 VmcState *vmc_state_new(VmcStateKind kind, const char *detail);
 VmcState *vmc_state_copy(const VmcState *state);
 void vmc_state_free(VmcState *state);
