@@ -219,6 +219,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     VmcAccel accel;
     g_autoptr(GArray) taps_where = NULL;
     g_autoptr(GError) failure = NULL;
+    g_autoptr(GError) destroy_error = NULL;
     VmcHandle *handle;
 
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
@@ -246,11 +247,13 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     lock = vmc_boot_lock_acquire(driver, name, error);
     if (!lock)
         return NULL;
-    conn = vmc_driver_conn(driver);
+    conn = vmc_driver_conn_checked(driver, error);
+    if (!conn)
+        return NULL;
     existing = virDomainLookupByName(conn, name);
     if (!existing) {
         if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
-            vmc_libvirt_error(error, VMC_OP_LOOKUP, "cannot look up VM '%s'", name);
+            vmc_libvirt_error(error, VMC_OP_START, "cannot look up VM '%s'", name);
             return NULL;
         }
         virResetLastError();
@@ -267,7 +270,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         }
         active = virDomainIsActive(existing);
         if (active < 0) {
-            vmc_libvirt_error(error, VMC_OP_LOOKUP, "cannot read the state of VM '%s'", name);
+            vmc_libvirt_error(error, VMC_OP_START, "cannot read the state of VM '%s'", name);
             return NULL;
         }
         if (active) {
@@ -287,7 +290,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
          * back: stop before anything is changed. */
         raw = virDomainGetXMLDesc(existing, VIR_DOMAIN_XML_INACTIVE | VIR_DOMAIN_XML_SECURE);
         if (!raw) {
-            vmc_libvirt_error(error, VMC_OP_STATE,
+            vmc_libvirt_error(error, VMC_OP_START,
                               "cannot read the definition of VM '%s'; nothing was changed",
                               name);
             return NULL;
@@ -330,11 +333,21 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         handle = vmc_handle_from_domain(driver, dom, &failure);
         if (handle)
             return handle;
+        /* Boot reports boot failures, or the connection's. */
+        if (!g_error_matches(failure, VMC_ERROR, VMC_ERROR_HYPERVISOR))
+            failure->code = VMC_ERROR_BOOT_FAILED;
         g_prefix_error(&failure, "VM '%s' started but was stopped again, since ", name);
     }
-    /* Started, but it cannot be handed over: undone, as a failed start. */
+    /* Started, but it cannot be handed over: undone, as a failed start;
+     * a VM that cannot even be stopped is left as it is, and says so. */
     vmc_hub_mark_stopping(driver->hub, uuid);
-    vmc_destroy(dom, NULL, VMC_OP_START, name);
+    if (!vmc_destroy(dom, &destroy_error, VMC_OP_START, name)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED,
+                    "VM '%s' started, but %s, and it could not be stopped again (%s): it runs; "
+                    "kill it with 'virt-vmconfig kill %s'", name, failure->message,
+                    destroy_error->message, name);
+        return NULL;
+    }
     vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
     vmc_taps_restore(cfg, taps_where);
     g_propagate_error(error, g_steal_pointer(&failure));

@@ -108,11 +108,11 @@ vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError
         return FALSE;
 
     g_main_context_push_thread_default(context);
-    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, FALSE, vmc_stop_on_event, &wait,
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, vmc_handle_get_uuid(handle), FALSE, vmc_stop_on_event, &wait,
                                       NULL);
     active = virDomainIsActive(dom);
     if (active == 1)
-        vmc_hub_mark_stopping(driver->hub, handle->uuid);
+        vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
     if (active == 1 && vmc_press_power_button(dom) < 0) {
         virError err = { 0 };
 
@@ -121,7 +121,7 @@ vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError
             vmc_lv_unwatch(driver, watch);
             g_main_context_pop_thread_default(context);
             vmc_libvirt_error_from(error, VMC_OP_STOP, &err,
-                                   "cannot press the power button of VM '%s'", handle->name);
+                                   "cannot press the power button of VM '%s'", vmc_handle_get_name(handle));
             virResetError(&err);
             return FALSE;
         }
@@ -148,16 +148,16 @@ vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError
 
     if (active < 0)
         return vmc_libvirt_error(error, VMC_OP_STOP, "cannot read the state of VM '%s'",
-                                 handle->name);
+                                 vmc_handle_get_name(handle));
     if (!wait.timed_out || virDomainIsActive(dom) == 0)
         return TRUE;
-    vmc_hub_mark_stopping(driver->hub, handle->uuid);
-    if (!vmc_destroy(dom, error, VMC_OP_STOP, handle->name))
+    vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
+    if (!vmc_destroy(dom, error, VMC_OP_STOP, vmc_handle_get_name(handle)))
         return FALSE;
     return vmc_fail(error, VMC_ERROR_STOP_FAILED,
                     "VM '%s' did not power off within %u ms of the ACPI power button, so it was "
                     "forced off (does the guest handle the power button?)",
-                    handle->name, timeout_ms);
+                    vmc_handle_get_name(handle), timeout_ms);
 }
 
 /**
@@ -181,8 +181,8 @@ vmc_lv_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
         return FALSE;
     if (virDomainIsActive(dom) == 0)
         return TRUE;
-    vmc_hub_mark_stopping(driver->hub, handle->uuid);
-    return vmc_destroy(dom, error, VMC_OP_KILL, handle->name);
+    vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
+    return vmc_destroy(dom, error, VMC_OP_KILL, vmc_handle_get_name(handle));
 }
 
 static gboolean
@@ -204,11 +204,11 @@ vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pau
     if (vmc_state_get_kind(state) != (pause ? VMC_STATE_RUNNING : VMC_STATE_PAUSED)) {
         g_autofree char *now = vmc_state_to_string(state);
         return vmc_fail(error, VMC_ERROR_STATE_FAILED, "VM '%s' cannot be %s: it is %s",
-                        handle->name, pause ? "paused" : "resumed", now);
+                        vmc_handle_get_name(handle), pause ? "paused" : "resumed", now);
     }
     if ((pause ? virDomainSuspend(dom) : virDomainResume(dom)) < 0)
         return vmc_libvirt_error(error, op, "cannot %s VM '%s'", pause ? "pause" : "resume",
-                                 handle->name);
+                                 vmc_handle_get_name(handle));
     return TRUE;
 }
 
@@ -297,11 +297,11 @@ vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
         }
         /* STOP_FAILED is also a power button that could not be pressed:
          * undefining a running domain would leave it running, transient. */
-        vmc_hub_mark_stopping(driver->hub, handle->uuid);
-        if (virDomainIsActive(dom) == 1 && !vmc_destroy(dom, error, VMC_OP_DELETE, handle->name))
+        vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
+        if (virDomainIsActive(dom) == 1 && !vmc_destroy(dom, error, VMC_OP_DELETE, vmc_handle_get_name(handle)))
             return FALSE;
     }
     if (vmc_domain_undefine(dom, undefine) < 0)
-        return vmc_libvirt_error(error, VMC_OP_DELETE, "cannot delete VM '%s'", handle->name);
+        return vmc_libvirt_error(error, VMC_OP_DELETE, "cannot delete VM '%s'", vmc_handle_get_name(handle));
     return TRUE;
 }

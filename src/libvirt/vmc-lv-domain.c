@@ -44,7 +44,7 @@ vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
     if (ns)
         return ns;
     conn = vmc_driver_conn(driver);
-    dom = virDomainLookupByUUIDString(conn, uuid);
+    dom = conn ? virDomainLookupByUUIDString(conn, uuid) : NULL;
     if (!dom || !vmc_domain_is_ours(dom, &ns)) {
         virResetLastError();
         return NULL;
@@ -79,7 +79,7 @@ char *
 vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
 {
     g_autoptr(virConnect) conn = vmc_driver_conn(driver);
-    g_autoptr(virDomain) dom = virDomainLookupByUUIDString(conn, uuid);
+    g_autoptr(virDomain) dom = conn ? virDomainLookupByUUIDString(conn, uuid) : NULL;
     g_autoptr(xmlDoc) doc = dom ? vmc_domain_live_xml(dom, NULL) : NULL;
     g_autoptr(xmlXPathContext) ctxt = NULL;
 
@@ -155,11 +155,14 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
 virDomainPtr
 vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op, GError **error)
 {
-    g_autoptr(virConnect) conn = vmc_driver_conn(driver);
-    virDomainPtr dom = virDomainLookupByUUIDString(conn, handle->uuid);
+    g_autoptr(virConnect) conn = vmc_driver_conn_checked(driver, error);
+    virDomainPtr dom;
 
+    if (!conn)
+        return NULL;
+    dom = virDomainLookupByUUIDString(conn, vmc_handle_get_uuid(handle));
     if (!dom)
-        vmc_libvirt_error(error, op, "VM '%s' not found", handle->name);
+        vmc_libvirt_error(error, op, "VM '%s' not found", vmc_handle_get_name(handle));
     return dom;
 }
 
@@ -180,7 +183,9 @@ vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error)
     g_autoptr(virDomain) dom = NULL;
 
     g_return_val_if_fail(driver != NULL && name != NULL, NULL);
-    conn = vmc_driver_conn(driver);
+    conn = vmc_driver_conn_checked(driver, error);
+    if (!conn)
+        return NULL;
     dom = virDomainLookupByName(conn, name);
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_LOOKUP, "VM '%s' not found", name);
@@ -212,7 +217,7 @@ vmc_handle_compare(gconstpointer a, gconstpointer b)
     const VmcHandle *x = *(const VmcHandle *const *) a;
     const VmcHandle *y = *(const VmcHandle *const *) b;
 
-    return strcmp(x->name, y->name);
+    return strcmp(vmc_handle_get_name(x), vmc_handle_get_name(y));
 }
 
 GPtrArray *
@@ -224,7 +229,9 @@ vmc_lv_list(VmcDriver *driver, const char *ns, GError **error)
     int n;
 
     g_return_val_if_fail(driver != NULL, NULL);
-    conn = vmc_driver_conn(driver);
+    conn = vmc_driver_conn_checked(driver, error);
+    if (!conn)
+        return NULL;
     n = virConnectListAllDomains(conn, &doms, 0);
     if (n < 0) {
         vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the VMs on '%s'", driver->hub->uri);
@@ -237,7 +244,7 @@ vmc_lv_list(VmcDriver *driver, const char *ns, GError **error)
         if (vmc_domain_is_ours(doms[i], NULL))
             handle = vmc_handle_from_domain(driver, doms[i], &local);
         /* A domain that vanished meanwhile is simply not listed. */
-        if (handle && (!ns || g_strcmp0(handle->ns, ns) == 0))
+        if (handle && (!ns || g_strcmp0(vmc_handle_get_namespace(handle), ns) == 0))
             g_ptr_array_add(handles, handle);
         else
             vmc_handle_free(handle);
@@ -267,5 +274,5 @@ vmc_lv_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
     dom = vmc_driver_domain(driver, handle, VMC_OP_STATE, error);
     if (!dom)
         return NULL;
-    return vmc_domain_state(driver, dom, handle->serial_log, error);
+    return vmc_domain_state(driver, dom, vmc_handle_get_serial_log(handle), error);
 }

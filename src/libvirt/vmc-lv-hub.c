@@ -219,7 +219,9 @@ vmc_reconnect_thread(gpointer data)
         g_mutex_unlock(&hub->lock);
         if (closing)
             break;
-        conn = virConnectOpen(hub->uri);
+        /* While a local daemon is plainly gone, no attempt (each would be an
+         * error for libvirt to report). */
+        conn = vmc_local_daemon_may_answer(hub->uri) ? virConnectOpen(hub->uri) : NULL;
         if (conn && vmc_hub_attach(hub, conn, NULL)) {
             int id;
 

@@ -44,6 +44,22 @@ vmc_embed_root(void)
     return g_build_filename(g_get_user_data_dir(), "virt-vmconfig", "embed", NULL);
 }
 
+gboolean
+vmc_local_daemon_may_answer(const char *uri)
+{
+    if (g_strcmp0(uri, "qemu:///system") == 0)
+        return vmc_socket_answers("/run/libvirt/virtqemud-sock") ||
+               vmc_socket_answers("/run/libvirt/libvirt-sock");
+    if (g_strcmp0(uri, "qemu:///session") == 0) {
+        g_autofree char *a = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "virtqemud-sock", NULL);
+        g_autofree char *b = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "libvirt-sock", NULL);
+        return vmc_socket_answers(a) || vmc_socket_answers(b);
+    }
+    return TRUE;
+}
+
 /* $LIBVIRT_DEFAULT_URI; else the system daemon (as root) or the session daemon when its
  * socket answers; else an embedded QEMU driver, which needs no daemon. */
 static char *
@@ -201,6 +217,8 @@ vmc_lv_close(VmcDriver *driver)
     id = hub->lifecycle_id;
     hub->conn = NULL;
     g_mutex_unlock(&hub->lock);
+    for (GList *l = hub->watchers; l; l = l->next)
+        vmc_watcher_cancel(l->data);
     g_list_free_full(hub->watchers, (GDestroyNotify) vmc_watcher_unref);
     hub->watchers = NULL;
 
@@ -261,7 +279,8 @@ vmc_lv_get_accel(VmcDriver *driver)
 
         driver->accel = kvm && (!driver->local || vmc_host_kvm_runs(NULL)) ? VMC_ACCEL_KVM
                                                                            : VMC_ACCEL_QEMU;
-        driver->accel_known = TRUE;
+        /* While a reconnect is under way nothing is known yet: ask again. */
+        driver->accel_known = conn != NULL;
     }
     g_mutex_unlock(&driver->accel_lock);
     return driver->accel;
@@ -281,6 +300,18 @@ virConnectPtr
 vmc_driver_get_conn(VmcDriver *driver)
 {
     return vmc_driver_conn(driver);
+}
+
+virConnectPtr
+vmc_driver_conn_checked(VmcDriver *driver, GError **error)
+{
+    virConnectPtr conn = vmc_driver_conn(driver);
+
+    if (!conn)
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                    "the connection to '%s' was lost and is being re-established; try again",
+                    driver->hub->uri);
+    return conn;
 }
 
 gboolean

@@ -52,6 +52,7 @@ struct _VmcWatcher {
     gboolean removed;
     VmcEventHub *hub;
     GHashTable *follows;    /* UUID -> VmcReadyFollow, for public watches */
+    GSource *start;         /* the first look at running VMs, until it ran */
 };
 
 /* A public watch follows the serial log of each running VM it sees, so
@@ -89,6 +90,10 @@ struct _VmcDriver {
     guint next_follow;
 };
 
+/* vmc-lv-open.c: FALSE when @uri is the local system or session daemon
+ * and no socket of it answers; TRUE for every other URI. */
+gboolean vmc_local_daemon_may_answer(const char *uri);
+
 /* vmc-lv-hub.c */
 VmcEventHub *vmc_hub_ref(VmcEventHub *hub);
 void vmc_hub_unref(gpointer data);
@@ -107,6 +112,7 @@ void vmc_on_close(virConnectPtr conn, int reason, void *opaque);
 
 /* vmc-lv-watch.c */
 void vmc_watcher_unref(VmcWatcher *w);
+void vmc_watcher_cancel(VmcWatcher *w);
 void vmc_post(VmcWatcher *w, VmcEvent *ev, gboolean early);
 int vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque);
 guint vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns,

@@ -100,16 +100,16 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     guint watch;
 
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
-    if (!handle->serial_log) {
+    if (!vmc_handle_get_serial_log(handle)) {
         vmc_fail(error, VMC_ERROR_STATE_FAILED,
-                 "VM '%s' has no serial log to read the ready marker from", handle->name);
+                 "VM '%s' has no serial log to read the ready marker from", vmc_handle_get_name(handle));
         return NULL;
     }
 
     g_main_context_push_thread_default(context);
-    watch = vmc_driver_watch_internal(driver, NULL, NULL, handle->uuid, FALSE, vmc_ready_on_event, &wait,
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, vmc_handle_get_uuid(handle), FALSE, vmc_ready_on_event, &wait,
                                       NULL);
-    serial = vmc_serial_watch_new(handle->serial_log, context, vmc_ready_on_serial, &wait, error);
+    serial = vmc_serial_watch_new(vmc_handle_get_serial_log(handle), context, vmc_ready_on_serial, &wait, error);
     now = serial ? vmc_lv_get_state(driver, handle, error) : NULL;
     if (now && !vmc_state_is_running(now) && vmc_state_get_kind(now) != VMC_STATE_STARTING &&
         vmc_state_get_kind(now) != VMC_STATE_PAUSED)
@@ -140,14 +140,14 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     } else if (wait.stopped) {
         g_autofree char *what = vmc_state_to_string(wait.stopped);
         vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)",
-                 handle->name, what);
+                 vmc_handle_get_name(handle), what);
     } else {
         g_autoptr(VmcState) last = vmc_lv_get_state(driver, handle, NULL);
         g_autofree char *what = last ? vmc_state_to_string(last) : g_strdup("unknown");
         vmc_fail(error, VMC_ERROR_STATE_FAILED,
                  "VM '%s' was not ready within %u ms (last state: %s; %" G_GUINT64_FORMAT
                  " bytes of serial output, no VMRS_READY line)",
-                 handle->name, timeout_ms, what, vmc_serial_watch_get_total(serial));
+                 vmc_handle_get_name(handle), timeout_ms, what, vmc_serial_watch_get_total(serial));
     }
 
     g_source_destroy(timeout);

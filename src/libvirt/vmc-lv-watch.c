@@ -17,12 +17,22 @@ vmc_watcher_unref(VmcWatcher *w)
     if (w->destroy)
         w->destroy(w->data);
     g_clear_pointer(&w->follows, g_hash_table_unref);
+    g_clear_pointer(&w->start, g_source_unref);
     g_main_context_unref(w->context);
     vmc_hub_unref(w->hub);
     g_free(w->name);
     g_free(w->ns);
     g_free(w->uuid);
     g_free(w);
+}
+
+/* A removed watch's pending first look is dropped, and with it the
+ * reference it holds: nothing waits for its context to run. */
+void
+vmc_watcher_cancel(VmcWatcher *w)
+{
+    if (w->start)
+        g_source_destroy(w->start);
 }
 
 typedef struct {
@@ -185,7 +195,7 @@ vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, c
         g_source_set_callback(source, vmc_watch_start_follows, w,
                               (GDestroyNotify) vmc_watcher_unref);
         g_source_attach(source, w->context);
-        g_source_unref(source);
+        w->start = source;
     }
     g_mutex_unlock(&driver->hub->lock);
     return id;
@@ -206,7 +216,9 @@ vmc_watch_start_follows(gpointer data)
         return G_SOURCE_REMOVE;
 
     conn = vmc_driver_conn(driver);
-    n = virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    /* Without a connection (a reconnect under way), the VMs running now are
+     * followed from their next start on. */
+    n = conn ? virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE) : 0;
     for (int i = 0; i < n; i++) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         g_autofree char *ns = NULL;
@@ -273,8 +285,10 @@ vmc_lv_unwatch(VmcDriver *driver, guint id)
         }
     }
     g_mutex_unlock(&driver->hub->lock);
-    if (found)
+    if (found) {
+        vmc_watcher_cancel(found);
         vmc_watcher_unref(found);
+    }
 }
 
 typedef struct {
@@ -321,14 +335,14 @@ vmc_lv_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc f
     guint id;
 
     g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
-    if (!handle->serial_log) {
-        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "VM '%s' has no serial log", handle->name);
+    if (!vmc_handle_get_serial_log(handle)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "VM '%s' has no serial log", vmc_handle_get_name(handle));
         return 0;
     }
     f = g_new0(VmcSerialFollow, 1);
     f->func = func;
     f->data = user_data;
-    f->watch = vmc_serial_watch_new(handle->serial_log, g_main_context_get_thread_default(),
+    f->watch = vmc_serial_watch_new(vmc_handle_get_serial_log(handle), g_main_context_get_thread_default(),
                                     vmc_serial_follow_relay, f, error);
     if (!f->watch) {
         g_free(f);
