@@ -26,13 +26,29 @@ vmc_watcher_unref(VmcWatcher *w)
     g_free(w);
 }
 
+static gboolean
+vmc_watcher_drop_follows(gpointer data)
+{
+    VmcWatcher *w = data;
+
+    g_clear_pointer(&w->follows, g_hash_table_unref);
+    return G_SOURCE_REMOVE;
+}
+
 /* A removed watch's pending first look is dropped, and with it the
- * reference it holds: nothing waits for its context to run. */
+ * reference it holds: nothing waits for its context to run. Its follows
+ * are freed on its own context (at once when this thread may run it),
+ * never under a serial read or crash report of theirs running there. */
 void
 vmc_watcher_cancel(VmcWatcher *w)
 {
     if (w->start)
         g_source_destroy(w->start);
+    if (w->follows) {
+        g_atomic_int_inc(&w->ref);
+        g_main_context_invoke_full(w->context, G_PRIORITY_DEFAULT, vmc_watcher_drop_follows, w,
+                                   (GDestroyNotify) vmc_watcher_unref);
+    }
 }
 
 typedef struct {
