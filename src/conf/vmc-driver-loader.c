@@ -216,7 +216,9 @@ vmc_driver_open(const char *uri, GError **error)
  * @driver: (nullable): a driver
  *
  * Closes the driver's connection and removes its watches; their functions
- * are not called again. From any thread but a watch function of @driver.
+ * are not called again. From any thread, once no other call on @driver is
+ * under way and no watch function of it runs (the caller owns the driver:
+ * free it last).
  */
 void
 vmc_driver_free(VmcDriver *driver)
