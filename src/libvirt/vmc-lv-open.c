@@ -125,21 +125,10 @@ vmc_prepare_embed_root(const char *uri, GError **error)
  *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
  * @error: return location for a #GError, or %NULL
  *
- * Opens a connection. libvirt's event loop is registered first (once per
- * process) and libvirt never prints errors: they come back as GErrors.
- *
- * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
- */
-
-/**
- * vmc_lv_open:
- * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
- *   the local system daemon (as root) or session daemon if its socket answers, else
- *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
- * @error: return location for a #GError, or %NULL
- *
- * Opens a connection. libvirt's event loop is registered first (once per
- * process) and libvirt never prints errors: they come back as GErrors. A
+ * Opens a connection (the open operation of the libvirt module, see
+ * vmc_driver_open()). libvirt is initialized and its event loop registered
+ * first (once per process); errors on the connection are never printed,
+ * they come back as GErrors. A
  * lost daemon is noticed (close callback, keepalive) and reconnected with
  * backoff; watches go on, and only the VMs whose state changed meanwhile
  * are reported.

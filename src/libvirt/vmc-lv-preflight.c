@@ -68,9 +68,8 @@ vmc_check_traversable(const VmcConfig *cfg, const char *field, const char *path,
 
         if (stat(dir, &st) < 0)
             break;
-        ok = (st.st_mode & S_IXOTH) ||
-             (st.st_uid == qemu_user->pw_uid && (st.st_mode & S_IXUSR)) ||
-             (st.st_gid == qemu_user->pw_gid && (st.st_mode & S_IXGRP));
+        /* As the kernel decides: owner, then any group of the user, then others. */
+        ok = vmc_host_user_may(qemu_user, &st, X_OK);
         if (!ok)
             return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                             "VM '%s': QEMU runs as user '%s', which cannot enter directory '%s' "
