@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # What a test run may have left on this host: domains of the test
 # namespaces on qemu:///system, QEMU processes of test VMs, TAP devices,
-# network namespaces and work directories of the tests.
+# bridges, libvirt networks, network namespaces, share views and work
+# directories of the tests.
 #
 #   leftovers.sh           list them, remove them, exit 1 if there were any
 #   leftovers.sh --clean   remove them quietly (before a run, or after one
 #                          that failed anyway)
 #
 # Test names are ours alone: vmc-boot-*, vmc-watch-* (domains), vmct*
-# (TAPs), vmc-test-* (namespaces), /var/tmp/vmc-{boot,embed,cli-watch}-*
+# (TAPs), vmcb* (bridges), vmc-test-* (namespaces, libvirt networks),
+# read-only share views under /run/virt-vmconfig/views, /var/tmp/vmc-{boot,embed,cli-watch}-*
 # and the run's own TMPDIR.
 set -uo pipefail
 
@@ -49,6 +51,33 @@ while read -r tap; do
   report "TAP device '$tap'"
   ip link del "$tap" 2>/dev/null
 done < <(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^vmct[0-9]+$')
+
+while read -r bridge; do
+  [ -n "$bridge" ] || continue
+  report "bridge '$bridge'"
+  ip link del "$bridge" 2>/dev/null
+done < <(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^vmcb[0-9]+$')
+
+if [ -S /run/libvirt/libvirt-sock ]; then
+  while read -r net; do
+    [ -n "$net" ] || continue
+    report "libvirt network '$net'"
+    virsh -q -c qemu:///system net-destroy "$net" >/dev/null 2>&1
+    virsh -q -c qemu:///system net-undefine "$net" >/dev/null 2>&1
+  done < <(virsh -q -c qemu:///system net-list --all --name 2>/dev/null | grep -E '^vmc-test-')
+fi
+
+# Read-only share views: a mount each, in a directory per VM.
+while read -r view; do
+  [ -n "$view" ] || continue
+  report "read-only view mount $view"
+  umount -l "$view" 2>/dev/null
+done < <(awk '$5 ~ "^/run/virt-vmconfig/views/" { print $5 }' /proc/self/mountinfo)
+for dir in /run/virt-vmconfig/views/*; do
+  [ -e "$dir" ] || continue
+  report "read-only view directory $dir"
+  rm -rf "$dir"
+done
 
 for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
   [ -e "$dir" ] || continue

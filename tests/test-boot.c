@@ -15,9 +15,12 @@
  * process at a time, so only the subprocesses open the driver.
  */
 #include "vmc-host-private.h"
+#include "vmc-xml-private.h"
 #include "vmc-test.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libxml/tree.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -39,12 +42,17 @@ static char *uri;
 typedef struct {
     const char *vms[3];
     gboolean netns;          /* the namespace and TAP device of test_netns */
+    gboolean taps;           /* TAP devices vmct<id>, vmct<id>1, vmct<id>2 */
+    gboolean bridge;         /* bridge vmcb<id> */
+    gboolean network;        /* libvirt network vmc-test-<id> */
     gboolean daemon;         /* it restarts libvirtd */
     const char *cli_root;    /* a work_dir subdirectory: an embedded driver's root */
 } Leftovers;
 
 static char *netns_name(void);
 static char *tap_name(void);
+static char *bridge_name(void);
+static void remove_views(const char *vm);
 static void ensure_libvirtd(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
 
@@ -67,13 +75,29 @@ teardown(gpointer data)
             vmc_test_rm_rf(root);
         }
     }
-    if (left->netns) {
+    for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
+        remove_views(left->vms[i]);
+    if (left->netns || left->taps) {
         g_autofree char *ns = netns_name();
         g_autofree char *tap = tap_name();
 
-        run_command("ip", "-n", ns, "link", "del", tap, NULL);
-        run_command("ip", "link", "del", tap, NULL);
-        run_command("ip", "netns", "del", ns, NULL);
+        for (int i = 0; i < 3; i++) {
+            g_autofree char *dev = i ? g_strdup_printf("%s%d", tap, i) : g_strdup(tap);
+
+            if (left->netns)
+                run_command("ip", "-n", ns, "link", "del", dev, NULL);
+            run_command("ip", "link", "del", dev, NULL);
+        }
+        if (left->netns)
+            run_command("ip", "netns", "del", ns, NULL);
+    }
+    if (left->bridge) {
+        g_autofree char *bridge = bridge_name();
+        run_command("ip", "link", "del", bridge, NULL);
+    }
+    if (left->network) {
+        g_autofree char *net = netns_name();
+        run_command("virsh", "-q", "-c", "qemu:///system", "net-destroy", net, NULL);
     }
 }
 
@@ -432,9 +456,112 @@ tap_name(void)
     return g_strdup_printf("vmct%s", test_id);
 }
 
-/* The VM's TAP device is moved into its netns after start and carries
- * the guest's traffic there: a peer inside the namespace pings the guest.
- * The namespace and the TAP are this test's own. */
+static char *
+bridge_name(void)
+{
+    return g_strdup_printf("vmcb%s", test_id);
+}
+
+static gboolean
+link_exists(const char *netns, const char *dev)
+{
+    if (netns)
+        return run_command("ip", "-n", netns, "link", "show", dev, NULL) == 0;
+    return run_command("ip", "link", "show", dev, NULL) == 0;
+}
+
+/* The mounts of this host's namespace whose mount point has @part in it. */
+static guint
+mounts_with(const char *part)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    guint n = 0;
+
+    g_assert_true(g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        g_auto(GStrv) fields = g_strsplit(*l, " ", 6);
+        if (g_strv_length(fields) > 4 && strstr(fields[4], part))
+            n++;
+    }
+    return n;
+}
+
+/* Read-only views of a VM's shares, wherever a driver made them. */
+static char *
+views_of(const char *vm)
+{
+    return g_strdup_printf("-%s/", vm);
+}
+
+/* The teardown's: views of @vm that a failed test left. */
+static void
+remove_views(const char *vm)
+{
+    g_autoptr(GDir) dir = g_dir_open("/run/virt-vmconfig/views", 0, NULL);
+    g_autofree char *suffix = g_strconcat("-", vm, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        g_autofree char *path = NULL;
+
+        if (!g_str_has_suffix(entry, suffix))
+            continue;
+        path = g_build_filename("/run/virt-vmconfig/views", entry, NULL);
+        g_test_message("teardown: removing read-only views %s", path);
+        run_command("sh", "-c", "for v in \"$1\"/*; do umount -l \"$v\"; done", "sh", path,
+                    NULL);
+        vmc_test_rm_rf(path);
+    }
+}
+
+/* Waits until the guest printed a line starting with @prefix (it pings and
+ * fetches after its ready marker); returns the rest of the line. */
+static char *
+wait_guest_line(const VmcConfig *cfg, const char *prefix, guint secs)
+{
+    gint64 deadline = g_get_monotonic_time() + secs * G_USEC_PER_SEC;
+    g_autofree char *needle = g_strconcat("\n", prefix, NULL);
+
+    for (;;) {
+        g_autofree char *text = NULL;
+        const char *at;
+
+        g_file_get_contents(vmc_config_get_serial_log(cfg), &text, NULL, NULL);
+        if (text) {
+            g_strdelimit(text, "\r", '\n');
+            at = strstr(text, needle);
+            if (at) {
+                at += strlen(needle);
+                return g_strndup(at, strcspn(at, "\n"));
+            }
+        }
+        if (g_get_monotonic_time() > deadline)
+            g_error("the guest printed no '%s' line in %u s; its console:\n%s", prefix, secs,
+                    text ? text : "(none)");
+        g_usleep(100 * 1000);
+    }
+}
+
+static void
+assert_owned_taps(const VmcHandle *handle, const char *tap)
+{
+    const char *const *owned = vmc_handle_get_owned_taps(handle);
+
+    g_assert_nonnull(owned);
+    if (!tap) {
+        g_assert_null(owned[0]);
+        return;
+    }
+    g_assert_cmpstr(owned[0], ==, tap);
+    g_assert_null(owned[1]);
+}
+
+/* The driver makes the VM's TAP device, moves it into the VM's netns
+ * after start, and removes it when the VM stops: the guest pings a peer
+ * inside the namespace, nothing of it is in the host's namespace, and no
+ * TAP is left anywhere after stop or delete. */
 static void
 test_netns(void)
 {
@@ -443,6 +570,7 @@ test_netns(void)
     g_autofree char *ns = netns_name();
     g_autofree char *tap = tap_name();
     g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) found = NULL;
     g_autoptr(VmcState) ready = NULL;
     g_autoptr(GError) error = NULL;
 
@@ -450,37 +578,85 @@ test_netns(void)
         return;
 
     g_assert_cmpint(run_command("ip", "netns", "add", ns, NULL), ==, 0);
-    g_assert_cmpint(run_command("ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL), ==, 0);
+    g_assert_false(link_exists(NULL, tap));
 
     vmc_config_set_netns(cfg, ns);
-    vmc_config_set_cmdline(cfg, "console=ttyS0 vm.ip=10.213.7.2/24");
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vm.ip=10.213.7.2/24 vmc.ping=10.213.7.1");
     vmc_config_clear_networks(cfg);
     vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
 
     for (int boot = 0; boot < 2; boot++) {
-        /* The second boot finds the TAP where the first one left it. */
+        g_autofree char *ping = NULL;
+
         handle = vmc_driver_boot(driver, cfg, &error);
         g_assert_no_error(error);
+        assert_owned_taps(handle, tap);
         ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
         g_assert_no_error(error);
         g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.213.7.2");
-        g_assert_cmpint(run_command("ip", "link", "show", tap, NULL), !=, 0);
-        g_assert_cmpint(run_command("ip", "-n", ns, "link", "show", tap, NULL), ==, 0);
-        /* A device moved between namespaces loses its addresses. */
+        g_assert_false(link_exists(NULL, tap));
+        g_assert_true(link_exists(ns, tap));
+        /* The peer: the namespace's end of the TAP (a device moved between
+         * namespaces loses its addresses). The guest pings it, it pings
+         * the guest. */
         g_assert_cmpint(run_command("ip", "-n", ns, "addr", "add", "10.213.7.1/24", "dev", tap,
                                     NULL), ==, 0);
-        g_assert_cmpint(run_command("ip", "-n", ns, "link", "set", tap, "up", NULL), ==, 0);
+        ping = wait_guest_line(cfg, "GUEST ping=10.213.7.1 result=", 90);
+        g_assert_cmpstr(ping, ==, "ok");
         g_assert_cmpint(run_command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "10",
                                     "10.213.7.2", NULL), ==, 0);
+        /* Another process sees the same ownership. */
+        found = vmc_driver_lookup(driver, "vmc-boot-netns", &error);
+        g_assert_no_error(error);
+        assert_owned_taps(found, tap);
+        g_clear_pointer(&found, vmc_handle_free);
+
         g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
         g_assert_no_error(error);
+        g_assert_false(link_exists(NULL, tap));
+        g_assert_false(link_exists(ns, tap));
         if (boot == 0) {
             g_clear_pointer(&handle, vmc_handle_free);
             g_clear_pointer(&ready, vmc_state_free);
         }
     }
     delete_vm(handle);
-    /* The teardown removes the TAP device and the namespace. */
+    g_assert_false(link_exists(NULL, tap));
+    g_assert_false(link_exists(ns, tap));
+}
+
+/* A TAP device the operator made is used as it is and never removed. */
+static void
+test_operator_tap(void)
+{
+    static const Leftovers left = { { "vmc-boot-optap" }, .taps = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-optap");
+    g_autofree char *tap = tap_name();
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!isolated(&left))
+        return;
+
+    g_assert_cmpint(run_command("ip", "tuntap", "add", "dev", tap, "mode", "tap", NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "addr", "add", "10.213.8.1/24", "dev", tap, NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "link", "set", tap, "up", NULL), ==, 0);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vm.ip=10.213.8.2/24 vmc.ping=10.213.8.1");
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
+
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_no_error(error);
+    assert_owned_taps(handle, NULL);
+    ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+    g_assert_no_error(error);
+    g_autofree char *ping = wait_guest_line(cfg, "GUEST ping=10.213.8.1 result=", 90);
+    g_assert_cmpstr(ping, ==, "ok");
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    g_assert_true(link_exists(NULL, tap));
+    delete_vm(handle);
+    g_assert_true(link_exists(NULL, tap));
 }
 
 /* A start that fails leaves the TAP device where it was: inside the
@@ -541,14 +717,108 @@ test_netns_refused(void)
     g_assert_nonnull(strstr(error->message, "network namespace 'vmc-no-such-netns' does not exist"));
     g_clear_error(&error);
 
-    /* A TAP device that does not exist. */
-    vmc_config_set_netns(cfg, NULL);
-    vmc_config_clear_networks(cfg);
-    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, "vmc-no-tap", NULL));
-    handle = vmc_driver_boot(driver, cfg, &error);
+}
+
+/* A libvirt network definition in the work directory: NAT with DHCP on
+ * 10.214.<subnet>.0/24 when @bridge is set, else just a name. */
+static char *
+network_xml_file(const char *name, const char *bridge, const char *subnet)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *) "1.0");
+    xmlNode *root = xmlNewNode(NULL, (const xmlChar *) "network");
+    g_autofree char *file = g_strconcat(name, ".xml", NULL);
+    g_autofree char *path = work_file(file);
+
+    xmlDocSetRootElement(doc, root);
+    xmlNewTextChild(root, NULL, (const xmlChar *) "name", (const xmlChar *) name);
+    if (bridge) {
+        g_autofree char *gateway = g_strdup_printf("10.214.%s.1", subnet);
+        g_autofree char *first = g_strdup_printf("10.214.%s.10", subnet);
+        g_autofree char *last = g_strdup_printf("10.214.%s.50", subnet);
+        xmlNode *ip, *range;
+
+        xmlNewProp(xmlNewChild(root, NULL, (const xmlChar *) "forward", NULL),
+                   (const xmlChar *) "mode", (const xmlChar *) "nat");
+        xmlNewProp(xmlNewChild(root, NULL, (const xmlChar *) "bridge", NULL),
+                   (const xmlChar *) "name", (const xmlChar *) bridge);
+        ip = xmlNewChild(root, NULL, (const xmlChar *) "ip", NULL);
+        xmlNewProp(ip, (const xmlChar *) "address", (const xmlChar *) gateway);
+        xmlNewProp(ip, (const xmlChar *) "netmask", (const xmlChar *) "255.255.255.0");
+        range = xmlNewChild(xmlNewChild(ip, NULL, (const xmlChar *) "dhcp", NULL), NULL,
+                            (const xmlChar *) "range", NULL);
+        xmlNewProp(range, (const xmlChar *) "start", (const xmlChar *) first);
+        xmlNewProp(range, (const xmlChar *) "end", (const xmlChar *) last);
+    }
+    g_assert_cmpint(xmlSaveFile(path, doc), >, 0);
+    return g_steal_pointer(&path);
+}
+
+static void
+assert_refused_untouched(const VmcConfig *cfg, const char *const *words)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = vmc_driver_boot(driver, cfg, &error);
+    g_autoptr(VmcHandle) none = NULL;
+
     g_assert_null(handle);
     g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
-    g_assert_nonnull(strstr(error->message, "TAP device 'vmc-no-tap' does not exist"));
+    for (const char *const *w = words; *w; w++) {
+        if (!strstr(error->message, *w))
+            g_error("'%s' is not in the refusal: %s", *w, error->message);
+    }
+    g_clear_error(&error);
+    none = vmc_driver_lookup(driver, vmc_config_get_name(cfg), &error);
+    g_assert_null(none);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
+/* A missing bridge, and a missing or inactive libvirt network, are named
+ * before anything is defined. */
+static void
+test_missing_switch_refused(void)
+{
+    static const Leftovers left = { { "vmc-boot-noswitch" }, .network = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-noswitch");
+    g_autofree char *net = netns_name();
+
+    if (!isolated(&left))
+        return;
+
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_BRIDGE, "vmcnobr0", NULL));
+    assert_refused_untouched(cfg, (const char *const[]) { "vmc-boot-noswitch", "networks[0]",
+                                                           "bridge 'vmcnobr0' does not exist",
+                                                           NULL });
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_BRIDGE, "lo", NULL));
+    assert_refused_untouched(cfg, (const char *const[]) { "'lo' is a network device but not a "
+                                                           "Linux bridge", NULL });
+
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_NETWORK,
+                                                           "vmc-no-such-net", NULL));
+    if (strstr(uri, "embed")) {
+        /* The embedded driver has no network driver at all. */
+        assert_refused_untouched(cfg, (const char *const[]) { "networks[0].network",
+                                                               "has no libvirt networks", NULL });
+        return;
+    }
+    assert_refused_untouched(cfg, (const char *const[]) { "libvirt network 'vmc-no-such-net' "
+                                                           "does not exist", NULL });
+
+    /* Defined but not started. */
+    {
+        g_autofree char *xml_path = network_xml_file(net, NULL, NULL);
+
+        g_assert_cmpint(run_command("virsh", "-q", "-c", "qemu:///system", "net-define",
+                                    xml_path, NULL), ==, 0);
+        vmc_config_clear_networks(cfg);
+        vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_NETWORK, net, NULL));
+        g_autofree char *words = g_strdup_printf("libvirt network '%s' is not active", net);
+        assert_refused_untouched(cfg, (const char *const[]) { words, "virsh net-start", NULL });
+        g_assert_cmpint(run_command("virsh", "-q", "-c", "qemu:///system", "net-undefine", net,
+                                    NULL), ==, 0);
+    }
 }
 
 static void
@@ -958,6 +1228,281 @@ test_daemon_restart(void)
     delete_vm(handle);
 }
 
+/* Two VMs on one Linux bridge ping each other. */
+static void
+test_bridge_pair(void)
+{
+    static const Leftovers left = { { "vmc-boot-br-a", "vmc-boot-br-b" }, .bridge = TRUE };
+    g_autoptr(VmcConfig) a = initramfs_config("vmc-boot-br-a");
+    g_autoptr(VmcConfig) b = initramfs_config("vmc-boot-br-b");
+    g_autofree char *bridge = bridge_name();
+    g_autoptr(VmcHandle) ha = NULL;
+    g_autoptr(VmcHandle) hb = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *ping_a = NULL;
+    g_autofree char *ping_b = NULL;
+
+    if (!isolated(&left))
+        return;
+
+    g_assert_cmpint(run_command("ip", "link", "add", bridge, "type", "bridge", NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "link", "set", bridge, "up", NULL), ==, 0);
+    vmc_config_clear_networks(a);
+    vmc_config_add_network(a, vmc_network_attachment_new(VMC_NETWORK_BRIDGE, bridge, NULL));
+    vmc_config_set_cmdline(a, "console=ttyS0 vm.ip=10.213.9.2/24 vmc.ping=10.213.9.3");
+    vmc_config_clear_networks(b);
+    vmc_config_add_network(b, vmc_network_attachment_new(VMC_NETWORK_BRIDGE, bridge, NULL));
+    vmc_config_set_cmdline(b, "console=ttyS0 vm.ip=10.213.9.3/24 vmc.ping=10.213.9.2");
+
+    ha = vmc_driver_boot(driver, a, &error);
+    g_assert_no_error(error);
+    hb = vmc_driver_boot(driver, b, &error);
+    g_assert_no_error(error);
+    ping_a = wait_guest_line(a, "GUEST ping=10.213.9.3 result=", 100);
+    ping_b = wait_guest_line(b, "GUEST ping=10.213.9.2 result=", 100);
+    g_assert_cmpstr(ping_a, ==, "ok");
+    g_assert_cmpstr(ping_b, ==, "ok");
+    g_assert_true(vmc_driver_kill(driver, ha, &error));
+    g_assert_true(vmc_driver_kill(driver, hb, &error));
+    delete_vm(ha);
+    delete_vm(hb);
+}
+
+/* A guest on a libvirt NAT network that prints no ready marker is ready
+ * with the address libvirt's DHCP server leased it. */
+static void
+test_network_lease(void)
+{
+    static const Leftovers left = { { "vmc-boot-lease" }, .network = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-lease");
+    g_autofree char *net = netns_name();
+    g_autofree char *bridge = bridge_name();
+    g_autofree char *subnet = g_strdup_printf("%d", atoi(test_id) % 200 + 20);
+    g_autofree char *xml = NULL;
+    g_autofree char *prefix = NULL;
+    g_autofree char *guest_ip = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 deadline;
+    g_autoptr(VmcState) state = NULL;
+
+    if (!isolated(&left))
+        return;
+
+    xml = network_xml_file(net, bridge, subnet);
+    g_assert_cmpint(run_command("virsh", "-q", "-c", "qemu:///system", "net-create", xml, NULL),
+                    ==, 0);
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_NETWORK, net, NULL));
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.noready");
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_no_error(error);
+
+    /* The guest's own DHCP client took the lease: its address is the one
+     * state reports, though no marker was printed. */
+    guest_ip = wait_guest_line(cfg, "GUEST net=eth0 ip=", 90);
+    prefix = g_strdup_printf("10.214.%s.", subnet);
+    g_assert_true(g_str_has_prefix(guest_ip, prefix));
+    deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    for (;;) {
+        g_clear_pointer(&state, vmc_state_free);
+        state = vmc_driver_get_state(driver, handle, &error);
+        g_assert_no_error(error);
+        if (vmc_state_get_kind(state) == VMC_STATE_READY || g_get_monotonic_time() > deadline)
+            break;
+        g_usleep(200 * 1000);
+    }
+    g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_READY);
+    g_assert_cmpstr(vmc_state_get_ip(state), ==, guest_ip);
+    g_assert_false(serial_has_line(cfg, "VMRS_READY"));
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    delete_vm(handle);
+}
+
+/* A small HTTP server on the host's loopback: answers one request with
+ * @body. */
+typedef struct {
+    GSocketListener *listener;
+    const char *body;
+    gboolean served;
+} HttpOnce;
+
+static gpointer
+http_once_thread(gpointer data)
+{
+    HttpOnce *h = data;
+    g_autoptr(GSocketConnection) conn = g_socket_listener_accept(h->listener, NULL, NULL, NULL);
+    g_autofree char *reply = NULL;
+    char request[4096];
+
+    if (!conn)
+        return NULL;
+    g_input_stream_read(g_io_stream_get_input_stream(G_IO_STREAM(conn)), request,
+                        sizeof(request), NULL, NULL);
+    reply = g_strdup_printf("HTTP/1.0 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+                            strlen(h->body), h->body);
+    g_output_stream_write_all(g_io_stream_get_output_stream(G_IO_STREAM(conn)), reply,
+                              strlen(reply), NULL, NULL, NULL);
+    h->served = TRUE;
+    return NULL;
+}
+
+/* A user-mode NIC (no privileges, no host device) reaches the host: the
+ * guest fetches a page from a server on the host's loopback, through the
+ * gateway of passt where this host has it, else of slirp. */
+static void
+test_user_network(void)
+{
+    static const Leftovers left = { { "vmc-boot-usernet" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-usernet");
+    g_autoptr(GSocketListener) listener = g_socket_listener_new();
+    g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) any = g_inet_socket_address_new(loopback, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cmdline = NULL;
+    g_autofree char *fetched = NULL;
+    g_autofree char *expected = NULL;
+    g_autofree char *why = NULL;
+    g_autofree char *xml = NULL;
+    HttpOnce http = { NULL, "vmc-user-net-token\n", FALSE };
+    GThread *server;
+    virConnectPtr conn;
+    virDomainPtr dom;
+    gboolean passt;
+    guint16 port;
+
+    if (!isolated(&left))
+        return;
+
+    g_assert_true(g_socket_listener_add_address(listener, any, G_SOCKET_TYPE_STREAM,
+                                                G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error));
+    g_assert_no_error(error);
+    port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+    http.listener = listener;
+    server = g_thread_new("http-once", http_once_thread, &http);
+
+    cmdline = g_strdup_printf("console=ttyS0 vmc.fetch=%u", port);
+    vmc_config_set_cmdline(cfg, cmdline);
+    handle = boot_ready(cfg);
+    fetched = wait_guest_line(cfg, "GUEST fetch=", 60);
+    expected = g_strdup_printf(":%u content=vmc-user-net-token", port);
+    if (!g_str_has_suffix(fetched, expected))
+        g_error("the guest fetched '%s', expected '...%s'", fetched, expected);
+    g_thread_join(server);
+    g_assert_true(http.served);
+
+    /* Carried by the backend check-host names. */
+    conn = virConnectOpen(uri);
+    g_assert_nonnull(conn);
+    passt = vmc_host_passt_works(conn, TRUE, &why);
+    dom = virDomainLookupByName(conn, "vmc-boot-usernet");
+    g_assert_nonnull(dom);
+    xml = virDomainGetXMLDesc(dom, 0);
+    g_assert_nonnull(xml);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    g_test_message("user NIC backend: %s%s%s", passt ? "passt" : "slirp", why ? ": " : "",
+                   why ? why : "");
+    g_assert_cmpint(strstr(xml, "<backend type='passt'/>") != NULL, ==, passt);
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    delete_vm(handle);
+}
+
+/* The QEMU process of a VM (its -name guest=NAME). */
+static GPid
+qemu_pid_of(const char *name)
+{
+    g_auto(VmcTestRun) run = { 0 };
+    g_autofree char *pattern = g_strdup_printf("qemu-system.*-name guest=%s,", name);
+
+    vmc_test_spawn(&run, FALSE, COMMAND_SECS,
+                   (const char *const[]) { "pgrep", "-f", pattern, NULL });
+    g_assert_cmpint(run.status, ==, 0);
+    return (GPid) atoi(run.out);
+}
+
+/* A read-only share holds: the guest reads it and cannot write it, the
+ * host directory stays as it was, and no mount is left after stop, kill or
+ * a QEMU killed with SIGKILL (the next state query or boot removes it). */
+static void
+test_read_only_share(void)
+{
+    static const Leftovers left = { { "vmc-boot-roshare" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-roshare");
+    g_autofree char *share = work_file("ro-share");
+    g_autofree char *token = g_build_filename(share, "token.txt", NULL);
+    g_autofree char *views = views_of("vmc-boot-roshare");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) before = NULL;
+    g_autoptr(GPtrArray) after = NULL;
+    virConnectPtr conn;
+    gboolean by_libvirt;
+
+    if (!isolated(&left))
+        return;
+
+    g_assert_cmpint(g_mkdir_with_parents(share, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(token, "read-only token\n", -1, NULL));
+    g_assert_cmpint(g_chmod(token, 0644), ==, 0);
+    vmc_config_add_shared_dir(cfg, vmc_shared_dir_new(share, "rodata", TRUE));
+    before = vmc_test_list_dir(share, "");
+    conn = virConnectOpen(uri);
+    g_assert_nonnull(conn);
+    by_libvirt = vmc_host_libvirt_accepts_virtiofs_readonly(conn);
+    virConnectClose(conn);
+
+    for (int round = 0; round < 3; round++) {
+        g_autofree char *writable = NULL;
+
+        handle = boot_ready(cfg);
+        g_assert_true(serial_has_line(cfg, "GUEST share=rodata file=token.txt content=read-only "
+                                           "token"));
+        writable = wait_guest_line(cfg, "GUEST share=rodata mounted=yes writable=", 5);
+        g_assert_cmpstr(writable, ==, "no");
+        /* One view while it runs, unless libvirt enforces read-only itself. */
+        g_assert_cmpuint(mounts_with(views), ==, by_libvirt ? 0 : 1);
+
+        if (round == 0) {
+            g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+        } else if (round == 1) {
+            g_assert_true(vmc_driver_kill(driver, handle, &error));
+        } else {
+            GPid qemu = qemu_pid_of("vmc-boot-roshare");
+            gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+            g_assert_cmpint(kill(qemu, SIGKILL), ==, 0);
+            do {
+                g_clear_pointer(&state, vmc_state_free);
+                state = vmc_driver_get_state(driver, handle, &error);
+                g_assert_no_error(error);
+                if (g_get_monotonic_time() > deadline)
+                    g_error("VM still '%s' 30 s after SIGKILL of QEMU",
+                            vmc_state_kind_to_string(vmc_state_get_kind(state)));
+                if (vmc_state_is_running(state))
+                    g_usleep(100 * 1000);
+            } while (vmc_state_is_running(state));
+            g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_FAILED);
+        }
+        g_assert_no_error(error);
+        g_assert_cmpuint(mounts_with(views), ==, 0);
+        g_clear_pointer(&handle, vmc_handle_free);
+    }
+    after = vmc_test_list_dir(share, "");
+    g_assert_cmpuint(after->len, ==, before->len);
+    {
+        g_autofree char *text = NULL;
+        g_assert_true(g_file_get_contents(token, &text, NULL, NULL));
+        g_assert_cmpstr(text, ==, "read-only token\n");
+    }
+    handle = vmc_driver_lookup(driver, "vmc-boot-roshare", &error);
+    g_assert_no_error(error);
+    delete_vm(handle);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1004,6 +1549,13 @@ main(int argc, char **argv)
     g_test_add_func("/boot/netns-refused", test_netns_refused);
     g_test_add_func("/boot/netns", test_netns);
     g_test_add_func("/boot/netns-failed-start", test_netns_failed_start);
+    g_test_add_func("/boot/operator-tap", test_operator_tap);
+    g_test_add_func("/boot/missing-switch-refused", test_missing_switch_refused);
+    g_test_add_func("/boot/bridge-pair", test_bridge_pair);
+    g_test_add_func("/boot/user-network", test_user_network);
+    g_test_add_func("/boot/read-only-share", test_read_only_share);
+    if (!embed_root)
+        g_test_add_func("/boot/network-lease", test_network_lease);
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (!embed_root)

@@ -36,10 +36,26 @@ const char *vmc_accel_to_string(VmcAccel accel);
 gboolean vmc_accel_from_string(const char *str, VmcAccel *accel);
 
 /**
+ * VmcUserBackend:
+ * @VMC_USER_BACKEND_SLIRP: QEMU's built-in user-mode network stack
+ * @VMC_USER_BACKEND_PASST: passt, started by libvirt
+ *
+ * What carries the traffic of `user` NICs.
+ */
+typedef enum {
+    VMC_USER_BACKEND_SLIRP,
+    VMC_USER_BACKEND_PASST,
+} VmcUserBackend;
+
+const char *vmc_user_backend_to_string(VmcUserBackend backend);
+
+/**
  * VmcRenderOptions:
  *
  * How to render a config for one host: accelerator, architecture,
- * machine type, and whether the config's paths are on another host.
+ * machine type, whether the config's paths are on another host, the
+ * backend of user NICs, and what the driver made for the VM (read-only
+ * views of shares, TAP devices).
  */
 typedef struct _VmcRenderOptions VmcRenderOptions;
 
@@ -58,6 +74,13 @@ const char *vmc_render_options_get_arch(const VmcRenderOptions *opts);
 const char *vmc_render_options_get_machine(const VmcRenderOptions *opts);
 void vmc_render_options_set_remote_paths(VmcRenderOptions *opts, gboolean remote);
 gboolean vmc_render_options_get_remote_paths(const VmcRenderOptions *opts);
+void vmc_render_options_set_user_backend(VmcRenderOptions *opts, VmcUserBackend backend);
+VmcUserBackend vmc_render_options_get_user_backend(const VmcRenderOptions *opts);
+void vmc_render_options_set_share_view(VmcRenderOptions *opts, const char *tag,
+                                       const char *view_dir);
+const char *vmc_render_options_get_share_view(const VmcRenderOptions *opts, const char *tag);
+void vmc_render_options_set_owned_taps(VmcRenderOptions *opts, const char *const *taps);
+const char *const *vmc_render_options_get_owned_taps(const VmcRenderOptions *opts);
 
 char *vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts,
                                GError **error);

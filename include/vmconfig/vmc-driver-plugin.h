@@ -138,6 +138,7 @@ VmcState *vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_
                              int libvirt_reason);
 VmcHandle *vmc_handle_new(const char *name, const char *ns, const char *uuid,
                           const char *serial_log, guint vsock_cid, VmcState *state);
+void vmc_handle_set_owned_taps(VmcHandle *handle, const char *const *taps);
 VmcEvent *vmc_event_new(const char *name, const char *uuid, VmcState *state, int event,
                         int detail);
 VmcEvent *vmc_event_ref(VmcEvent *ev);

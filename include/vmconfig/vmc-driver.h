@@ -67,7 +67,8 @@ const char *vmc_state_kind_to_string(VmcStateKind kind);
  * VmcHandle:
  *
  * What boot() and lookup() return: the VM's name, namespace, UUID, serial
- * log, vsock CID and the state it was in then. Immutable.
+ * log, vsock CID, the TAP devices its driver made, and the state it was
+ * in then. Immutable.
  */
 typedef struct _VmcHandle VmcHandle;
 
@@ -78,6 +79,7 @@ const char *vmc_handle_get_namespace(const VmcHandle *handle);
 const char *vmc_handle_get_uuid(const VmcHandle *handle);
 const char *vmc_handle_get_serial_log(const VmcHandle *handle);
 guint vmc_handle_get_vsock_cid(const VmcHandle *handle);
+const char *const *vmc_handle_get_owned_taps(const VmcHandle *handle);
 const VmcState *vmc_handle_get_state(const VmcHandle *handle);
 
 /**

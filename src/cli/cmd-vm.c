@@ -81,6 +81,11 @@ vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState 
     json_builder_add_string_value(b, vmc_handle_get_serial_log(handle));
     json_builder_set_member_name(b, "vsock_cid");
     json_builder_add_int_value(b, vmc_handle_get_vsock_cid(handle));
+    json_builder_set_member_name(b, "owned_taps");
+    json_builder_begin_array(b);
+    for (const char *const *tap = vmc_handle_get_owned_taps(handle); *tap; tap++)
+        json_builder_add_string_value(b, *tap);
+    json_builder_end_array(b);
     json_builder_end_object(b);
 }
 

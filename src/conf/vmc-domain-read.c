@@ -17,6 +17,7 @@ typedef struct {
     VmcConfig *cfg;
     GPtrArray *warnings;
     gboolean ours;
+    GHashTable *share_views;   /* tag -> host_path of a share served from a view */
 } VmcReader;
 
 static void G_GNUC_PRINTF(2, 3)
@@ -104,6 +105,17 @@ vmc_read_metadata(VmcReader *r, xmlXPathContext *ctxt, gboolean *uuid_generated,
     if (netns) {
         g_autofree char *text = vmc_xml_text(netns);
         vmc_config_set_netns(r->cfg, text);
+    }
+    /* Read-only shares that a driver served from a view of host_path. */
+    for (xmlNode *n = vm->children; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && vmc_name_is(n, "share")) {
+            g_autofree char *tag = vmc_xml_prop(n, "tag");
+            g_autofree char *host_path = vmc_xml_prop(n, "host-path");
+
+            if (tag && host_path)
+                g_hash_table_insert(r->share_views, g_steal_pointer(&tag),
+                                    g_steal_pointer(&host_path));
+        }
     }
     generated = vmc_first_child(vm, "generated");
     if (generated) {
@@ -256,6 +268,7 @@ vmc_read_filesystem(VmcReader *r, xmlNode *fs)
     g_autofree char *type = vmc_xml_prop(fs, "type");
     g_autofree char *dir = vmc_xml_prop(vmc_first_child(fs, "source"), "dir");
     g_autofree char *tag = vmc_xml_prop(vmc_first_child(fs, "target"), "dir");
+    const char *host_path;
 
     if ((type && strcmp(type, "mount") != 0) || !dir || !tag) {
         vmc_warn(r, "filesystem of type '%s' has no VmcConfig equivalent; dropped",
@@ -265,8 +278,10 @@ vmc_read_filesystem(VmcReader *r, xmlNode *fs)
     if (g_strcmp0(driver_type, "virtiofs") != 0)
         vmc_warn(r, "filesystem '%s' uses '%s', not virtiofs; it becomes a virtiofs share", tag,
                  driver_type ? driver_type : "the default driver");
-    vmc_config_add_shared_dir(r->cfg, vmc_shared_dir_new(dir, tag,
-                                                         vmc_first_child(fs, "readonly") != NULL));
+    host_path = g_hash_table_lookup(r->share_views, tag);
+    vmc_config_add_shared_dir(r->cfg,
+                              vmc_shared_dir_new(host_path ? host_path : dir, tag,
+                                                 host_path || vmc_first_child(fs, "readonly")));
 }
 
 static void
@@ -410,7 +425,9 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
     g_autoptr(VmcConfig) cfg = vmc_config_new(NULL);
     g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) generated_macs = g_hash_table_new(NULL, NULL);
-    VmcReader r = { cfg, found, FALSE };
+    g_autoptr(GHashTable) share_views = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                              g_free);
+    VmcReader r = { cfg, found, FALSE, share_views };
     gboolean uuid_generated = FALSE, cmdline_generated = FALSE;
     xmlNode *root, *node;
     guint memory = 0;

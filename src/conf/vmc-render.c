@@ -20,11 +20,31 @@ struct _VmcRenderOptions {
     char *arch;
     char *machine;
     gboolean remote_paths;
+    VmcUserBackend user_backend;
+    GHashTable *share_views;   /* tag -> the read-only view's directory */
+    GStrv owned_taps;          /* NULL-terminated, never NULL */
 };
 
 VMC_ENUM_IMPL(vmc_accel, VMC_ACCEL_QEMU + 1,
               "kvm",    /* VMC_ACCEL_KVM */
               "qemu")   /* VMC_ACCEL_QEMU */
+
+VMC_ENUM_IMPL(vmc_user_backend, VMC_USER_BACKEND_PASST + 1,
+              "slirp",  /* VMC_USER_BACKEND_SLIRP */
+              "passt")  /* VMC_USER_BACKEND_PASST */
+
+/**
+ * vmc_user_backend_to_string:
+ * @backend: a user-mode networking backend
+ *
+ * Returns: (transfer none): "slirp" or "passt"; %NULL for a value outside
+ *   the enum.
+ */
+const char *
+vmc_user_backend_to_string(VmcUserBackend backend)
+{
+    return vmc_user_backend_to_str((int) backend);
+}
 
 /**
  * vmc_accel_to_string:
@@ -72,6 +92,8 @@ vmc_render_options_new(void)
     opts->accel = VMC_ACCEL_KVM;
     opts->arch = g_strdup("x86_64");
     opts->machine = g_strdup("q35");
+    opts->share_views = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    opts->owned_taps = g_new0(char *, 1);
     return opts;
 }
 
@@ -79,6 +101,8 @@ VmcRenderOptions *
 vmc_render_options_copy(const VmcRenderOptions *opts)
 {
     VmcRenderOptions *copy;
+    GHashTableIter iter;
+    gpointer tag, dir;
 
     g_return_val_if_fail(opts != NULL, NULL);
     copy = g_new0(VmcRenderOptions, 1);
@@ -86,6 +110,12 @@ vmc_render_options_copy(const VmcRenderOptions *opts)
     copy->arch = g_strdup(opts->arch);
     copy->machine = g_strdup(opts->machine);
     copy->remote_paths = opts->remote_paths;
+    copy->user_backend = opts->user_backend;
+    copy->share_views = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_hash_table_iter_init(&iter, opts->share_views);
+    while (g_hash_table_iter_next(&iter, &tag, &dir))
+        g_hash_table_insert(copy->share_views, g_strdup(tag), g_strdup(dir));
+    copy->owned_taps = g_strdupv(opts->owned_taps);
     return copy;
 }
 
@@ -96,6 +126,8 @@ vmc_render_options_free(VmcRenderOptions *opts)
         return;
     g_free(opts->arch);
     g_free(opts->machine);
+    g_hash_table_unref(opts->share_views);
+    g_strfreev(opts->owned_taps);
     g_free(opts);
 }
 
@@ -165,6 +197,101 @@ vmc_render_options_get_remote_paths(const VmcRenderOptions *opts)
 {
     g_return_val_if_fail(opts != NULL, FALSE);
     return opts->remote_paths;
+}
+
+/**
+ * vmc_render_options_set_user_backend:
+ * @opts: render options
+ * @backend: what carries the traffic of `user` NICs
+ *
+ * %VMC_USER_BACKEND_SLIRP (the default) is QEMU's built-in user-mode
+ * stack; %VMC_USER_BACKEND_PASST adds `<backend type='passt'/>`, for hosts
+ * whose libvirt and passt both support it.
+ */
+void
+vmc_render_options_set_user_backend(VmcRenderOptions *opts, VmcUserBackend backend)
+{
+    g_return_if_fail(opts != NULL);
+    g_return_if_fail(vmc_user_backend_to_string(backend) != NULL);
+    opts->user_backend = backend;
+}
+
+VmcUserBackend
+vmc_render_options_get_user_backend(const VmcRenderOptions *opts)
+{
+    g_return_val_if_fail(opts != NULL, VMC_USER_BACKEND_SLIRP);
+    return opts->user_backend;
+}
+
+/**
+ * vmc_render_options_set_share_view:
+ * @opts: render options
+ * @tag: the tag of a read-only share
+ * @view_dir: (nullable): a directory that shows the share's host_path
+ *   read-only (a read-only bind mount), or %NULL to drop the view
+ *
+ * For libvirt versions that refuse virtiofs `<readonly/>`: the share of
+ * @tag is rendered with @view_dir as its source and without `<readonly/>`,
+ * and the metadata records its host_path, so that the domain reads back as
+ * the config it came from. Applies to read-only shares only; a writable
+ * share of that tag renders as it is.
+ */
+void
+vmc_render_options_set_share_view(VmcRenderOptions *opts, const char *tag, const char *view_dir)
+{
+    g_return_if_fail(opts != NULL && tag != NULL);
+    g_return_if_fail(view_dir == NULL || g_path_is_absolute(view_dir));
+    if (view_dir)
+        g_hash_table_insert(opts->share_views, g_strdup(tag), g_strdup(view_dir));
+    else
+        g_hash_table_remove(opts->share_views, tag);
+}
+
+/**
+ * vmc_render_options_get_share_view:
+ * @opts: render options
+ * @tag: a share's tag
+ *
+ * Returns: (transfer none) (nullable): the view set for @tag.
+ */
+const char *
+vmc_render_options_get_share_view(const VmcRenderOptions *opts, const char *tag)
+{
+    g_return_val_if_fail(opts != NULL && tag != NULL, NULL);
+    return g_hash_table_lookup(opts->share_views, tag);
+}
+
+/**
+ * vmc_render_options_set_owned_taps:
+ * @opts: render options
+ * @taps: (array zero-terminated=1) (nullable): TAP device names
+ *
+ * The TAP devices of the VM that its driver created (and will remove): the
+ * metadata records them, so that whichever process stops the VM knows which
+ * TAPs are the driver's and which the operator's.
+ */
+void
+vmc_render_options_set_owned_taps(VmcRenderOptions *opts, const char *const *taps)
+{
+    static const char *const none[] = { NULL };
+
+    g_return_if_fail(opts != NULL);
+    g_strfreev(opts->owned_taps);
+    opts->owned_taps = g_strdupv((char **) (taps ? taps : none));
+}
+
+/**
+ * vmc_render_options_get_owned_taps:
+ * @opts: render options
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the TAPs set with
+ *   vmc_render_options_set_owned_taps(); never %NULL.
+ */
+const char *const *
+vmc_render_options_get_owned_taps(const VmcRenderOptions *opts)
+{
+    g_return_val_if_fail(opts != NULL, NULL);
+    return (const char *const *) opts->owned_taps;
 }
 
 /* UUIDv5 namespace: uuid5(NAMESPACE_URL, VMC_XML_NAMESPACE). */
@@ -497,7 +624,8 @@ vmc_add_disk(xmlNode *devices, xmlNode *before, const VmcConfig *cfg, const char
 }
 
 static void
-vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *generated_macs)
+vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *generated_macs,
+                  const VmcRenderOptions *opts)
 {
     const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, index);
     xmlNode *iface = xmlAddPrevSibling(before, vmc_fragment(before->doc, TPL_INTERFACE));
@@ -524,6 +652,9 @@ vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *g
         break;
     case VMC_NETWORK_USER:
         vmc_set_prop(iface, "type", "user");
+        if (opts->user_backend == VMC_USER_BACKEND_PASST)
+            vmc_set_prop(xmlNewChild(iface, NULL, (const xmlChar *) "backend", NULL), "type",
+                         "passt");
         break;
     }
     if (extra)
@@ -660,14 +791,25 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
         const VmcSharedDir *dir = g_ptr_array_index(cfg->shared_dirs, i);
         xmlNode *fs = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_FILESYSTEM));
 
-        vmc_set_prop(vmc_child(fs, "source"), "dir", dir->host_path);
+        const char *view = dir->read_only ? g_hash_table_lookup(opts->share_views, dir->tag)
+                                          : NULL;
+
+        vmc_set_prop(vmc_child(fs, "source"), "dir", view ? view : dir->host_path);
         vmc_set_prop(vmc_child(fs, "target"), "dir", dir->tag);
-        if (dir->read_only)
+        if (view) {
+            node = xmlNewChild(vm, vm->ns, (const xmlChar *) "share", NULL);
+            vmc_set_prop(node, "tag", dir->tag);
+            vmc_set_prop(node, "host-path", dir->host_path);
+            vmc_set_prop(node, "read-only-by", "bind-mount");
+        } else if (dir->read_only) {
             vmc_new_child(fs, "readonly");
+        }
     }
+    for (char **tap = opts->owned_taps; *tap; tap++)
+        vmc_set_prop(xmlNewChild(vm, vm->ns, (const xmlChar *) "owned-tap", NULL), "dev", *tap);
 
     for (guint i = 0; i < cfg->networks->len; i++)
-        vmc_add_interface(first_device, cfg, i, generated_macs);
+        vmc_add_interface(first_device, cfg, i, generated_macs, opts);
     if (generated_macs->len)
         generated = vmc_set_generated(vm, generated, "macs", generated_macs->str);
 

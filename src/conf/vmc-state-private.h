@@ -22,6 +22,7 @@ struct _VmcHandle {
     char *serial_log;
     guint vsock_cid;
     VmcState *state;
+    GStrv owned_taps;   /* never NULL */
 };
 
 struct _VmcEvent {

@@ -216,15 +216,39 @@ vmc_handle_new(const char *name, const char *ns, const char *uuid, const char *s
     handle->serial_log = g_strdup(serial_log);
     handle->vsock_cid = vsock_cid;
     handle->state = state;
+    handle->owned_taps = g_new0(char *, 1);
     return handle;
+}
+
+/**
+ * vmc_handle_set_owned_taps:
+ * @handle: a handle the module has just made
+ * @taps: (array zero-terminated=1) (nullable): the TAP devices that the
+ *   driver created for the VM and will remove
+ *
+ * For driver modules, before the handle is handed out (a handle is
+ * immutable once the caller has it).
+ */
+void
+vmc_handle_set_owned_taps(VmcHandle *handle, const char *const *taps)
+{
+    static const char *const none[] = { NULL };
+
+    g_return_if_fail(handle != NULL);
+    g_strfreev(handle->owned_taps);
+    handle->owned_taps = g_strdupv((char **) (taps ? taps : none));
 }
 
 VmcHandle *
 vmc_handle_copy(const VmcHandle *handle)
 {
+    VmcHandle *copy;
+
     g_return_val_if_fail(handle != NULL, NULL);
-    return vmc_handle_new(handle->name, handle->ns, handle->uuid, handle->serial_log,
+    copy = vmc_handle_new(handle->name, handle->ns, handle->uuid, handle->serial_log,
                           handle->vsock_cid, vmc_state_copy(handle->state));
+    vmc_handle_set_owned_taps(copy, (const char *const *) handle->owned_taps);
+    return copy;
 }
 
 void
@@ -236,6 +260,7 @@ vmc_handle_free(VmcHandle *handle)
     g_free(handle->ns);
     g_free(handle->uuid);
     g_free(handle->serial_log);
+    g_strfreev(handle->owned_taps);
     vmc_state_free(handle->state);
     g_free(handle);
 }
@@ -286,6 +311,25 @@ vmc_handle_get_vsock_cid(const VmcHandle *handle)
 {
     g_return_val_if_fail(handle != NULL, 0);
     return handle->vsock_cid;
+}
+
+/**
+ * vmc_handle_get_owned_taps:
+ * @handle: a handle
+ *
+ * The VM's TAP devices that its driver created because they did not exist:
+ * the driver removes them when the VM stops, is killed or deleted, or is
+ * found stopped after a crash. TAPs that existed before are the operator's
+ * and are never removed.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): device names; empty,
+ *   never %NULL.
+ */
+const char *const *
+vmc_handle_get_owned_taps(const VmcHandle *handle)
+{
+    g_return_val_if_fail(handle != NULL, NULL);
+    return (const char *const *) handle->owned_taps;
 }
 
 /**

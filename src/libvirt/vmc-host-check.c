@@ -132,6 +132,46 @@ vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn)
     return version >= VMC_HOST_VIRTIOFS_READONLY_VERSION;
 }
 
+/* Whether libvirt takes <backend type='passt'/> for a user NIC: a probe
+ * domain is turned into a QEMU command line, which defines and starts
+ * nothing. Debian 12's libvirt 9.0 is built with passt disabled and
+ * refuses the XML. On a local host the passt program must be there too.
+ * @why says what is missing. */
+gboolean
+vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why)
+{
+    g_autoptr(VmcConfig) probe = vmc_config_new("vmc-passt-probe");
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autofree char *xml = NULL;
+    g_autofree char *program = local ? g_find_program_in_path("passt") : NULL;
+    char *argv;
+
+    *why = NULL;
+    if (local && !program) {
+        *why = g_strdup("no passt program on this host (apt-get install passt)");
+        return FALSE;
+    }
+    vmc_config_set_kernel(probe, "/vmc-passt-probe/vmlinuz");
+    vmc_config_set_initramfs(probe, "/vmc-passt-probe/initrd.img");
+    vmc_config_set_serial_log(probe, "/vmc-passt-probe/serial.log");
+    vmc_config_set_cpus(probe, 1);
+    vmc_config_set_memory_mb(probe, 64);
+    vmc_config_add_network(probe, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    vmc_render_options_set_remote_paths(opts, TRUE);
+    vmc_render_options_set_user_backend(opts, VMC_USER_BACKEND_PASST);
+    xml = vmc_config_to_domain_xml(probe, opts, NULL);
+    argv = xml ? virConnectDomainXMLToNative(conn, "qemu-argv", xml, 0) : NULL;
+    if (!argv) {
+        *why = g_strdup_printf("libvirt refuses <backend type='passt'/> (%s)",
+                               xml ? virGetLastErrorMessage() : "no probe XML");
+        virResetLastError();
+        return FALSE;
+    }
+    free(argv);
+    return TRUE;
+}
+
 static char *
 vmc_host_version_string(unsigned long v)
 {
@@ -387,13 +427,31 @@ vmc_lv_check_host(const char *uri)
     }
 
     if (vmc_host_libvirt_accepts_virtiofs_readonly(conn)) {
-        vmc_host_add(checks, "virtiofs-readonly", "virtiofs <readonly/>", VMC_HOST_CHECK_PASS,
-                     "libvirt %s accepts read-only virtiofs shares", lib);
+        vmc_host_add(checks, "virtiofs-readonly", "read-only shares", VMC_HOST_CHECK_PASS,
+                     "libvirt %s enforces read-only virtiofs shares (<readonly/>)", lib);
+    } else if (local && geteuid() == 0) {
+        vmc_host_add(checks, "virtiofs-readonly", "read-only shares", VMC_HOST_CHECK_PASS,
+                     "libvirt %s refuses virtiofs <readonly/> (it needs 11.0): a read_only "
+                     "share is a read-only bind mount of its directory, made by the driver",
+                     lib);
     } else {
-        vmc_host_add(checks, "virtiofs-readonly", "virtiofs <readonly/>", VMC_HOST_CHECK_WARN,
-                     "libvirt %s refuses virtiofs <readonly/> (it needs 11.0): VMs with a "
-                     "read_only share are refused", lib);
-        vmc_host_hint(checks, "share it read-write and mount it read-only in the guest");
+        vmc_host_add(checks, "virtiofs-readonly", "read-only shares", VMC_HOST_CHECK_WARN,
+                     "libvirt %s refuses virtiofs <readonly/> (it needs 11.0), and the read-only "
+                     "bind mount used instead needs root on the host that runs libvirt: VMs "
+                     "with a read_only share are refused", lib);
+        vmc_host_hint(checks, "boot as root on the libvirt host, or share it read-write");
+    }
+
+    {
+        g_autofree char *why = NULL;
+
+        if (vmc_host_passt_works(conn, local, &why)) {
+            vmc_host_add(checks, "user-network", "user NICs", VMC_HOST_CHECK_PASS,
+                         "passt carries user NICs (libvirt starts it)");
+        } else {
+            vmc_host_add(checks, "user-network", "user NICs", VMC_HOST_CHECK_PASS,
+                         "QEMU's built-in slirp carries user NICs: %s", why);
+        }
     }
 
     if (local)

@@ -36,3 +36,6 @@ char *vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virtty
 
 /* True when the host's libvirt accepts virtiofs <readonly/>. */
 gboolean vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn);
+
+/* Whether user NICs can use passt here; else @why says what is missing. */
+gboolean vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why);

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-lv-private.h"
+#include "vmc-netns-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,27 @@ vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
     virResetLastError();
 }
 
+/* Removes what a failed boot made on the host: its TAPs, wherever they
+ * are now, and its read-only views. */
+static void
+vmc_boot_undo_host(VmcDriver *driver, const VmcConfig *cfg, GStrv made_taps)
+{
+    vmc_taps_remove(vmc_config_get_netns(cfg), (const char *const *) made_taps);
+    vmc_views_remove(driver, vmc_config_get_name(cfg));
+}
+
+/* A TAP that the driver made is set up where it ends: moving it into a
+ * namespace takes it down. */
+static gboolean
+vmc_taps_set_up(const VmcConfig *cfg, const char *const *made_taps, GError **error)
+{
+    for (const char *const *tap = made_taps; *tap; tap++) {
+        if (!vmc_netns_set_link_up(vmc_config_get_netns(cfg), *tap, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 /* Boots of one name on one host are serialized across threads and
  * processes (two virt-vmconfig runs): libvirt has no "define unless
  * running", so a losing boot would redefine the winner's running VM.
@@ -53,13 +75,13 @@ typedef struct {
     GCond cond;
 } VmcNameLock;
 
-typedef struct {
+struct _VmcBootLock {
     VmcDriver *driver;
     char *name;
     VmcNameLock *name_lock;   /* NULL until held */
     char *path;
     int fd;
-} VmcBootLock;
+};
 
 void
 vmc_name_lock_free(gpointer data)
@@ -114,7 +136,7 @@ vmc_boot_lock_file(const char *path, gint64 deadline)
     }
 }
 
-static void
+void
 vmc_boot_lock_release(VmcBootLock *lock)
 {
     VmcDriver *driver = lock->driver;
@@ -136,13 +158,12 @@ vmc_boot_lock_release(VmcBootLock *lock)
     g_free(lock);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcBootLock, vmc_boot_lock_release)
-
 static VmcBootLock *
-vmc_boot_lock_acquire(VmcDriver *driver, const char *name, GError **error)
+vmc_boot_lock_acquire_within(VmcDriver *driver, const char *name, guint timeout_ms,
+                             GError **error)
 {
     g_autoptr(VmcBootLock) lock = g_new0(VmcBootLock, 1);
-    gint64 deadline = g_get_monotonic_time() + VMC_BOOT_LOCK_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
     VmcNameLock *nl;
 
     lock->driver = driver;
@@ -186,6 +207,19 @@ vmc_boot_lock_acquire(VmcDriver *driver, const char *name, GError **error)
     return g_steal_pointer(&lock);
 }
 
+static VmcBootLock *
+vmc_boot_lock_acquire(VmcDriver *driver, const char *name, GError **error)
+{
+    return vmc_boot_lock_acquire_within(driver, name, VMC_BOOT_LOCK_TIMEOUT_MS, error);
+}
+
+/* The boot lock of @name if no boot holds it now, else NULL. */
+VmcBootLock *
+vmc_boot_lock_try(VmcDriver *driver, const char *name)
+{
+    return vmc_boot_lock_acquire_within(driver, name, 0, NULL);
+}
+
 /**
  * vmc_lv_boot:
  * @driver: a driver
@@ -220,6 +254,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     g_autoptr(GArray) taps_where = NULL;
     g_autoptr(GError) failure = NULL;
     g_autoptr(GError) destroy_error = NULL;
+    g_auto(GStrv) made_taps = NULL;
     VmcHandle *handle;
 
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
@@ -239,16 +274,14 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     name = vmc_config_get_name(cfg);
     vmc_render_options_set_accel(opts, accel);
     vmc_render_options_set_remote_paths(opts, !driver->local);
-    xml = vmc_config_to_domain_xml(cfg, opts, error);
-    if (!xml)
-        return NULL;
+    vmc_render_options_set_user_backend(opts, vmc_lv_user_backend(driver));
     uuid = vmc_config_get_uuid_string(cfg);
 
     lock = vmc_boot_lock_acquire(driver, name, error);
     if (!lock)
         return NULL;
     conn = vmc_driver_conn_checked(driver, error);
-    if (!conn)
+    if (!conn || !vmc_check_networks(driver, conn, cfg, error))
         return NULL;
     existing = virDomainLookupByName(conn, name);
     if (!existing) {
@@ -299,12 +332,32 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         free(raw);
     }
 
+    /* What an earlier run left (a crash, a killed boot) goes first; then
+     * the TAPs that do not exist and the read-only views are made, and
+     * every failure from here on removes them again. */
+    vmc_release_host_resources(driver, name, old_xml);
+    made_taps = vmc_taps_create_missing(driver, cfg, error);
+    if (!made_taps)
+        return NULL;
+    if (!vmc_views_make(driver, conn, cfg, opts, error)) {
+        vmc_taps_remove(NULL, (const char *const *) made_taps);
+        return NULL;
+    }
+    vmc_render_options_set_owned_taps(opts, (const char *const *) made_taps);
+    xml = vmc_config_to_domain_xml(cfg, opts, error);
+    if (!xml) {
+        vmc_release_host_resources(driver, name, NULL);
+        vmc_taps_remove(NULL, (const char *const *) made_taps);
+        return NULL;
+    }
+
     /* libvirt opens TAP devices in its own namespace: one that the last
      * boot moved into netns comes back first; every failure from here on
      * puts each TAP back where it was. */
     taps_where = vmc_taps_where(cfg);
     if (!vmc_move_taps(cfg, FALSE, &move_error)) {
         vmc_taps_restore(cfg, taps_where);
+        vmc_boot_undo_host(driver, cfg, made_taps);
         g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
         return NULL;
     }
@@ -314,6 +367,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
         vmc_taps_restore(cfg, taps_where);
+        vmc_boot_undo_host(driver, cfg, made_taps);
         return NULL;
     }
     if (virDomainCreate(dom) < 0) {
@@ -322,12 +376,14 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         virCopyLastError(&start_error);
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         vmc_taps_restore(cfg, taps_where);
+        vmc_boot_undo_host(driver, cfg, made_taps);
         vmc_libvirt_error_from(error, VMC_OP_START, &start_error, "VM '%s' failed to start",
                                name);
         virResetError(&start_error);
         return NULL;
     }
-    if (!vmc_move_taps(cfg, TRUE, &move_error)) {
+    if (!vmc_move_taps(cfg, TRUE, &move_error) ||
+        !vmc_taps_set_up(cfg, (const char *const *) made_taps, &move_error)) {
         g_set_error_literal(&failure, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
     } else {
         handle = vmc_handle_from_domain(driver, dom, &failure);
@@ -350,6 +406,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     }
     vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
     vmc_taps_restore(cfg, taps_where);
+    vmc_boot_undo_host(driver, cfg, made_taps);
     g_propagate_error(error, g_steal_pointer(&failure));
     return NULL;
 }

@@ -87,7 +87,8 @@ vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name)
  * Presses the VM's ACPI power button and waits for it to power off, on
  * libvirt's events (no polling). Past @timeout_ms it forces the VM off and
  * fails with %VMC_ERROR_STOP_FAILED saying so. Stopping a stopped VM
- * succeeds.
+ * succeeds. Once it is off, the TAP devices the driver made for it and
+ * its read-only share views are removed.
  *
  * Returns: %TRUE when the guest powered off by itself.
  */
@@ -149,11 +150,14 @@ vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError
     if (active < 0)
         return vmc_libvirt_error(error, VMC_OP_STOP, "cannot read the state of VM '%s'",
                                  vmc_handle_get_name(handle));
-    if (!wait.timed_out || virDomainIsActive(dom) == 0)
+    if (!wait.timed_out || virDomainIsActive(dom) == 0) {
+        vmc_release_if_stopped(driver, dom);
         return TRUE;
+    }
     vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
     if (!vmc_destroy(dom, error, VMC_OP_STOP, vmc_handle_get_name(handle)))
         return FALSE;
+    vmc_release_if_stopped(driver, dom);
     return vmc_fail(error, VMC_ERROR_STOP_FAILED,
                     "VM '%s' did not power off within %u ms of the ACPI power button, so it was "
                     "forced off (does the guest handle the power button?)",
@@ -166,7 +170,8 @@ vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError
  * @handle: a VM
  * @error: return location for a #GError, or %NULL
  *
- * Forces the VM off at once. Killing a stopped VM succeeds.
+ * Forces the VM off at once, and removes the TAP devices the driver made
+ * for it and its read-only share views. Killing a stopped VM succeeds.
  *
  * Returns: %TRUE on success.
  */
@@ -179,10 +184,13 @@ vmc_lv_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
     dom = vmc_driver_domain(driver, handle, VMC_OP_KILL, error);
     if (!dom)
         return FALSE;
-    if (virDomainIsActive(dom) == 0)
-        return TRUE;
-    vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
-    return vmc_destroy(dom, error, VMC_OP_KILL, vmc_handle_get_name(handle));
+    if (virDomainIsActive(dom) != 0) {
+        vmc_hub_mark_stopping(driver->hub, vmc_handle_get_uuid(handle));
+        if (!vmc_destroy(dom, error, VMC_OP_KILL, vmc_handle_get_name(handle)))
+            return FALSE;
+    }
+    vmc_release_if_stopped(driver, dom);
+    return TRUE;
 }
 
 static gboolean
@@ -269,7 +277,8 @@ vmc_domain_undefine(virDomainPtr dom, unsigned int flags)
  * @error: return location for a #GError, or %NULL
  *
  * Stops the VM if it runs (ACPI first, then by force) and removes its
- * definition. Serial log, disks and shares are never touched, nor the
+ * definition, with the TAP devices the driver made for it. Serial log,
+ * disks, shares and TAPs the operator made are never touched, nor the
  * NVRAM file unless @flags say so.
  *
  * Returns: %TRUE on success.
@@ -301,6 +310,8 @@ vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
         if (virDomainIsActive(dom) == 1 && !vmc_destroy(dom, error, VMC_OP_DELETE, vmc_handle_get_name(handle)))
             return FALSE;
     }
+    /* Its TAPs and views go while the definition still names them. */
+    vmc_release_if_stopped(driver, dom);
     if (vmc_domain_undefine(dom, undefine) < 0)
         return vmc_libvirt_error(error, VMC_OP_DELETE, "cannot delete VM '%s'", vmc_handle_get_name(handle));
     return TRUE;

@@ -90,6 +90,28 @@ vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
     return vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
 }
 
+/* The first IPv4 address libvirt's DHCP server leased to one of the
+ * domain's NICs on a libvirt network, or NULL. */
+static char *
+vmc_domain_lease_ip(virDomainPtr dom)
+{
+    virDomainInterfacePtr *ifaces = NULL;
+    int n = virDomainInterfaceAddresses(dom, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0);
+    char *ip = NULL;
+
+    if (n < 0)
+        virResetLastError();
+    for (int i = 0; i < n; i++) {
+        for (unsigned int a = 0; !ip && a < ifaces[i]->naddrs; a++) {
+            if (ifaces[i]->addrs[a].type == VIR_IP_ADDR_TYPE_IPV4 && ifaces[i]->addrs[a].addr)
+                ip = g_strdup(ifaces[i]->addrs[a].addr);
+        }
+        virDomainInterfaceFree(ifaces[i]);
+    }
+    free(ifaces);
+    return ip;
+}
+
 VmcState *
 vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log, GError **error)
 {
@@ -104,12 +126,20 @@ vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log, GE
         return NULL;
     }
     result = vmc_state_from_libvirt(state, reason);
-    /* libvirt truncates the log at each start: a marker in it is this boot's. */
-    if (vmc_state_get_kind(result) == VMC_STATE_RUNNING && serial_log &&
-        (ip = vmc_ready_cache_scan(driver->ready_cache, serial_log, virDomainGetID(dom)))) {
+    /* libvirt truncates the log at each start: a marker in it is this boot's.
+     * A guest that prints none is ready once libvirt's DHCP server leased
+     * it an address. */
+    if (vmc_state_get_kind(result) == VMC_STATE_RUNNING &&
+        ((serial_log &&
+          (ip = vmc_ready_cache_scan(driver->ready_cache, serial_log, virDomainGetID(dom)))) ||
+         (ip = vmc_domain_lease_ip(dom)))) {
         vmc_state_free(result);
         result = vmc_state_new_full(VMC_STATE_READY, ip, state, reason);
     }
+    /* Found stopped (a crash, say): what the driver made for it goes. */
+    if (vmc_state_get_kind(result) == VMC_STATE_STOPPED ||
+        vmc_state_get_kind(result) == VMC_STATE_FAILED)
+        vmc_release_if_stopped(driver, dom);
     return result;
 }
 
@@ -125,6 +155,8 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
     char uuid[VIR_UUID_STRING_BUFLEN];
     xmlNode *vm;
     VmcState *state;
+    VmcHandle *handle;
+    g_auto(GStrv) owned_taps = NULL;
     g_autofree char *name = g_strdup(virDomainGetName(dom));
 
     doc = vmc_domain_live_xml(dom, error);
@@ -143,11 +175,14 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
         g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns ? ns : ""));
         g_mutex_unlock(&driver->hub->lock);
     }
+    owned_taps = vmc_owned_taps_in(ctxt);
     state = vmc_domain_state(driver, dom, serial, error);
     if (!state)
         return NULL;
-    return vmc_handle_new(name, ns, uuid, serial,
-                          cid ? (guint) g_ascii_strtoull(cid, NULL, 10) : 0, state);
+    handle = vmc_handle_new(name, ns, uuid, serial,
+                            cid ? (guint) g_ascii_strtoull(cid, NULL, 10) : 0, state);
+    vmc_handle_set_owned_taps(handle, (const char *const *) owned_taps);
+    return handle;
 }
 
 /* The domain a handle names, found by UUID so that a new VM of the same

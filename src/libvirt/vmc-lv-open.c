@@ -275,6 +275,24 @@ vmc_lv_get_accel(VmcDriver *driver)
     return driver->accel;
 }
 
+/* passt where libvirt and the host have it, else slirp; asked once. */
+VmcUserBackend
+vmc_lv_user_backend(VmcDriver *driver)
+{
+    g_mutex_lock(&driver->accel_lock);
+    if (!driver->user_backend_known) {
+        g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+        g_autofree char *why = NULL;
+
+        driver->user_backend = conn && vmc_host_passt_works(conn, driver->local, &why)
+                                   ? VMC_USER_BACKEND_PASST
+                                   : VMC_USER_BACKEND_SLIRP;
+        driver->user_backend_known = conn != NULL;
+    }
+    g_mutex_unlock(&driver->accel_lock);
+    return driver->user_backend;
+}
+
 void
 vmc_lv_set_accel(VmcDriver *driver, VmcAccel accel)
 {

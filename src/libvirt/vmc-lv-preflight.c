@@ -82,38 +82,103 @@ vmc_check_traversable(const VmcConfig *cfg, const char *field, const char *path,
     return TRUE;
 }
 
-/* TAP devices are made by the user (libvirt opens them, managed='no'):
- * each must exist, in the host's namespace or, for a VM with netns, in
- * that namespace, where the last boot left it. With netns every NIC must
- * be a TAP device: nothing else can be moved there. */
+/* NICs on this host: a TAP that does not exist is made at boot (and is
+ * the driver's to remove); a bridge must exist and be a Linux bridge.
+ * With netns every NIC must be a TAP device: nothing else can be moved
+ * there. */
 static gboolean
-vmc_check_taps(const VmcConfig *cfg, GError **error)
+vmc_check_nics(const VmcConfig *cfg, GError **error)
 {
     const char *netns = vmc_config_get_netns(cfg);
+    const char *name = vmc_config_get_name(cfg);
 
     if (netns && !vmc_netns_exists(netns))
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                         "VM '%s': network namespace '%s' does not exist (ip netns add %s)",
-                        vmc_config_get_name(cfg), netns, netns);
+                        name, netns, netns);
     for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
         const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
-        const char *tap = vmc_network_attachment_get_source(net);
+        VmcNetworkKind kind = vmc_network_attachment_get_kind(net);
+        const char *source = vmc_network_attachment_get_source(net);
 
-        if (vmc_network_attachment_get_kind(net) != VMC_NETWORK_TAP) {
-            if (netns)
-                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
-                                "VM '%s': networks[%u] is a '%s' NIC, but with netns every NIC "
-                                "must be a TAP device (it is moved into '%s' after start)",
-                                vmc_config_get_name(cfg), i,
-                                vmc_network_kind_to_string(vmc_network_attachment_get_kind(net)),
-                                netns);
-            continue;
-        }
-        if (!vmc_netns_has_link(NULL, tap) && !(netns && vmc_netns_has_link(netns, tap)))
+        if (netns && kind != VMC_NETWORK_TAP)
             return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
-                            "VM '%s': networks[%u].name: TAP device '%s' does not exist; create "
-                            "it first (ip tuntap add dev %s mode tap)",
-                            vmc_config_get_name(cfg), i, tap, tap);
+                            "VM '%s': networks[%u] is a '%s' NIC, but with netns every NIC "
+                            "must be a TAP device (it is moved into '%s' after start)",
+                            name, i, vmc_network_kind_to_string(kind), netns);
+        if (kind == VMC_NETWORK_BRIDGE) {
+            g_autofree char *dev = g_build_filename("/sys/class/net", source, NULL);
+            g_autofree char *bridge = g_build_filename(dev, "bridge", NULL);
+
+            if (!g_file_test(dev, G_FILE_TEST_EXISTS))
+                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                "VM '%s': networks[%u].bridge: bridge '%s' does not exist on "
+                                "this host (ip link add %s type bridge; ip link set %s up)",
+                                name, i, source, source, source);
+            if (!g_file_test(bridge, G_FILE_TEST_IS_DIR))
+                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                "VM '%s': networks[%u].bridge: '%s' is a network device but "
+                                "not a Linux bridge; name a bridge, or use a tap NIC",
+                                name, i, source);
+        }
+    }
+    return TRUE;
+}
+
+/**
+ * vmc_check_networks:
+ * @driver: a driver
+ * @conn: its connection
+ * @cfg: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * Each libvirt network that a NIC names must exist and be active, on
+ * whichever host libvirt runs.
+ *
+ * Returns: %TRUE, or %FALSE with %VMC_ERROR_INVALID_CONFIG naming the
+ * network and what to do.
+ */
+gboolean
+vmc_check_networks(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg, GError **error)
+{
+    const char *name = vmc_config_get_name(cfg);
+
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
+        const char *network = vmc_network_attachment_get_source(net);
+        virNetworkPtr found;
+        int active;
+
+        if (vmc_network_attachment_get_kind(net) != VMC_NETWORK_NETWORK)
+            continue;
+        found = virNetworkLookupByName(conn, network);
+        if (!found) {
+            int code = virGetLastErrorCode();
+            g_autofree char *why = g_strdup(virGetLastErrorMessage());
+
+            if (code == VIR_ERR_NO_NETWORK || code == VIR_ERR_NO_SUPPORT)
+                virResetLastError();
+            if (code == VIR_ERR_NO_NETWORK)
+                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                "VM '%s': networks[%u].network: libvirt network '%s' does not "
+                                "exist on %s (virsh net-list --all shows those that do)",
+                                name, i, network, driver->hub->uri);
+            if (code == VIR_ERR_NO_SUPPORT)
+                return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                "VM '%s': networks[%u].network: %s has no libvirt networks "
+                                "(%s): use a bridge, tap or user NIC, or the system daemon",
+                                name, i, driver->hub->uri, why);
+            return vmc_libvirt_error(error, VMC_OP_START,
+                                     "VM '%s': cannot look up libvirt network '%s'", name,
+                                     network);
+        }
+        active = virNetworkIsActive(found);
+        virNetworkFree(found);
+        if (active == 0)
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': networks[%u].network: libvirt network '%s' is not active "
+                            "(virsh net-start %s)", name, i, network, network);
+        virResetLastError();
     }
     return TRUE;
 }
@@ -217,7 +282,7 @@ vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GE
         if (!vmc_check_file(cfg, "efi_variable_store's directory", nvram_dir, TRUE, TRUE, error))
             return FALSE;
     }
-    if (!vmc_check_taps(cfg, error))
+    if (!vmc_check_nics(cfg, error))
         return FALSE;
     if (accel == VMC_ACCEL_KVM && !vmc_host_kvm_runs(&kvm_error))
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,

@@ -14,6 +14,8 @@
 #include "vmc-driver-private.h"
 #include "vmc-serial-private.h"
 
+#include <libxml/xpath.h>
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
 typedef struct _VmcWatcher VmcWatcher;
@@ -81,6 +83,8 @@ struct _VmcDriver {
     GMutex accel_lock;
     gboolean accel_known;
     VmcAccel accel;
+    gboolean user_backend_known;  /* guarded by accel_lock too */
+    VmcUserBackend user_backend;
     VmcEventHub *hub;
     GMutex boot_lock;             /* guards name_locks */
     GHashTable *name_locks;       /* VM name -> VmcNameLock, while boots of it run */
@@ -140,6 +144,8 @@ virDomainPtr vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOp
 gboolean vmc_fail(GError **error, VmcError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 gboolean vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel,
                               GError **error);
+gboolean vmc_check_networks(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
+                            GError **error);
 void vmc_name_lock_free(gpointer data);
 gboolean vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error);
 GArray *vmc_taps_where(const VmcConfig *cfg);
@@ -155,6 +161,7 @@ void vmc_lv_close(VmcDriver *driver);
 const char *vmc_lv_get_uri(VmcDriver *driver);
 gboolean vmc_lv_is_local(VmcDriver *driver);
 VmcAccel vmc_lv_get_accel(VmcDriver *driver);
+VmcUserBackend vmc_lv_user_backend(VmcDriver *driver);
 void vmc_lv_set_accel(VmcDriver *driver, VmcAccel accel);
 VmcHandle *vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error);
 gboolean vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
@@ -179,6 +186,24 @@ guint vmc_lv_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatch
                    gpointer user_data, GDestroyNotify destroy);
 void vmc_lv_unwatch(VmcDriver *driver, guint id);
 GPtrArray *vmc_lv_check_host(const char *uri);
+
+/* vmc-lv-boot.c: the lock that serializes boots of one name */
+typedef struct _VmcBootLock VmcBootLock;
+VmcBootLock *vmc_boot_lock_try(VmcDriver *driver, const char *name);
+void vmc_boot_lock_release(VmcBootLock *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcBootLock, vmc_boot_lock_release)
+
+/* vmc-lv-hostres.c: TAPs and read-only views a boot makes */
+char *vmc_views_dir(VmcDriver *driver, const char *name);
+gboolean vmc_views_make(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
+                        VmcRenderOptions *opts, GError **error);
+void vmc_views_remove(VmcDriver *driver, const char *name);
+GStrv vmc_taps_create_missing(VmcDriver *driver, const VmcConfig *cfg, GError **error);
+void vmc_taps_remove(const char *netns, const char *const *taps);
+GStrv vmc_owned_taps_in(xmlXPathContext *ctxt);
+void vmc_domain_owned(const char *xml, char **netns, GStrv *taps);
+void vmc_release_host_resources(VmcDriver *driver, const char *name, const char *xml);
+void vmc_release_if_stopped(VmcDriver *driver, virDomainPtr dom);
 
 /* vmc-lv-control.c */
 gboolean vmc_flag_on_timeout(gpointer data);

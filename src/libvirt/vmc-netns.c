@@ -13,6 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_link.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
@@ -77,9 +80,10 @@ vmc_rta_add(struct nlmsghdr *nh, gsize room, int type, const void *data, gsize l
     nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-/* Sends a link request naming @ifname; 0, or the kernel's -errno. */
+/* Sends a link request naming @ifname (moving it to @target_ns when >= 0,
+ * setting it up when @up); 0, or the kernel's -errno. */
 static int
-vmc_link_request(int sock, int type, const char *ifname, int target_ns)
+vmc_link_request(int sock, int type, const char *ifname, int target_ns, gboolean up)
 {
     struct {
         struct nlmsghdr nh;
@@ -96,6 +100,10 @@ vmc_link_request(int sock, int type, const char *ifname, int target_ns)
     req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
     req.nh.nlmsg_seq = 1;
     req.ifi.ifi_family = AF_UNSPEC;
+    if (up) {
+        req.ifi.ifi_flags = IFF_UP;
+        req.ifi.ifi_change = IFF_UP;
+    }
     vmc_rta_add(&req.nh, sizeof(req), IFLA_IFNAME, ifname, strlen(ifname) + 1);
     if (target_ns >= 0)
         vmc_rta_add(&req.nh, sizeof(req), IFLA_NET_NS_FD, &target_ns, sizeof(target_ns));
@@ -134,7 +142,7 @@ vmc_netns_has_link(const char *netns, const char *ifname)
 
     if (sock < 0)
         return FALSE;
-    found = vmc_link_request(sock, RTM_GETLINK, ifname, -1) == 0;
+    found = vmc_link_request(sock, RTM_GETLINK, ifname, -1, FALSE) == 0;
     close(sock);
     return found;
 }
@@ -158,7 +166,7 @@ vmc_netns_move_link(const char *ifname, const char *from, const char *to, GError
                     to ? to : "of this process", g_strerror(saved));
         return FALSE;
     }
-    rc = vmc_link_request(sock, RTM_NEWLINK, ifname, target);
+    rc = vmc_link_request(sock, RTM_NEWLINK, ifname, target, FALSE);
     close(target);
     close(sock);
     if (rc < 0) {
@@ -167,5 +175,74 @@ vmc_netns_move_link(const char *ifname, const char *from, const char *to, GError
                     to ? to : "of this process", g_strerror(-rc));
         return FALSE;
     }
+    return TRUE;
+}
+
+gboolean
+vmc_netns_set_link_up(const char *netns, const char *ifname, GError **error)
+{
+    int sock = vmc_netns_socket(netns, error);
+    int rc;
+
+    if (sock < 0)
+        return FALSE;
+    rc = vmc_link_request(sock, RTM_NEWLINK, ifname, -1, TRUE);
+    close(sock);
+    if (rc < 0) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot set network device '%s' up: %s",
+                    ifname, g_strerror(-rc));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean
+vmc_netns_delete_link(const char *netns, const char *ifname, GError **error)
+{
+    int sock = vmc_netns_socket(netns, error);
+    int rc;
+
+    if (sock < 0)
+        return FALSE;
+    rc = vmc_link_request(sock, RTM_DELLINK, ifname, -1, FALSE);
+    close(sock);
+    if (rc < 0 && rc != -ENODEV) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot remove network device '%s'%s%s: %s",
+                    ifname, netns ? " from network namespace " : "", netns ? netns : "",
+                    g_strerror(-rc));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* A TAP device is made with the tun driver's ioctls (rtnetlink cannot
+ * make one), persistent so that libvirt can open it by name. */
+gboolean
+vmc_tap_create(const char *ifname, gint64 owner, GError **error)
+{
+    struct ifreq ifr;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    int saved;
+
+    if (fd < 0) {
+        saved = errno;
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot open /dev/net/tun: %s",
+                    g_strerror(saved));
+        return FALSE;
+    }
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+    g_strlcpy(ifr.ifr_name, ifname, sizeof(ifr.ifr_name));
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
+        (owner >= 0 && ioctl(fd, TUNSETOWNER, (unsigned long) owner) < 0) ||
+        ioctl(fd, TUNSETPERSIST, 1) < 0) {
+        saved = errno;
+        /* Not persistent yet: the device goes with the descriptor. */
+        close(fd);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot create TAP device '%s': %s", ifname,
+                    g_strerror(saved));
+        return FALSE;
+    }
+    close(fd);
     return TRUE;
 }
