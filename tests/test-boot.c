@@ -659,13 +659,14 @@ test_operator_tap(void)
     g_assert_true(link_exists(NULL, tap));
 }
 
-/* A start that fails leaves the TAP device where it was: inside the
- * namespace, where the last boot left it (boot moves it out first, for
- * libvirt to open). No definition is left either. */
+/* A start that fails leaves an operator's TAP device where it was: inside
+ * the namespace, where the last boot left it (boot moves it out first, for
+ * libvirt to open), and removes one it made. No definition is left
+ * either. */
 static void
 test_netns_failed_start(void)
 {
-    static const Leftovers left = { { "vmc-boot-netns-fail" }, .netns = TRUE };
+    static const Leftovers left = { { "vmc-boot-netns-fail" }, .netns = TRUE, .taps = TRUE };
     g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-netns-fail");
     g_autofree char *ns = netns_name();
     g_autofree char *tap = tap_name();
@@ -696,6 +697,22 @@ test_netns_failed_start(void)
     none = vmc_driver_lookup(driver, "vmc-boot-netns-fail", &error);
     g_assert_null(none);
     g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    /* A TAP that the failed boot made itself is removed again. */
+    {
+        g_autofree char *made = g_strconcat(tap, "1", NULL);
+
+        vmc_config_set_netns(cfg, NULL);
+        vmc_config_clear_networks(cfg);
+        vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, made, NULL));
+        g_assert_false(link_exists(NULL, made));
+        handle = vmc_driver_boot(driver, cfg, &error);
+        g_assert_null(handle);
+        g_assert_error(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED);
+        g_assert_false(link_exists(NULL, made));
+        g_assert_false(link_exists(ns, made));
+    }
 }
 
 static void

@@ -372,7 +372,16 @@ vmc_cmd_state(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
         vmc_cli_print_json(b, TRUE);
     } else {
         g_autofree char *text = vmc_state_to_string(state);
-        g_print("%s\n", text);
+        const char *const *taps = vmc_handle_get_owned_taps(handle);
+
+        g_print("%s", text);
+        if (vmc_handle_get_vsock_cid(handle))
+            g_print(" (vsock CID %u)", vmc_handle_get_vsock_cid(handle));
+        if (taps[0]) {
+            g_autofree char *list = g_strjoinv(", ", (char **) taps);
+            g_print(" (TAP devices made for it: %s)", list);
+        }
+        g_print("\n");
     }
     return VMC_EXIT_OK;
 }
