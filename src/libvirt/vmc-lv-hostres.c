@@ -8,7 +8,9 @@
  * stopped: stop, kill, delete, a failed boot, the next boot, and a state
  * query that finds it crashed. The domain's metadata names the TAPs the
  * driver made; the views of a VM live in one directory of the driver's
- * run directory.
+ * run directory. Removal is best effort: the VM is already stopped, so a
+ * device or mount that will not go is logged (G_MESSAGES_DEBUG=vmconfig)
+ * and tried again the next time the VM is found stopped.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -52,7 +54,7 @@ vmc_views_remove(VmcDriver *driver, const char *name)
         /* Detached at once: virtiofsd of a dying VM may still hold it. */
         if (umount2(view, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
             errno != ENOENT)
-            g_warning("cannot unmount the read-only view %s: %s", view, g_strerror(errno));
+            g_debug("cannot unmount the read-only view %s: %s", view, g_strerror(errno));
         g_rmdir(view);
     }
     g_rmdir(dir);
@@ -205,9 +207,9 @@ vmc_taps_remove(const char *netns, const char *const *taps)
         g_autoptr(GError) ns_error = NULL;
 
         if (!vmc_netns_delete_link(NULL, *tap, &host_error))
-            g_warning("%s", host_error->message);
+            g_debug("%s", host_error->message);
         if (netns && vmc_netns_exists(netns) && !vmc_netns_delete_link(netns, *tap, &ns_error))
-            g_warning("%s", ns_error->message);
+            g_debug("%s", ns_error->message);
     }
 }
 
