@@ -339,15 +339,10 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     made_taps = vmc_taps_create_missing(driver, cfg, error);
     if (!made_taps)
         return NULL;
-    if (!vmc_views_make(driver, conn, cfg, opts, error)) {
-        vmc_taps_remove(NULL, (const char *const *) made_taps);
-        return NULL;
-    }
     vmc_render_options_set_owned_taps(opts, (const char *const *) made_taps);
-    xml = vmc_config_to_domain_xml(cfg, opts, error);
-    if (!xml) {
-        vmc_release_host_resources(driver, name, NULL);
-        vmc_taps_remove(NULL, (const char *const *) made_taps);
+    if (!vmc_views_make(driver, conn, cfg, opts, error) ||
+        !(xml = vmc_config_to_domain_xml(cfg, opts, error))) {
+        vmc_boot_undo_host(driver, cfg, made_taps);
         return NULL;
     }
 
