@@ -11,8 +11,11 @@
  * empty files in a temporary directory, which the test driver is happy with.
  */
 #include "vmc-test.h"
+#include "vmc-xml-private.h"
 
 #include <glib/gstdio.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <string.h>
@@ -1636,6 +1639,199 @@ test_open_with(void)
     g_assert_nonnull(strstr(error->message, "a driver's name is"));
 }
 
+/* ---- foreign domains: list --all, adopt, export ------------------------- */
+
+/* Defines @cfg as another tool would: our rendering without our metadata,
+ * plus @extra (an element for <devices>, or NULL). */
+static void
+define_foreign(const VmcConfig *cfg, const char *extra)
+{
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autofree char *xml = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    xmlChar *text = NULL;
+    int len = 0;
+    virDomainPtr dom;
+
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    xml = vmc_config_to_domain_xml(cfg, opts, NULL);
+    g_assert_nonnull(xml);
+    doc = xmlReadMemory(xml, (int) strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    ctxt = xmlXPathNewContext(doc);
+    {
+        xmlXPathObject *meta = xmlXPathEvalExpression((const xmlChar *) "/domain/metadata", ctxt);
+        g_assert_cmpint(meta->nodesetval->nodeNr, ==, 1);
+        xmlUnlinkNode(meta->nodesetval->nodeTab[0]);
+        xmlFreeNode(meta->nodesetval->nodeTab[0]);
+        xmlXPathFreeObject(meta);
+    }
+    if (extra) {
+        xmlXPathObject *devices = xmlXPathEvalExpression((const xmlChar *) "/domain/devices", ctxt);
+        xmlNode *node = NULL;
+        g_assert_cmpint(xmlParseInNodeContext(devices->nodesetval->nodeTab[0], extra,
+                                              (int) strlen(extra), 0, &node), ==, XML_ERR_OK);
+        xmlAddChild(devices->nodesetval->nodeTab[0], node);
+        xmlXPathFreeObject(devices);
+    }
+    xmlDocDumpMemory(doc, &text, &len);
+    dom = virDomainDefineXML(test_conn, (const char *) text);
+    xmlFree(text);
+    g_assert_nonnull(dom);
+    virDomainFree(dom);
+}
+
+static const VmcHandle *
+find_handle(GPtrArray *handles, const char *name)
+{
+    for (guint i = 0; i < handles->len; i++) {
+        const VmcHandle *h = g_ptr_array_index(handles, i);
+        if (g_str_equal(vmc_handle_get_name(h), name))
+            return h;
+    }
+    return NULL;
+}
+
+static void
+test_list_all(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-listall-ours", "ns-listall");
+    g_autoptr(VmcHandle) ours = boot_ok(driver, cfg);
+    g_autoptr(GPtrArray) all = NULL;
+    g_autoptr(GPtrArray) mine = NULL;
+    g_autoptr(GError) error = NULL;
+    const VmcHandle *h;
+
+    all = vmc_driver_list_all(driver, &error);
+    g_assert_no_error(error);
+    /* The test driver's own domain is foreign, with its state. */
+    h = find_handle(all, "test");
+    g_assert_nonnull(h);
+    g_assert_true(vmc_handle_is_foreign(h));
+    g_assert_cmpint(vmc_state_get_kind(vmc_handle_get_state(h)), ==, VMC_STATE_RUNNING);
+    h = find_handle(all, "drv-listall-ours");
+    g_assert_nonnull(h);
+    g_assert_false(vmc_handle_is_foreign(h));
+    g_assert_cmpstr(vmc_handle_get_namespace(h), ==, "ns-listall");
+    for (guint i = 1; i < all->len; i++)
+        g_assert_cmpstr(vmc_handle_get_name(g_ptr_array_index(all, i - 1)), <,
+                        vmc_handle_get_name(g_ptr_array_index(all, i)));
+    /* list() still shows ours only. */
+    mine = vmc_driver_list(driver, NULL, &error);
+    g_assert_null(find_handle(mine, "test"));
+    g_assert_true(vmc_driver_delete(driver, ours, VMC_DELETE_DEFAULT, &error));
+}
+
+static void
+test_adopt(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-adopt", "unused");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) again = NULL;
+    g_autoptr(VmcHandle) booted = NULL;
+    g_autoptr(VmcConfig) exported = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lost = NULL;
+    g_auto(GStrv) warnings = NULL;
+    g_autofree char *uuid = vmc_config_get_uuid_string(cfg);
+
+    define_foreign(cfg, NULL);
+    /* Foreign: refused, and the refusal says how to adopt it. */
+    handle = vmc_driver_lookup(driver, "drv-adopt", &error);
+    g_assert_null(handle);
+    assert_vm_error(error, VMC_ERROR_NOT_FOUND, "drv-adopt", "virt-vmconfig adopt drv-adopt");
+    g_clear_error(&error);
+
+    handle = vmc_driver_adopt(driver, "drv-adopt", "ns-adopted", VMC_ADOPT_DEFAULT, &lost, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(handle);
+    g_assert_nonnull(lost);
+    g_assert_null(lost[0]);
+    g_assert_false(vmc_handle_is_foreign(handle));
+    g_assert_cmpstr(vmc_handle_get_namespace(handle), ==, "ns-adopted");
+    g_assert_cmpstr(vmc_handle_get_uuid(handle), ==, uuid);
+
+    /* Ours now: a second adopt is refused, lookup finds it. */
+    again = vmc_driver_adopt(driver, "drv-adopt", "ns-adopted", VMC_ADOPT_DEFAULT, NULL, &error);
+    g_assert_null(again);
+    assert_vm_error(error, VMC_ERROR_BOOT_FAILED, "drv-adopt", "already");
+    g_clear_error(&error);
+    again = vmc_driver_lookup(driver, "drv-adopt", &error);
+    g_assert_no_error(error);
+
+    /* export gives a config that boots the same domain. */
+    exported = vmc_driver_export(driver, handle, &warnings, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(warnings);
+    g_assert_null(warnings[0]);
+    g_assert_cmpstr(vmc_config_get_namespace(exported), ==, "ns-adopted");
+    g_assert_cmpstr(vmc_config_get_kernel(exported), ==, vmc_config_get_kernel(cfg));
+    g_assert_cmpuint(vmc_config_get_n_shared_dirs(exported), ==, 1);
+    {
+        g_autofree char *exported_uuid = vmc_config_get_uuid_string(exported);
+        g_assert_cmpstr(exported_uuid, ==, uuid);
+    }
+    booted = boot_ok(driver, exported);
+    g_assert_cmpstr(vmc_handle_get_uuid(booted), ==, uuid);
+    g_assert_true(vmc_driver_delete(driver, booted, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+}
+
+static void
+test_adopt_lossy(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-adopt-lossy", "unused");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lost = NULL;
+    g_auto(GStrv) lost_forced = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+
+    define_foreign(cfg, "<graphics type='vnc' port='-1'/>");
+    before = domain_xml("drv-adopt-lossy", VIR_DOMAIN_XML_INACTIVE);
+    handle = vmc_driver_adopt(driver, "drv-adopt-lossy", "ns-lossy", VMC_ADOPT_DEFAULT, &lost,
+                              &error);
+    g_assert_null(handle);
+    assert_vm_error(error, VMC_ERROR_INVALID_CONFIG, "drv-adopt-lossy", "--force");
+    g_assert_nonnull(strstr(error->message, "graphics"));
+    g_assert_nonnull(lost);
+    g_assert_nonnull(lost[0]);
+    g_clear_error(&error);
+    /* Nothing was changed. */
+    after = domain_xml("drv-adopt-lossy", VIR_DOMAIN_XML_INACTIVE);
+    g_assert_cmpstr(before, ==, after);
+
+    handle = vmc_driver_adopt(driver, "drv-adopt-lossy", "ns-lossy", VMC_ADOPT_FORCE,
+                              &lost_forced, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(handle);
+    g_assert_cmpstr(lost_forced[0], ==, lost[0]);
+    /* Until a boot renders it from its config, export says the same. */
+    {
+        g_auto(GStrv) warnings = NULL;
+        g_autoptr(VmcConfig) exported = vmc_driver_export(driver, handle, &warnings, &error);
+
+        g_assert_no_error(error);
+        g_assert_nonnull(exported);
+        g_assert_true(g_strv_equal((const char *const *) warnings,
+                                   (const char *const *) lost_forced));
+    }
+    g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_DEFAULT, &error));
+
+    /* A domain that reads back as no valid config is never adopted. */
+    g_clear_pointer(&handle, vmc_handle_free);
+    handle = vmc_driver_adopt(driver, "test", "ns-lossy", VMC_ADOPT_FORCE, NULL, &error);
+    g_assert_null(handle);
+    assert_vm_error(error, VMC_ERROR_INVALID_CONFIG, "test", "no valid VM config");
+    g_clear_error(&error);
+    handle = vmc_driver_lookup(driver, "test", &error);
+    g_assert_null(handle);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1697,6 +1893,9 @@ main(int argc, char **argv)
     g_test_add_func("/driver/fixes/boot-lock-removed", test_boot_lock_removed);
     g_test_add_func("/driver/fixes/process-state-untouched", test_process_state_untouched);
     g_test_add_func("/driver/open-with", test_open_with);
+    g_test_add_func("/driver/foreign/list-all", test_list_all);
+    g_test_add_func("/driver/foreign/adopt", test_adopt);
+    g_test_add_func("/driver/foreign/adopt-lossy", test_adopt_lossy);
 
     rc = g_test_run();
 

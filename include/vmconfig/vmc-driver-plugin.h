@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  * appends members to the struct, so a table of version N also serves every
  * caller that asks for a version below N.
  */
-#define VMC_DRIVER_ABI_VERSION 1
+#define VMC_DRIVER_ABI_VERSION 2
 
 /**
  * VMC_DRIVER_PLUGIN_SYMBOL:
@@ -73,6 +73,9 @@ typedef struct {
  * @unfollow_serial: as vmc_driver_unfollow_serial()
  * @check_host: as vmc_host_check(), for a host of this driver
  * @quiet_process: as vmc_driver_quiet_process()
+ * @list_all: as vmc_driver_list_all() (ABI 2)
+ * @export_config: as vmc_driver_export() (ABI 2)
+ * @adopt: as vmc_driver_adopt() (ABI 2)
  *
  * The seed's VmDriver trait as a C ABI: what a driver module does, with
  * the semantics, ownership and error codes of the vmc_driver_* call each
@@ -114,6 +117,13 @@ struct _VmcDriverOps {
     void (*unfollow_serial)(VmcDriver *driver, guint id);
     GPtrArray *(*check_host)(const char *uri);
     void (*quiet_process)(void);
+
+    /* ABI 2 */
+    GPtrArray *(*list_all)(VmcDriver *driver, GError **error);
+    VmcConfig *(*export_config)(VmcDriver *driver, const VmcHandle *handle, char ***warnings,
+                                GError **error);
+    VmcHandle *(*adopt)(VmcDriver *driver, const char *name, const char *ns,
+                        VmcAdoptFlags flags, char ***lost, GError **error);
 };
 
 /**
@@ -139,6 +149,7 @@ VmcState *vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_
 VmcHandle *vmc_handle_new(const char *name, const char *ns, const char *uuid,
                           const char *serial_log, guint vsock_cid, VmcState *state);
 void vmc_handle_set_owned_taps(VmcHandle *handle, const char *const *taps);
+void vmc_handle_set_foreign(VmcHandle *handle, gboolean foreign);
 VmcEvent *vmc_event_new(const char *name, const char *uuid, VmcState *state, int event,
                         int detail);
 VmcEvent *vmc_event_ref(VmcEvent *ev);

@@ -80,6 +80,7 @@ const char *vmc_handle_get_uuid(const VmcHandle *handle);
 const char *vmc_handle_get_serial_log(const VmcHandle *handle);
 guint vmc_handle_get_vsock_cid(const VmcHandle *handle);
 const char *const *vmc_handle_get_owned_taps(const VmcHandle *handle);
+gboolean vmc_handle_is_foreign(const VmcHandle *handle);
 const VmcState *vmc_handle_get_state(const VmcHandle *handle);
 
 /**
@@ -99,6 +100,17 @@ typedef enum {
     VMC_DELETE_DEFAULT = 0,
     VMC_DELETE_REMOVE_NVRAM = 1 << 0,
 } VmcDeleteFlags;
+
+/**
+ * VmcAdoptFlags:
+ * @VMC_ADOPT_DEFAULT: adopt only a domain that a VM config can hold whole.
+ * @VMC_ADOPT_FORCE: adopt it even so; the next boot of its config drops
+ *   what the config cannot hold.
+ */
+typedef enum {
+    VMC_ADOPT_DEFAULT = 0,
+    VMC_ADOPT_FORCE = 1 << 0,
+} VmcAdoptFlags;
 
 #define VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS 10000
 
@@ -120,6 +132,11 @@ gboolean vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDelete
                            GError **error);
 VmcHandle *vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error);
 GPtrArray *vmc_driver_list(VmcDriver *driver, const char *ns, GError **error);
+GPtrArray *vmc_driver_list_all(VmcDriver *driver, GError **error);
+VmcConfig *vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings,
+                             GError **error);
+VmcHandle *vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns,
+                            VmcAdoptFlags flags, char ***lost, GError **error);
 VmcState *vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                                 GError **error);
 

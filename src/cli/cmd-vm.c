@@ -73,7 +73,12 @@ vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState 
     json_builder_set_member_name(b, "name");
     json_builder_add_string_value(b, vmc_handle_get_name(handle));
     json_builder_set_member_name(b, "namespace");
-    json_builder_add_string_value(b, vmc_handle_get_namespace(handle));
+    if (vmc_handle_is_foreign(handle))
+        json_builder_add_null_value(b);
+    else
+        json_builder_add_string_value(b, vmc_handle_get_namespace(handle));
+    json_builder_set_member_name(b, "foreign");
+    json_builder_add_boolean_value(b, vmc_handle_is_foreign(handle));
     json_builder_set_member_name(b, "uuid");
     json_builder_add_string_value(b, vmc_handle_get_uuid(handle));
     vmc_cli_add_state_json(b, state);
@@ -390,9 +395,12 @@ int
 vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
     gboolean json = FALSE;
+    gboolean all = FALSE;
     g_autofree char *ns = NULL;
     GOptionEntry entries[] = {
         { "namespace", 'n', 0, G_OPTION_ARG_STRING, &ns, "only VMs of this namespace", "NS" },
+        { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
+          "every domain of the host: the others are marked foreign", NULL },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
         { NULL },
     };
@@ -406,8 +414,11 @@ vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
         return status;
     if (argc != 1)
         return vmc_cli_usage(cmd, "takes no arguments");
+    if (all && ns)
+        return vmc_cli_usage(cmd, "--all and --namespace do not go together");
     driver = vmc_cli_open(globals, &error);
-    handles = driver ? vmc_driver_list(driver, ns, &error) : NULL;
+    if (driver)
+        handles = all ? vmc_driver_list_all(driver, &error) : vmc_driver_list(driver, ns, &error);
     if (!handles)
         return vmc_cli_fail(error);
 
@@ -427,7 +438,8 @@ vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
         const VmcHandle *h = g_ptr_array_index(handles, i);
         const VmcState *s = vmc_handle_get_state(h);
 
-        g_print("%-24s %-16s %-10s %s\n", vmc_handle_get_name(h), vmc_handle_get_namespace(h),
+        g_print("%-24s %-16s %-10s %s\n", vmc_handle_get_name(h),
+                vmc_handle_is_foreign(h) ? "(foreign)" : vmc_handle_get_namespace(h),
                 vmc_state_kind_to_string(vmc_state_get_kind(s)),
                 vmc_state_get_ip(s) ? vmc_state_get_ip(s) : "-");
     }
@@ -706,5 +718,66 @@ vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
     vmc_driver_unwatch(driver, watch);
     g_source_remove(sigint);
     g_source_remove(sigterm);
+    return VMC_EXIT_OK;
+}
+
+int
+vmc_cmd_export(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcConfig) cfg = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) warnings = NULL;
+    g_autofree char *json = NULL;
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+        return status;
+    driver = vmc_cli_open(globals, &error);
+    handle = driver ? vmc_driver_lookup(driver, argv[1], &error) : NULL;
+    cfg = handle ? vmc_driver_export(driver, handle, &warnings, &error) : NULL;
+    if (!cfg)
+        return vmc_cli_fail(error);
+    for (char **w = warnings; w && *w; w++)
+        g_printerr("VM '%s': warning: %s\n", argv[1], *w);
+    json = vmc_config_to_json(cfg);
+    g_print("%s", json);
+    return VMC_EXIT_OK;
+}
+
+int
+vmc_cmd_adopt(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    g_autofree char *ns = NULL;
+    gboolean force = FALSE;
+    GOptionEntry entries[] = {
+        { "namespace", 'n', 0, G_OPTION_ARG_STRING, &ns, "the namespace it joins (required)",
+          "NS" },
+        { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
+          "adopt it though a VM config cannot hold all of it (what is listed)", NULL },
+        { NULL },
+    };
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lost = NULL;
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
+        return status;
+    if (!ns)
+        return vmc_cli_usage(cmd, "--namespace NS is required");
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+    handle = vmc_driver_adopt(driver, argv[1], ns, force ? VMC_ADOPT_FORCE : VMC_ADOPT_DEFAULT,
+                              &lost, &error);
+    for (char **l = lost; l && *l; l++)
+        g_printerr("domain '%s': %s: %s\n", argv[1], handle ? "dropped at its next boot" : "lost",
+                   *l);
+    if (!handle)
+        return vmc_cli_fail(error);
+    g_print("VM '%s' adopted into namespace '%s'\n", argv[1], ns);
     return VMC_EXIT_OK;
 }

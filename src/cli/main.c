@@ -58,8 +58,21 @@ static const VmcCliCommand vmc_commands[] = {
       "Prints the VM's state: starting, running, ready (IP), paused, stopped or failed: reason.",
       vmc_cmd_state },
     { "list", "", "list the VMs of virt-vmconfig",
-      "Lists the VMs that virt-vmconfig made on this libvirt host (other domains are not shown).",
+      "Lists the VMs that virt-vmconfig made on this libvirt host, or with --all every domain,\n"
+      "the others marked '(foreign)' (in JSON: \"foreign\": true). No command but 'adopt'\n"
+      "changes a foreign domain.",
       vmc_cmd_list },
+    { "export", "NAME", "print the VM config of one of our VMs",
+      "Reads the VM's persistent definition back and prints its VM config as JSON: 'up' of that\n"
+      "file defines the same domain. What the config cannot hold is listed on stderr.",
+      vmc_cmd_export },
+    { "adopt", "DOMAIN", "make a domain that another tool defined one of ours",
+      "Reads the domain's definition back into a VM config and lists on stderr what the config\n"
+      "cannot hold. When that is nothing (or with --force) it adds virt-vmconfig's metadata,\n"
+      "with --namespace NS, and changes nothing else: from then on every command manages it,\n"
+      "and 'export' gives its config. Refused, with nothing changed, when something would be\n"
+      "lost and --force is not given (status 3).",
+      vmc_cmd_adopt },
     { "watch", "", "print VM state changes as they happen",
       "Prints one line per state change of the VMs of virt-vmconfig (with --namespace, of that\n"
       "namespace only): 'NAME STATE', then the IP when ready or ': reason' when failed, and\n"

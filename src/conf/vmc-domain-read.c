@@ -91,13 +91,17 @@ vmc_read_metadata(VmcReader *r, xmlXPathContext *ctxt, gboolean *uuid_generated,
     xmlNode *generated;
     xmlNode *netns;
     g_autofree char *ns = NULL;
+    g_autofree char *adopted = NULL;
 
     if (!vm) {
         vmc_warn(r, "no virt-vmconfig metadata: the domain was not made by virt-vmconfig; "
                     "its namespace is left empty");
         return;
     }
-    r->ours = TRUE;
+    /* An adopted domain is ours to manage, but another tool wrote it: what
+     * rendering it again would change is still said. */
+    adopted = vmc_xml_prop(vm, "adopted");
+    r->ours = g_strcmp0(adopted, "yes") != 0;
     ns = vmc_xml_prop(vm, "namespace");
     vmc_config_set_namespace(r->cfg, ns ? ns : "");
 
@@ -158,6 +162,14 @@ vmc_read_os(VmcReader *r, xmlNode *os, gboolean cmdline_generated)
                 vmc_config_set_efi_variable_store(r->cfg, source);
             else
                 vmc_config_set_efi_variable_store(r->cfg, g_strstrip(text));
+        } else if (vmc_name_is(n, "type") && !r->ours) {
+            g_autofree char *machine = vmc_xml_prop(n, "machine");
+            g_autofree char *arch = vmc_xml_prop(n, "arch");
+
+            /* Rendered again, an x86_64 VM gets q35. */
+            if (machine && (!arch || g_str_equal(arch, "x86_64")) &&
+                !g_str_has_prefix(machine, "q35") && !g_str_has_prefix(machine, "pc-q35"))
+                vmc_warn(r, "machine type '%s' becomes q35 (PCIe) when rendered again", machine);
         } else if (vmc_name_is(n, "type") || vmc_name_is(n, "firmware") ||
                    (vmc_name_is(n, "loader") && r->ours)) {
             /* rendered from the options, or chosen by libvirt for firmware='efi' */
@@ -358,6 +370,7 @@ static void
 vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
 {
     g_autoptr(GPtrArray) disks = g_ptr_array_new_with_free_func(vmc_disk_seen_free);
+    gboolean usb_warned = FALSE;
 
     for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
@@ -377,6 +390,16 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
             if (address && g_strcmp0(automatic, "yes") != 0)
                 vmc_warn(r, "vsock CID %s was fixed; a VmcConfig always picks it automatically",
                          address);
+        } else if (vmc_name_is(n, "controller") && !r->ours) {
+            g_autofree char *type = vmc_xml_prop(n, "type");
+            g_autofree char *model = vmc_xml_prop(n, "model");
+
+            /* PCI controllers are libvirt's to add; USB is not rendered at all. */
+            if (g_strcmp0(type, "usb") == 0 && g_strcmp0(model, "none") != 0 && !usb_warned) {
+                vmc_warn(r, "USB controller%s%s dropped: VMs get no USB", model ? " " : "",
+                         model ? model : "");
+                usb_warned = TRUE;
+            }
         } else if (!g_strv_contains(vmc_implied_devices, (const char *) n->name)) {
             g_autofree char *type = vmc_xml_prop(n, "type");
 
@@ -396,6 +419,51 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
 }
 
 /* Top-level elements that carry nothing a VmcConfig holds nor changes. */
+/* What a foreign domain sets that rendering it again would change: the
+ * clock, power management, hypervisor features and lifecycle actions. */
+static void
+vmc_read_foreign_settings(VmcReader *r, xmlNode *root)
+{
+    static const struct {
+        const char *element;
+        const char *ours;
+    } actions[] = {
+        { "on_poweroff", "destroy" },
+        { "on_reboot", "restart" },
+        { "on_crash", "destroy" },
+    };
+    xmlNode *clock = vmc_first_child(root, "clock");
+    xmlNode *pm = vmc_first_child(root, "pm");
+    xmlNode *features = vmc_first_child(root, "features");
+
+    if (clock) {
+        g_autofree char *offset = vmc_xml_prop(clock, "offset");
+
+        if (offset && strcmp(offset, "utc") != 0)
+            vmc_warn(r, "clock offset '%s' becomes utc", offset);
+        if (vmc_first_child(clock, "timer"))
+            vmc_warn(r, "clock timer settings dropped (libvirt's defaults apply)");
+    }
+    for (xmlNode *n = pm ? pm->children : NULL; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE) {
+            vmc_warn(r, "power management settings (<pm>) dropped");
+            break;
+        }
+    }
+    for (xmlNode *n = features ? features->children : NULL; n; n = n->next) {
+        /* ACPI is rendered; QEMU gives x86 guests an APIC and PAE anyway. */
+        if (n->type == XML_ELEMENT_NODE && !vmc_name_is(n, "acpi") && !vmc_name_is(n, "apic") &&
+            !vmc_name_is(n, "pae"))
+            vmc_warn(r, "features/%s dropped", (const char *) n->name);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(actions); i++) {
+        g_autofree char *action = vmc_xml_text(vmc_first_child(root, actions[i].element));
+
+        if (action && strcmp(g_strstrip(action), actions[i].ours) != 0)
+            vmc_warn(r, "%s '%s' becomes '%s'", actions[i].element, action, actions[i].ours);
+    }
+}
+
 static const char *const vmc_implied_elements[] = {
     "clock", "on_poweroff", "on_reboot", "on_crash", "pm", "resource", "seclabel",
     "currentMemory", "features", NULL,
@@ -510,6 +578,8 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
         }
     }
 
+    if (!r.ours)
+        vmc_read_foreign_settings(&r, root);
     node = vmc_first_child(root, "features");
     if (!vmc_first_child(node, "acpi"))
         vmc_warn(&r, "the domain has no ACPI; rendered again it gets ACPI, which graceful stop "

@@ -60,7 +60,8 @@ vmc_driver_ops_complete(const VmcDriverOps *ops)
            ops->resume && ops->get_state && ops->wait_ready && ops->remove && ops->lookup &&
            ops->list && ops->watch && ops->unwatch && ops->get_uri && ops->is_local &&
            ops->get_accel && ops->set_accel && ops->wait_ready_full && ops->follow_serial &&
-           ops->unfollow_serial && ops->check_host && ops->quiet_process;
+           ops->unfollow_serial && ops->check_host && ops->quiet_process && ops->list_all &&
+           ops->export_config && ops->adopt;
 }
 
 static const VmcDriverOps *
@@ -476,6 +477,83 @@ vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
     g_return_val_if_fail(driver != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
     return VMC_OPS(driver)->list(driver, ns, error);
+}
+
+/**
+ * vmc_driver_list_all:
+ * @driver: a driver
+ * @error: return location for a #GError, or %NULL
+ *
+ * Every domain on the host: ours, and the others as handles that
+ * vmc_handle_is_foreign() marks (name, UUID, state; no namespace). No call
+ * but vmc_driver_adopt() acts on a foreign domain.
+ *
+ * Returns: (transfer full) (element-type VmcHandle): the domains, sorted by
+ *   name; or %NULL with %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+GPtrArray *
+vmc_driver_list_all(VmcDriver *driver, GError **error)
+{
+    g_return_val_if_fail(driver != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->list_all(driver, error);
+}
+
+/**
+ * vmc_driver_export:
+ * @driver: a driver
+ * @handle: one of our VMs
+ * @warnings: (out) (optional) (transfer full) (array zero-terminated=1):
+ *   what of the domain's definition the config cannot hold (empty for a
+ *   domain virt-vmconfig defined)
+ * @error: return location for a #GError, or %NULL
+ *
+ * The VM config of one of our VMs, read back from its persistent
+ * definition: booting it defines the same domain.
+ *
+ * Returns: (transfer full): the config, or %NULL with %VMC_ERROR_NOT_FOUND
+ *   or %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+VmcConfig *
+vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->export_config(driver, handle, warnings, error);
+}
+
+/**
+ * vmc_driver_adopt:
+ * @driver: a driver
+ * @name: a domain that virt-vmconfig did not define
+ * @ns: the namespace it joins
+ * @flags: whether to adopt a domain that a config cannot hold whole
+ * @lost: (out) (optional) (transfer full) (array zero-terminated=1): what
+ *   of its definition a VM config cannot hold; set on success and on the
+ *   refusal that lists them
+ * @error: return location for a #GError, or %NULL
+ *
+ * Makes a foreign domain one of ours: its definition is read back into a
+ * VM config; when nothing would be lost (or with %VMC_ADOPT_FORCE) our
+ * metadata is added to it, live and persistent, and nothing else changes.
+ * From then on every call manages it; the next boot of its exported config
+ * redefines it from that config.
+ *
+ * Returns: (transfer full): the handle of the adopted VM; or %NULL with
+ *   %VMC_ERROR_INVALID_CONFIG (something would be lost, or the domain reads
+ *   back as no valid config: nothing was changed), %VMC_ERROR_NOT_FOUND,
+ *   %VMC_ERROR_BOOT_FAILED (it is ours already) or %VMC_ERROR_HYPERVISOR.
+ *   Any thread.
+ */
+VmcHandle *
+vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags flags,
+                 char ***lost, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && name != NULL && ns != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (lost)
+        *lost = NULL;
+    return VMC_OPS(driver)->adopt(driver, name, ns, flags, lost, error);
 }
 
 /**

@@ -23,6 +23,7 @@ struct _VmcHandle {
     guint vsock_cid;
     VmcState *state;
     GStrv owned_taps;   /* never NULL */
+    gboolean foreign;   /* a domain virt-vmconfig did not define */
 };
 
 struct _VmcEvent {

@@ -248,6 +248,7 @@ vmc_handle_copy(const VmcHandle *handle)
     copy = vmc_handle_new(handle->name, handle->ns, handle->uuid, handle->serial_log,
                           handle->vsock_cid, vmc_state_copy(handle->state));
     vmc_handle_set_owned_taps(copy, (const char *const *) handle->owned_taps);
+    copy->foreign = handle->foreign;
     return copy;
 }
 
@@ -311,6 +312,34 @@ vmc_handle_get_vsock_cid(const VmcHandle *handle)
 {
     g_return_val_if_fail(handle != NULL, 0);
     return handle->vsock_cid;
+}
+
+/**
+ * vmc_handle_set_foreign:
+ * @handle: a handle the module has just made
+ * @foreign: whether it is a domain that virt-vmconfig did not define
+ *
+ * For driver modules, before the handle is handed out.
+ */
+void
+vmc_handle_set_foreign(VmcHandle *handle, gboolean foreign)
+{
+    g_return_if_fail(handle != NULL);
+    handle->foreign = !!foreign;
+}
+
+/**
+ * vmc_handle_is_foreign:
+ * @handle: a handle
+ *
+ * Returns: %TRUE for a domain that virt-vmconfig did not define (listed by
+ *   vmc_driver_list_all(); only vmc_driver_adopt() acts on it).
+ */
+gboolean
+vmc_handle_is_foreign(const VmcHandle *handle)
+{
+    g_return_val_if_fail(handle != NULL, FALSE);
+    return handle->foreign;
 }
 
 /**

@@ -298,7 +298,8 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         if (!vmc_domain_is_ours(existing, NULL)) {
             vmc_fail(error, VMC_ERROR_BOOT_FAILED,
                      "VM '%s': a libvirt domain of that name exists and was not made by "
-                     "virt-vmconfig; it was left untouched (pick another name)", name);
+                     "virt-vmconfig; it was left untouched (pick another name, or adopt it "
+                     "with 'virt-vmconfig adopt %s --namespace NS')", name, name);
             return NULL;
         }
         active = virDomainIsActive(existing);

@@ -229,7 +229,8 @@ vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error)
     if (!vmc_domain_is_ours(dom, NULL)) {
         vmc_fail(error, VMC_ERROR_NOT_FOUND,
                  "VM '%s' not found: the libvirt domain of that name was not made by "
-                 "virt-vmconfig (use virsh for it)", name);
+                 "virt-vmconfig and is left alone (adopt it with 'virt-vmconfig adopt %s "
+                 "--namespace NS', or use virsh)", name, name);
         return NULL;
     }
     return vmc_handle_from_domain(driver, dom, error);

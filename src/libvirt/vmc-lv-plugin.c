@@ -34,6 +34,9 @@ const VmcDriverOps vmc_lv_ops = {
     .unfollow_serial = vmc_lv_unfollow_serial,
     .check_host = vmc_lv_check_host,
     .quiet_process = vmc_lv_quiet_process,
+    .list_all = vmc_lv_list_all,
+    .export_config = vmc_lv_export,
+    .adopt = vmc_lv_adopt,
 };
 
 /* Declared here, not in a header: every module defines its own. */

@@ -174,6 +174,11 @@ gboolean vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlag
                        GError **error);
 VmcHandle *vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error);
 GPtrArray *vmc_lv_list(VmcDriver *driver, const char *ns, GError **error);
+GPtrArray *vmc_lv_list_all(VmcDriver *driver, GError **error);
+VmcConfig *vmc_lv_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings,
+                         GError **error);
+VmcHandle *vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns,
+                        VmcAdoptFlags flags, char ***lost, GError **error);
 VmcState *vmc_lv_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                             GError **error);
 VmcState *vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
