@@ -516,10 +516,10 @@ remove_views(const char *vm)
     }
 }
 
-/* Waits until the guest printed a line starting with @prefix (it pings and
- * fetches after its ready marker); returns the rest of the line. */
+/* Waits until the serial log @path has a line starting with @prefix;
+ * returns the rest of the line. */
 static char *
-wait_guest_line(const VmcConfig *cfg, const char *prefix, guint secs)
+wait_guest_line_path(const char *path, const char *prefix, guint secs)
 {
     gint64 deadline = g_get_monotonic_time() + secs * G_USEC_PER_SEC;
     g_autofree char *needle = g_strconcat("\n", prefix, NULL);
@@ -528,7 +528,7 @@ wait_guest_line(const VmcConfig *cfg, const char *prefix, guint secs)
         g_autofree char *text = NULL;
         const char *at;
 
-        g_file_get_contents(vmc_config_get_serial_log(cfg), &text, NULL, NULL);
+        g_file_get_contents(path, &text, NULL, NULL);
         if (text) {
             g_strdelimit(text, "\r", '\n');
             at = strstr(text, needle);
@@ -542,6 +542,14 @@ wait_guest_line(const VmcConfig *cfg, const char *prefix, guint secs)
                     text ? text : "(none)");
         g_usleep(100 * 1000);
     }
+}
+
+/* The same for the guest of @cfg (it pings and fetches after its ready
+ * marker). */
+static char *
+wait_guest_line(const VmcConfig *cfg, const char *prefix, guint secs)
+{
+    return wait_guest_line_path(vmc_config_get_serial_log(cfg), prefix, secs);
 }
 
 static void
@@ -1520,6 +1528,177 @@ test_read_only_share(void)
     delete_vm(handle);
 }
 
+/* @cfg as another tool would define it: our rendering without our
+ * metadata, in a file of the work directory. */
+static char *
+foreign_xml_file(const VmcConfig *cfg)
+{
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autofree char *xml = NULL;
+    g_autofree char *file = g_strconcat(vmc_config_get_name(cfg), ".xml", NULL);
+    g_autofree char *path = work_file(file);
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *root;
+
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    xml = vmc_config_to_domain_xml(cfg, opts, NULL);
+    g_assert_nonnull(xml);
+    doc = vmc_xml_parse(xml, -1, NULL);
+    root = xmlDocGetRootElement(doc);
+    for (xmlNode *n = root->children; n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, (const xmlChar *) "metadata")) {
+            xmlUnlinkNode(n);
+            xmlFreeNode(n);
+            break;
+        }
+    }
+    g_assert_cmpint(xmlSaveFile(path, doc), >, 0);
+    return g_steal_pointer(&path);
+}
+
+static void
+assert_foreign_refused(const char *name)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) none = vmc_driver_lookup(driver, name, &error);
+    g_autoptr(GPtrArray) all = NULL;
+    g_autofree char *adopt = g_strdup_printf("virt-vmconfig adopt %s", name);
+    g_auto(VmcTestRun) down = { 0 };
+    g_auto(VmcTestRun) del = { 0 };
+    gboolean listed = FALSE;
+
+    g_assert_null(none);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    g_assert_nonnull(strstr(error->message, adopt));
+    g_clear_error(&error);
+    all = vmc_driver_list_all(driver, &error);
+    g_assert_no_error(error);
+    for (guint i = 0; i < all->len; i++) {
+        const VmcHandle *h = g_ptr_array_index(all, i);
+        if (g_str_equal(vmc_handle_get_name(h), name)) {
+            g_assert_true(vmc_handle_is_foreign(h));
+            listed = TRUE;
+        }
+    }
+    g_assert_true(listed);
+    /* The CLI refuses it too (status 4: not found), and it stays. */
+    vmc_test_spawn(&down, FALSE, COMMAND_SECS,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", uri, "down", name, NULL });
+    g_assert_cmpint(down.status, ==, 4);
+    vmc_test_spawn(&del, FALSE, COMMAND_SECS,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", uri, "delete", name, NULL });
+    g_assert_cmpint(del.status, ==, 4);
+    g_assert_nonnull(strstr(del.err, adopt));
+}
+
+/* Exported, booted from the export, ready, stopped: one of ours; a second
+ * export gives the same config. */
+static void
+boot_exported(const VmcHandle *adopted, const char *serial_log)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcConfig) exported = vmc_driver_export(driver, adopted, NULL, &error);
+    g_autoptr(VmcConfig) again = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(vmc_config_get_serial_log(exported), ==, serial_log);
+    handle = vmc_driver_boot(driver, exported, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(vmc_handle_get_uuid(handle), ==, vmc_handle_get_uuid(adopted));
+    ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+    g_assert_no_error(error);
+    again = vmc_driver_export(driver, handle, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_true(vmc_config_equal(again, exported));
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
+    delete_vm(handle);
+}
+
+/* Domains that virsh and virt-install defined are listed as foreign and
+ * refused; adopted, they are managed like our own. */
+static void
+test_foreign_domains(void)
+{
+    static const Leftovers left = { { "vmc-boot-virsh", "vmc-boot-virtinst" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-virsh");
+    g_autofree char *xml = NULL;
+    g_autofree char *kernel = guest_file("vmlinuz");
+    g_autofree char *initrd = guest_file("initramfs.img");
+    g_autofree char *vi_log = work_file("vmc-boot-virtinst.serial");
+    g_autofree char *boot_arg = NULL;
+    g_autofree char *serial_arg = NULL;
+    g_autoptr(VmcHandle) adopted = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lost = NULL;
+    g_auto(VmcTestRun) vi = { 0 };
+    g_autofree char *lost_text = NULL;
+
+    if (!isolated(&left))
+        return;
+
+    /* virsh define of a domain a config can hold whole: adopted cleanly. */
+    xml = foreign_xml_file(cfg);
+    g_assert_cmpint(run_command("virsh", "-q", "-c", uri, "define", xml, NULL), ==, 0);
+    assert_foreign_refused("vmc-boot-virsh");
+    adopted = vmc_driver_adopt(driver, "vmc-boot-virsh", "vmc-boot-test", VMC_ADOPT_DEFAULT,
+                               &lost, &error);
+    g_assert_no_error(error);
+    g_assert_null(lost[0]);
+    g_assert_cmpstr(vmc_handle_get_namespace(adopted), ==, "vmc-boot-test");
+    boot_exported(adopted, vmc_config_get_serial_log(cfg));
+    g_clear_pointer(&adopted, vmc_handle_free);
+    g_clear_pointer(&lost, g_strfreev);
+
+    /* virt-install with a direct kernel boot: it starts the domain. */
+    boot_arg = g_strdup_printf("kernel=%s,initrd=%s,kernel_args=console=ttyS0", kernel, initrd);
+    serial_arg = g_strdup_printf("file,path=%s", vi_log);
+    vmc_test_spawn(&vi, FALSE, COMMAND_SECS,
+                   (const char *const[]) { "virt-install", "--connect", uri, "--name",
+                                           "vmc-boot-virtinst", "--memory", "256", "--vcpus",
+                                           "1", "--import", "--boot", boot_arg, "--disk",
+                                           "none", "--network", "none", "--serial", serial_arg,
+                                           "--graphics", "none", "--noautoconsole",
+                                           "--virt-type", "qemu", "--osinfo",
+                                           "detect=on,require=off", NULL });
+    if (vi.status != 0)
+        g_error("virt-install failed (%d):\n%s%s", vi.status, vi.out, vi.err);
+    assert_foreign_refused("vmc-boot-virtinst");
+
+    /* What a config cannot hold of it is listed, and nothing changes... */
+    adopted = vmc_driver_adopt(driver, "vmc-boot-virtinst", "vmc-boot-test", VMC_ADOPT_DEFAULT,
+                               &lost, &error);
+    g_assert_null(adopted);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(lost);
+    lost_text = g_strjoinv("\n", lost);
+    g_test_message("adopting the virt-install domain would lose:\n%s", lost_text);
+    g_assert_nonnull(strstr(lost_text, "machine type"));
+    g_clear_error(&error);
+    assert_foreign_refused("vmc-boot-virtinst");
+    g_clear_pointer(&lost, g_strfreev);
+
+    /* ...unless forced: then it is stopped through ACPI like our own, and
+     * its export boots. */
+    adopted = vmc_driver_adopt(driver, "vmc-boot-virtinst", "vmc-boot-test", VMC_ADOPT_FORCE,
+                               &lost, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(lost[0]);
+    {
+        g_autoptr(VmcState) running = vmc_driver_get_state(driver, adopted, &error);
+        g_assert_no_error(error);
+        g_assert_true(vmc_state_is_running(running));
+    }
+    /* The guest must have set up its power button before it is pressed. */
+    g_free(wait_guest_line_path(vi_log, "VMRS_READY ", 60));
+    g_assert_true(vmc_driver_stop(driver, adopted, 30000, &error));
+    g_assert_no_error(error);
+    boot_exported(adopted, vi_log);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1571,8 +1750,10 @@ main(int argc, char **argv)
     g_test_add_func("/boot/bridge-pair", test_bridge_pair);
     g_test_add_func("/boot/user-network", test_user_network);
     g_test_add_func("/boot/read-only-share", test_read_only_share);
-    if (!embed_root)
+    if (!embed_root) {
         g_test_add_func("/boot/network-lease", test_network_lease);
+        g_test_add_func("/boot/foreign-domains", test_foreign_domains);
+    }
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (!embed_root)

@@ -419,6 +419,20 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
 }
 
 /* Top-level elements that carry nothing a VmcConfig holds nor changes. */
+/* The CPU libvirt writes into a TCG domain that names none (ours too):
+ * custom mode, model qemu64, no features. */
+static gboolean
+vmc_cpu_is_libvirt_default(xmlNode *cpu)
+{
+    g_autofree char *mode = vmc_xml_prop(cpu, "mode");
+    g_autofree char *model = vmc_xml_text(vmc_first_child(cpu, "model"));
+
+    if (g_strcmp0(mode ? mode : "custom", "custom") != 0 || vmc_first_child(cpu, "feature") ||
+        vmc_first_child(cpu, "topology") || vmc_first_child(cpu, "numa"))
+        return FALSE;
+    return !model || g_strcmp0(g_strstrip(model), "qemu64") == 0;
+}
+
 /* What a foreign domain sets that rendering it again would change: the
  * clock, power management, hypervisor features and lifecycle actions. */
 static void
@@ -566,7 +580,7 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
                     vmc_warn(&r, "memoryBacking/%s has no VmcConfig equivalent; dropped",
                              (const char *) n->name);
             }
-        } else if (vmc_name_is(node, "cpu") && !r.ours) {
+        } else if (vmc_name_is(node, "cpu") && !r.ours && !vmc_cpu_is_libvirt_default(node)) {
             g_autofree char *mode = vmc_xml_prop(node, "mode");
             vmc_warn(&r, "cpu mode '%s' has no VmcConfig equivalent; libvirt's default CPU is used",
                      mode ? mode : "custom");
