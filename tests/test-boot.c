@@ -52,6 +52,7 @@ typedef struct {
 static char *netns_name(void);
 static char *tap_name(void);
 static char *bridge_name(void);
+static GPid qemu_pid_of(const char *name);
 static void remove_views(const char *vm);
 static void ensure_libvirtd(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
@@ -866,27 +867,109 @@ test_missing_file_refused(void)
     g_assert_nonnull(strstr(error->message, "does not exist"));
 }
 
-/* `virt-vmconfig run` copies the console, and Ctrl-C stops the VM through ACPI. */
+typedef enum {
+    RUN_SIGINT,         /* Ctrl-C at the ready marker */
+    RUN_SIGTERM,        /* a scheduler stopping the task */
+    RUN_KILL_QEMU,      /* the guest crashes */
+} RunAction;
+
+/* Runs `virt-vmconfig run` on @cfg with @extra arguments, does @action once
+ * the console shows the ready marker, and returns the exit status; the
+ * console and stderr end up in @out and @err. */
+static int
+cli_run(const VmcConfig *cfg, const char *cli_uri, const char *const *extra, RunAction action,
+        const char *console_file, GString *out, GString *err)
+{
+    g_autofree char *json = vmc_config_to_json(cfg);
+    g_autofree char *file = g_strconcat(vmc_config_get_name(cfg), ".json", NULL);
+    g_autofree char *config_path = work_file(file);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    GPid pid;
+    int out_fd, err_fd, wait_status;
+    gboolean done = FALSE;
+    gint64 deadline = g_get_monotonic_time() + READY_TIMEOUT_MS * 1000;
+    char buf[4096];
+
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+    for (const char *const *a = (const char *const[]) { g_getenv("VMC_CLI"), "--connect",
+                                                        cli_uri, "--accel", "qemu", "run",
+                                                        NULL };
+         *a; a++)
+        g_ptr_array_add(argv, (gpointer) *a);
+    for (const char *const *a = extra; a && *a; a++)
+        g_ptr_array_add(argv, (gpointer) *a);
+    g_ptr_array_add(argv, config_path);
+    g_ptr_array_add(argv, NULL);
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv->pdata, NULL,
+                                           G_SPAWN_DO_NOT_REAP_CHILD, vmc_test_die_with_parent,
+                                           NULL, &pid, NULL, &out_fd, &err_fd, &error));
+    g_assert_no_error(error);
+    for (;;) {
+        GPollFD pfd[2] = { { out_fd, G_IO_IN | G_IO_HUP, 0 }, { err_fd, G_IO_IN | G_IO_HUP, 0 } };
+        gint64 remaining = deadline - g_get_monotonic_time();
+        g_autofree char *console = NULL;
+
+        if (remaining <= 0) {
+            kill(pid, SIGKILL);
+            g_error("run did not finish in time; it printed:\n%s\n%s", out->str, err->str);
+        }
+        g_poll(pfd, 2, (gint) MIN(MAX(remaining / 1000, 1), 200));
+        for (int i = 0; i < 2; i++) {
+            ssize_t got;
+
+            if (pfd[i].fd < 0)
+                continue;
+            if (!(pfd[i].revents & (G_IO_IN | G_IO_HUP)))
+                continue;
+            got = read(pfd[i].fd, buf, sizeof(buf));
+            if (got <= 0) {
+                close(pfd[i].fd);
+                if (i == 0)
+                    out_fd = -1;
+                else
+                    err_fd = -1;
+                continue;
+            }
+            g_string_append_len(i == 0 ? out : err, buf, got);
+        }
+        if (out_fd < 0 && err_fd < 0)
+            break;
+        if (console_file)
+            g_file_get_contents(console_file, &console, NULL, NULL);
+        /* The guest's tty ends lines with "\r\n". */
+        if (!done && strstr(console_file ? (console ? console : "") : out->str, "VMRS_READY ")) {
+            if (action == RUN_KILL_QEMU) {
+                g_assert_cmpint(kill(qemu_pid_of(vmc_config_get_name(cfg)), SIGKILL), ==, 0);
+            } else {
+                kill(pid, action == RUN_SIGINT ? SIGINT : SIGTERM);
+            }
+            done = TRUE;
+        }
+    }
+    wait_status = vmc_test_reap(pid, g_get_monotonic_time() + COMMAND_SECS * G_USEC_PER_SEC,
+                                "virt-vmconfig run");
+    if (!done)
+        g_error("run printed no ready marker:\n%s\n%s", out->str, err->str);
+    g_assert_true(WIFEXITED(wait_status));
+    return WEXITSTATUS(wait_status);
+}
+
+/* `virt-vmconfig run` as a supervised task: the console on stdout (or in a
+ * file), SIGINT and SIGTERM stop the guest through ACPI with exit status
+ * 0, a crash of the guest exits 1 with the reason; the VM is removed on
+ * exit unless --keep. */
 static void
 test_cli_run(void)
 {
     static const Leftovers left = { { "vmc-boot-run" }, .cli_root = "cli-run-embed" };
     g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-run");
-    g_autofree char *json = NULL;
-    g_autofree char *config_path = work_file("vmc-boot-run.json");
     g_autofree char *cli_root = NULL;
     g_autofree char *cli_uri = NULL;
-    const char *argv[] = { g_getenv("VMC_CLI"), "--connect", NULL, "--accel", "qemu", "run",
-                           config_path, NULL };
+    g_autofree char *console_log = work_file("vmc-boot-run.console");
+    g_autofree char *console = NULL;
     g_autoptr(GError) error = NULL;
-    g_autoptr(GString) out = g_string_new(NULL);
     g_autoptr(VmcHandle) handle = NULL;
-    GPid pid;
-    int out_fd, wait_status;
-    gboolean interrupted = FALSE;
-    gint64 deadline = g_get_monotonic_time() + READY_TIMEOUT_MS * 1000;
-    char buf[4096];
-    ssize_t got;
 
     if (!isolated(&left))
         return;
@@ -900,49 +983,48 @@ test_cli_run(void)
     } else {
         cli_uri = g_strdup(uri);
     }
-    argv[2] = cli_uri;
-    json = vmc_config_to_json(cfg);
-    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
-    g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                           vmc_test_die_with_parent, NULL, &pid, NULL, &out_fd,
-                                           NULL, &error));
-    g_assert_no_error(error);
-    for (;;) {
-        GPollFD pfd = { out_fd, G_IO_IN | G_IO_HUP, 0 };
-        gint64 remaining = deadline - g_get_monotonic_time();
 
-        if (remaining <= 0) {
-            kill(pid, SIGKILL);
-            g_error("run did not finish in time; it printed:\n%s", out->str);
-        }
-        if (g_poll(&pfd, 1, (gint) MAX(remaining / 1000, 1)) <= 0)
-            continue;
-        got = read(out_fd, buf, sizeof(buf));
-        if (got <= 0)
-            break;
-        g_string_append_len(out, buf, got);
-        /* The guest's tty ends lines with "\r\n". */
-        if (!interrupted && strstr(out->str, "VMRS_READY 10.0.2.15\r")) {
-            kill(pid, SIGINT);
-            interrupted = TRUE;
-        }
+    {
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autoptr(GString) err = g_string_new(NULL);
+
+        g_assert_cmpint(cli_run(cfg, cli_uri, NULL, RUN_SIGINT, NULL, out, err), ==, 0);
+        g_assert_nonnull(strstr(out->str, "GUEST cmdline=console=ttyS0"));
+        g_assert_nonnull(strstr(out->str, "GUEST acpi=power-button"));
     }
-    close(out_fd);
-    wait_status = vmc_test_reap(pid, g_get_monotonic_time() + COMMAND_SECS * G_USEC_PER_SEC,
-                                "virt-vmconfig run");
-    if (!interrupted)
-        g_error("run printed no ready marker:\n%s", out->str);
-    g_assert_true(WIFEXITED(wait_status));
-    g_assert_cmpint(WEXITSTATUS(wait_status), ==, 0);
-    g_assert_nonnull(strstr(out->str, "GUEST cmdline=console=ttyS0"));
-    g_assert_nonnull(strstr(out->str, "GUEST acpi=power-button"));
+    {
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autoptr(GString) err = g_string_new(NULL);
 
+        g_assert_cmpint(cli_run(cfg, cli_uri,
+                                (const char *const[]) { "--keep", "--stop-timeout", "30",
+                                                        "--console-log", console_log, NULL },
+                                RUN_SIGTERM, console_log, out, err), ==, 0);
+        g_assert_true(g_file_get_contents(console_log, &console, NULL, NULL));
+        g_assert_nonnull(strstr(console, "GUEST acpi=power-button"));
+        g_assert_null(strstr(out->str, "GUEST "));
+    }
+    if (!cli_root) {
+        /* Kept: stopped and defined. */
+        handle = vmc_driver_lookup(driver, "vmc-boot-run", &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
+        g_clear_pointer(&handle, vmc_handle_free);
+    }
+    {
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autoptr(GString) err = g_string_new(NULL);
+
+        g_assert_cmpint(cli_run(cfg, cli_uri, NULL, RUN_KILL_QEMU, NULL, out, err), ==, 1);
+        if (!strstr(err->str, "VM 'vmc-boot-run' failed"))
+            g_error("no reason for the crash on stderr:\n%s", err->str);
+    }
     if (cli_root)
         return;   /* the teardown removes the root */
+    /* Not kept: gone. */
     handle = vmc_driver_lookup(driver, "vmc-boot-run", &error);
-    g_assert_no_error(error);
-    g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
-    delete_vm(handle);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
 }
 
 /* The example of README.md: a guest that powers off by itself; run exits 0. */

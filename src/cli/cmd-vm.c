@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <glib-unix.h>
+#include <errno.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -454,14 +455,18 @@ typedef struct {
     int status;
     guint follow;
     GThread *stopper;
+    guint stop_timeout_ms;
+    FILE *console;         /* stdout, or the --console-log file */
 } VmcRun;
 
 static void
 vmc_run_on_serial(const char *data, gsize len, gpointer user_data)
 {
+    VmcRun *run = user_data;
+
     if (data) {
-        fwrite(data, 1, len, stdout);
-        fflush(stdout);
+        fwrite(data, 1, len, run->console);
+        fflush(run->console);
     }
 }
 
@@ -476,19 +481,23 @@ vmc_run_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
     if (vmc_state_get_kind(state) == VMC_STATE_FAILED) {
         g_printerr("virt-vmconfig: VM '%s' failed: %s\n", vmc_event_get_name(event),
                    vmc_state_get_reason(state));
-        run->status = VMC_EXIT_FAILED;
+        g_atomic_int_set(&run->status, VMC_EXIT_FAILED);
     }
     g_main_loop_quit(run->loop);
 }
 
+/* A stop that had to force the VM off is a failure of the task: the
+ * guest did not shut down cleanly. */
 static gpointer
 vmc_run_stop(gpointer data)
 {
     VmcRun *run = data;
     g_autoptr(GError) error = NULL;
 
-    if (!vmc_driver_stop(run->driver, run->handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &error))
+    if (!vmc_driver_stop(run->driver, run->handle, run->stop_timeout_ms, &error)) {
         g_printerr("virt-vmconfig: %s\n", error->message);
+        g_atomic_int_set(&run->status, VMC_EXIT_FAILED);
+    }
     return NULL;
 }
 
@@ -499,11 +508,13 @@ vmc_run_on_interrupt(gpointer data)
     g_autoptr(GError) error = NULL;
 
     if (++run->interrupts == 1) {
-        g_printerr("\nvirt-vmconfig: stopping VM '%s' (ACPI power button); "
-                   "press Ctrl-C again to kill it\n", vmc_handle_get_name(run->handle));
+        g_printerr("\nvirt-vmconfig: stopping VM '%s' (ACPI power button, killed after %u s); "
+                   "press Ctrl-C again to kill it now\n", vmc_handle_get_name(run->handle),
+                   run->stop_timeout_ms / 1000);
         run->stopper = g_thread_new("vmc-stop", vmc_run_stop, run);
     } else {
         g_printerr("\nvirt-vmconfig: killing VM '%s'\n", vmc_handle_get_name(run->handle));
+        g_atomic_int_set(&run->status, VMC_EXIT_FAILED);
         if (!vmc_driver_kill(run->driver, run->handle, &error))
             g_printerr("virt-vmconfig: %s\n", error->message);
     }
@@ -513,6 +524,19 @@ vmc_run_on_interrupt(gpointer data)
 int
 vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
+    int stop_timeout = VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS / 1000;
+    g_autofree char *console_log = NULL;
+    gboolean keep = FALSE;
+    GOptionEntry entries[] = {
+        { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
+          "seconds the guest gets to power off after SIGTERM/SIGINT before it is killed "
+          "(default 10)", "SECS" },
+        { "console-log", 0, 0, G_OPTION_ARG_FILENAME, &console_log,
+          "write the console to FILE instead of stdout", "FILE" },
+        { "keep", 0, 0, G_OPTION_ARG_NONE, &keep,
+          "keep the VM defined when it stops (by default it is removed)", NULL },
+        { NULL },
+    };
     g_autoptr(VmcDriver) driver = NULL;
     g_autoptr(VmcConfig) cfg = NULL;
     g_autoptr(VmcHandle) handle = NULL;
@@ -522,32 +546,54 @@ vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
     guint watch, sigint, sigterm;
     int status;
 
-    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
         return status;
+    if (stop_timeout < 1 || stop_timeout > 86400)
+        return vmc_cli_usage(cmd, "--stop-timeout takes a number of seconds (1-86400), not %d",
+                             stop_timeout);
     cfg = vmc_config_load_file(argv[1], &error);
     if (!cfg || !vmc_config_validate(cfg, &error))
         return vmc_cli_fail(error);
+    run.console = stdout;
+    if (console_log) {
+        run.console = fopen(console_log, "we");
+        if (!run.console) {
+            int saved = errno;
+            g_printerr("virt-vmconfig: cannot open the console log %s: %s\n", console_log,
+                       g_strerror(saved));
+            return VMC_EXIT_FAILED;
+        }
+    }
     driver = vmc_cli_open(globals, &error);
-    if (!driver)
+    if (!driver) {
+        if (console_log)
+            fclose(run.console);
         return vmc_cli_fail(error);
+    }
 
     loop = g_main_loop_new(NULL, FALSE);
     run.driver = driver;
     run.loop = loop;
     run.status = VMC_EXIT_OK;
+    run.stop_timeout_ms = (guint) stop_timeout * 1000;
     /* Watch before booting, so that a VM that dies at once is seen. */
     watch = vmc_driver_watch(driver, vmc_config_get_name(cfg), NULL, vmc_run_on_event, &run, NULL);
     handle = vmc_driver_boot(driver, cfg, &error);
     if (!handle) {
         vmc_driver_unwatch(driver, watch);
+        if (console_log)
+            fclose(run.console);
         return vmc_cli_fail(error);
     }
     run.handle = handle;
-    g_printerr("virt-vmconfig: VM '%s' started; its console follows (Ctrl-C stops it)\n",
-               vmc_handle_get_name(handle));
+    g_printerr("virt-vmconfig: VM '%s' started; its console follows%s%s (Ctrl-C or SIGTERM "
+               "stops it)\n", vmc_handle_get_name(handle), console_log ? " in " : "",
+               console_log ? console_log : "");
     run.follow = vmc_driver_follow_serial(driver, handle, vmc_run_on_serial, &run, &error);
-    if (!run.follow)
+    if (!run.follow) {
         g_printerr("virt-vmconfig: warning: %s\n", error->message);
+        g_clear_error(&error);
+    }
     sigint = g_unix_signal_add(SIGINT, vmc_run_on_interrupt, &run);
     sigterm = g_unix_signal_add(SIGTERM, vmc_run_on_interrupt, &run);
 
@@ -560,7 +606,14 @@ vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
     if (run.follow)
         vmc_driver_unfollow_serial(driver, run.follow);
     vmc_driver_unwatch(driver, watch);
-    return run.status;
+    if (console_log)
+        fclose(run.console);
+    /* A task leaves nothing behind: the stopped VM goes, unless kept. */
+    if (!keep && !vmc_driver_delete(driver, handle, VMC_DELETE_DEFAULT, &error)) {
+        g_printerr("virt-vmconfig: %s\n", error->message);
+        return VMC_EXIT_FAILED;
+    }
+    return g_atomic_int_get(&run.status);
 }
 
 int

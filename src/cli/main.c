@@ -34,9 +34,13 @@ static const VmcCliCommand vmc_commands[] = {
       "Booting a stopped VM again redefines and starts it; a running VM is refused.",
       vmc_cmd_up },
     { "run", "FILE", "boot a VM and show its console until it stops",
-      "Boots the VM and copies its serial console to stdout as it grows; exits when the VM\n"
-      "stops (status 0) or fails (status 1). Ctrl-C presses the ACPI power button; a second\n"
-      "Ctrl-C kills the VM.",
+      "Runs the VM as a supervised task (for Nomad, systemd and the like): boots it, copies its\n"
+      "serial console to stdout (or --console-log FILE) as it grows, and exits when it stops.\n"
+      "SIGTERM or SIGINT (Ctrl-C) presses the ACPI power button; a guest that is not off within\n"
+      "--stop-timeout seconds (default 10) is killed; a second signal kills it at once.\n"
+      "Exit status 0 when the guest powered off by itself or on the button in time; 1 when it\n"
+      "crashed, failed to boot, or had to be killed, with the reason on stderr. The VM is\n"
+      "removed when it stops, unless --keep.",
       vmc_cmd_run },
     { "wait", "NAME", "wait until a VM is ready",
       "Waits until the guest prints 'VMRS_READY <ip>' on its serial console in this boot (at once if\n"
