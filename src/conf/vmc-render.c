@@ -736,6 +736,9 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
         node = xmlNewChild(vm, vm->ns, (const xmlChar *) "netns", NULL);
         vmc_set_text(node, cfg->netns);
     }
+    /* Also in <serial>; here so that listing VMs reads only the metadata. */
+    vmc_set_prop(xmlNewChild(vm, vm->ns, (const xmlChar *) "serial-log", NULL), "path",
+                 cfg->serial_log);
     if (!cfg->machine_id)
         generated = vmc_set_generated(vm, generated, "uuid", "yes");
     if (!cfg->cmdline)

@@ -1,9 +1,12 @@
 /*
  * vmc-events.c: libvirt's event loop, run once per process
  *
- * libvirt wants its event implementation registered before any connection
- * is opened, and run all the time: lifecycle events, keepalive and the
- * embedded QEMU driver's monitor all depend on it.
+ * libvirt wants its event implementation registered before a connection
+ * that uses it is opened, and run all the time: lifecycle events,
+ * keepalive and the embedded QEMU driver's monitor depend on it. It is
+ * started only when a driver first needs one of those: every call on a
+ * connection that has the event loop costs two wake-ups of its thread,
+ * which makes many concurrent calls (listing many VMs) three times slower.
  *
  * libvirt's default implementation is built on the global default
  * GMainContext: a thread of ours running it would dispatch the
@@ -257,11 +260,38 @@ vmc_conn_quiet_errors(virConnectPtr conn)
 void
 vmc_lv_quiet_process(void)
 {
-    if (vmc_event_loop_ensure(NULL))
+    if (vmc_libvirt_init(NULL))
         virSetErrorFunc(NULL, vmc_quiet_errors);
 }
 
 static char *vmc_init_error;   /* why libvirt could not be initialized, or NULL */
+
+static gpointer
+vmc_libvirt_init_once(gpointer data)
+{
+    /* libvirt's thread-local error state needs this before anything else. */
+    if (virInitialize() < 0) {
+        const char *msg = virGetLastErrorMessage();
+        vmc_init_error = g_strdup(msg ? msg : "unknown error");
+        virResetLastError();
+    }
+    return NULL;
+}
+
+/* libvirt initialized (once per process), without an event loop. */
+gboolean
+vmc_libvirt_init(GError **error)
+{
+    static GOnce once = G_ONCE_INIT;
+
+    g_once(&once, vmc_libvirt_init_once, NULL);
+    if (vmc_init_error) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR, "cannot initialize libvirt: %s",
+                    vmc_init_error);
+        return FALSE;
+    }
+    return TRUE;
+}
 
 static gpointer
 vmc_event_thread(gpointer data)
@@ -281,13 +311,8 @@ vmc_event_loop_init(gpointer data)
 {
     int probe;
 
-    /* libvirt's thread-local error state needs this before anything else. */
-    if (virInitialize() < 0) {
-        const char *msg = virGetLastErrorMessage();
-        vmc_init_error = g_strdup(msg ? msg : "unknown error");
-        virResetLastError();
+    if (!vmc_libvirt_init(NULL))
         return NULL;
-    }
 
     /* Adding a timer only works when an implementation is registered: if
      * the application registered its own, it runs it, and we use it. */

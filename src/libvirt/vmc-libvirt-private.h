@@ -48,6 +48,7 @@ gboolean vmc_libvirt_error_is_connection_lost(int code, int domain);
  * (vmc-events.c). FALSE with VMC_ERROR_HYPERVISOR when libvirt cannot be
  * initialized. */
 gboolean vmc_event_loop_ensure(GError **error);
+gboolean vmc_libvirt_init(GError **error);
 
 /* Errors on @conn reach callers as GErrors only: libvirt does not print
  * them. Per connection: the process-wide handler stays the application's. */

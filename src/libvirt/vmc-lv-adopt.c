@@ -1,7 +1,7 @@
 /*
- * vmc-lv-adopt.c: the domains virt-vmconfig did not define: listing them,
- * adopting one (our metadata added, nothing else changed), and exporting
- * one of ours as the VM config that defines it
+ * vmc-lv-adopt.c: the domains virt-vmconfig did not define: adopting one
+ * (our metadata added, nothing else changed), and exporting one of ours as
+ * the VM config that defines it (listing them is vmc-lv-list.c's)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,76 +9,6 @@
 #include "vmc-xml-private.h"
 
 #include <string.h>
-
-static gint
-vmc_handle_by_name(gconstpointer a, gconstpointer b)
-{
-    return g_strcmp0(vmc_handle_get_name(*(VmcHandle *const *) a),
-                     vmc_handle_get_name(*(VmcHandle *const *) b));
-}
-
-/* A foreign domain as a handle: name, UUID and state, marked foreign. */
-static VmcHandle *
-vmc_foreign_handle(virDomainPtr dom)
-{
-    char uuid[VIR_UUID_STRING_BUFLEN] = "";
-    int state = VIR_DOMAIN_NOSTATE, reason = 0;
-    VmcHandle *handle;
-
-    if (virDomainGetUUIDString(dom, uuid) < 0 || virDomainGetState(dom, &state, &reason, 0) < 0) {
-        virResetLastError();
-        return NULL;
-    }
-    handle = vmc_handle_new(virDomainGetName(dom), "", uuid, NULL, 0,
-                            vmc_state_from_libvirt(state, reason));
-    vmc_handle_set_foreign(handle, TRUE);
-    return handle;
-}
-
-/**
- * vmc_lv_list_all:
- * @driver: a driver
- * @error: return location for a #GError, or %NULL
- *
- * Every domain of the host, sorted by name: ours as vmc_lv_list() gives
- * them, the others marked foreign.
- *
- * Returns: (transfer full): the handles, or %NULL with an error.
- */
-GPtrArray *
-vmc_lv_list_all(VmcDriver *driver, GError **error)
-{
-    g_autoptr(virConnect) conn = NULL;
-    g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_handle_free);
-    virDomainPtr *doms = NULL;
-    int n;
-
-    conn = vmc_driver_conn_checked(driver, error);
-    if (!conn)
-        return NULL;
-    n = virConnectListAllDomains(conn, &doms, 0);
-    if (n < 0) {
-        vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the domains on '%s'",
-                          driver->hub->uri);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        VmcHandle *handle;
-
-        if (vmc_domain_is_ours(doms[i], NULL))
-            handle = vmc_handle_from_domain(driver, doms[i], NULL);
-        else
-            handle = vmc_foreign_handle(doms[i]);
-        /* A domain that vanished meanwhile is simply not listed. */
-        if (handle)
-            g_ptr_array_add(handles, handle);
-        virResetLastError();
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    g_ptr_array_sort(handles, vmc_handle_by_name);
-    return g_steal_pointer(&handles);
-}
 
 /* @dom's persistent definition read back as a config of namespace @ns; its
  * warnings say what the config cannot hold (the reader's note that the

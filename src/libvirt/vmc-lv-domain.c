@@ -92,7 +92,7 @@ vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
 
 /* The first IPv4 address libvirt's DHCP server leased to one of the
  * domain's NICs on a libvirt network, or NULL. */
-static char *
+char *
 vmc_domain_lease_ip(virDomainPtr dom)
 {
     virDomainInterfacePtr *ifaces = NULL;
@@ -234,61 +234,6 @@ vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error)
         return NULL;
     }
     return vmc_handle_from_domain(driver, dom, error);
-}
-
-/**
- * vmc_lv_list:
- * @driver: a driver
- * @ns: (nullable): only VMs of this namespace
- * @error: return location for a #GError, or %NULL
- *
- * Lists the VMs of virt-vmconfig, sorted by name: one libvirt call lists
- * every domain, then each domain's definition says whether it is ours.
- *
- * Returns: (transfer full) (element-type VmcHandle): the handles.
- */
-static gint
-vmc_handle_compare(gconstpointer a, gconstpointer b)
-{
-    const VmcHandle *x = *(const VmcHandle *const *) a;
-    const VmcHandle *y = *(const VmcHandle *const *) b;
-
-    return strcmp(vmc_handle_get_name(x), vmc_handle_get_name(y));
-}
-
-GPtrArray *
-vmc_lv_list(VmcDriver *driver, const char *ns, GError **error)
-{
-    g_autoptr(virConnect) conn = NULL;
-    g_autoptr(GPtrArray) handles = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_handle_free);
-    virDomainPtr *doms = NULL;
-    int n;
-
-    g_return_val_if_fail(driver != NULL, NULL);
-    conn = vmc_driver_conn_checked(driver, error);
-    if (!conn)
-        return NULL;
-    n = virConnectListAllDomains(conn, &doms, 0);
-    if (n < 0) {
-        vmc_libvirt_error(error, VMC_OP_LIST, "cannot list the VMs on '%s'", driver->hub->uri);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        g_autoptr(GError) local = NULL;
-        VmcHandle *handle = NULL;
-
-        if (vmc_domain_is_ours(doms[i], NULL))
-            handle = vmc_handle_from_domain(driver, doms[i], &local);
-        /* A domain that vanished meanwhile is simply not listed. */
-        if (handle && (!ns || g_strcmp0(vmc_handle_get_namespace(handle), ns) == 0))
-            g_ptr_array_add(handles, handle);
-        else
-            vmc_handle_free(handle);
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    g_ptr_array_sort(handles, vmc_handle_compare);
-    return g_steal_pointer(&handles);
 }
 
 /**

@@ -264,7 +264,7 @@ vmc_release_host_resources(VmcDriver *driver, const char *name, const char *xml)
 }
 
 /* Whether anything the driver made for the VM is still there. */
-static gboolean
+gboolean
 vmc_host_resources_left(VmcDriver *driver, const char *name, const char *netns,
                         const char *const *taps)
 {

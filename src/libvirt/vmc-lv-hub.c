@@ -28,6 +28,7 @@ vmc_hub_unref(gpointer data)
     g_free(hub->uri);
     g_cond_clear(&hub->wake);
     g_mutex_clear(&hub->lock);
+    g_mutex_clear(&hub->events_lock);
     g_free(hub);
 }
 
@@ -189,14 +190,81 @@ vmc_hub_attach(VmcEventHub *hub, virConnectPtr conn, GError **error)
     old_id = hub->lifecycle_id;
     hub->conn = conn;
     hub->lifecycle_id = id;
+    hub->events = TRUE;
     g_mutex_unlock(&hub->lock);
 
     if (old) {
-        virConnectDomainEventDeregisterAny(old, old_id);
-        virConnectUnregisterCloseCallback(old, vmc_on_close);
+        if (old_id >= 0) {
+            virConnectDomainEventDeregisterAny(old, old_id);
+            virConnectUnregisterCloseCallback(old, vmc_on_close);
+        }
         virConnectClose(old);
         virResetLastError();
     }
+    return TRUE;
+}
+
+/* A connection without events: what a driver starts with, until a watch
+ * needs them (vmc_hub_want_events()). Replaces one that libvirt lost. */
+void
+vmc_hub_attach_plain(VmcEventHub *hub, virConnectPtr conn)
+{
+    virConnectPtr old;
+
+    vmc_conn_quiet_errors(conn);
+    g_mutex_lock(&hub->lock);
+    old = hub->conn;
+    hub->conn = conn;
+    g_mutex_unlock(&hub->lock);
+    if (old)
+        virConnectClose(old);
+    virResetLastError();
+}
+
+/**
+ * vmc_hub_want_events:
+ * @hub: a hub
+ * @error: return location for a #GError, or %NULL
+ *
+ * Makes the hub's connection follow lifecycle events, with keepalive and
+ * reconnects: the event loop is started (once per process) and a new
+ * connection, opened with it, replaces the plain one. Calls under way on
+ * the old connection finish on it.
+ *
+ * Returns: %TRUE when events are followed (also when they already were).
+ */
+gboolean
+vmc_hub_want_events(VmcEventHub *hub, GError **error)
+{
+    virConnectPtr conn;
+    gboolean done;
+
+    g_mutex_lock(&hub->events_lock);
+    g_mutex_lock(&hub->lock);
+    done = hub->events || hub->closing;
+    g_mutex_unlock(&hub->lock);
+    if (done) {
+        g_mutex_unlock(&hub->events_lock);
+        return TRUE;
+    }
+    if (!vmc_event_loop_ensure(error)) {
+        g_mutex_unlock(&hub->events_lock);
+        return FALSE;
+    }
+    conn = virConnectOpen(hub->uri);
+    if (!conn) {
+        vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot connect to '%s' to follow its events",
+                          hub->uri);
+        g_mutex_unlock(&hub->events_lock);
+        return FALSE;
+    }
+    if (!vmc_hub_attach(hub, conn, error)) {
+        virConnectClose(conn);
+        virResetLastError();
+        g_mutex_unlock(&hub->events_lock);
+        return FALSE;
+    }
+    g_mutex_unlock(&hub->events_lock);
     return TRUE;
 }
 

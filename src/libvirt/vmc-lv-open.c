@@ -126,12 +126,14 @@ vmc_prepare_embed_root(const char *uri, GError **error)
  * @error: return location for a #GError, or %NULL
  *
  * Opens a connection (the open operation of the libvirt module, see
- * vmc_driver_open()). libvirt is initialized and its event loop registered
- * first (once per process); errors on the connection are never printed,
- * they come back as GErrors. A
+ * vmc_driver_open()). libvirt is initialized first (once per process);
+ * its event loop starts with the first watch (or at once for the embedded
+ * driver, whose QEMU monitor runs on it). Errors on the connection are
+ * never printed, they come back as GErrors. Once events are followed, a
  * lost daemon is noticed (close callback, keepalive) and reconnected with
  * backoff; watches go on, and only the VMs whose state changed meanwhile
- * are reported.
+ * are reported. Before that, the call after the one that failed on a lost
+ * daemon opens a new connection.
  *
  * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
  */
@@ -143,10 +145,11 @@ vmc_lv_open(const char *uri, GError **error)
     virConnectPtr conn;
     VmcEventHub *hub;
     const char *host;
+    gboolean embedded;
 
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-    if (!vmc_event_loop_ensure(error))
+    if (!vmc_libvirt_init(error))
         return NULL;
     driver = g_new0(VmcDriver, 1);
     driver->header.ops = &vmc_lv_ops;
@@ -165,17 +168,25 @@ vmc_lv_open(const char *uri, GError **error)
     hub->states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, vmc_seen_free);
     hub->stopping = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_init(&hub->lock);
+    g_mutex_init(&hub->events_lock);
     g_cond_init(&hub->wake);
     hub->uri = uri ? g_strdup(uri) : vmc_default_uri();
 
     if (!vmc_prepare_embed_root(hub->uri, error))
+        return NULL;
+    /* The embedded driver runs QEMU's monitor on the event loop: it has it
+     * from the start. Other connections get it when a watch needs it. */
+    embedded = g_str_has_prefix(hub->uri, "qemu:///embed");
+    if (embedded && !vmc_event_loop_ensure(error))
         return NULL;
     conn = virConnectOpen(hub->uri);
     if (!conn) {
         vmc_libvirt_error(error, VMC_OP_CONNECT, "cannot connect to '%s'", hub->uri);
         return NULL;
     }
-    if (!vmc_hub_attach(hub, conn, error)) {
+    if (!embedded) {
+        vmc_hub_attach_plain(hub, conn);
+    } else if (!vmc_hub_attach(hub, conn, error)) {
         virConnectClose(conn);
         return NULL;
     }
@@ -312,7 +323,29 @@ vmc_driver_get_conn(VmcDriver *driver)
 virConnectPtr
 vmc_driver_conn_checked(VmcDriver *driver, GError **error)
 {
+    VmcEventHub *hub = driver->hub;
     virConnectPtr conn = vmc_driver_conn(driver);
+    gboolean events;
+
+    /* Without events nothing notices a lost daemon but the next call: the
+     * one after it opens a new connection. */
+    if (conn && virConnectIsAlive(conn) == 0) {
+        g_mutex_lock(&hub->events_lock);
+        g_mutex_lock(&hub->lock);
+        events = hub->events;
+        g_mutex_unlock(&hub->lock);
+        if (!events) {
+            virConnectPtr fresh = virConnectOpen(hub->uri);
+
+            virResetLastError();
+            if (fresh) {
+                virConnectClose(conn);
+                vmc_hub_attach_plain(hub, fresh);
+                conn = vmc_driver_conn(driver);
+            }
+        }
+        g_mutex_unlock(&hub->events_lock);
+    }
 
     if (!conn)
         g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,

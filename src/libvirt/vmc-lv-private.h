@@ -33,6 +33,8 @@ typedef struct {
     char *uri;
     virConnectPtr conn;
     int lifecycle_id;
+    gboolean events;          /* conn follows lifecycle events (event loop, keepalive) */
+    GMutex events_lock;       /* serializes turning them on */
     GHashTable *states;       /* UUID -> VmcSeen, the last state each VM was seen in */
     GHashTable *stopping;     /* UUIDs of VMs told or seen to shut down in this run */
     GThread *reconnector;
@@ -106,6 +108,8 @@ void vmc_conn_unref(virConnect *conn);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, vmc_conn_unref)
 
 virConnectPtr vmc_hub_conn(VmcEventHub *hub);
+void vmc_hub_attach_plain(VmcEventHub *hub, virConnectPtr conn);
+gboolean vmc_hub_want_events(VmcEventHub *hub, GError **error);
 
 #define vmc_driver_conn(driver) vmc_hub_conn((driver)->hub)
 
@@ -137,6 +141,7 @@ char *vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid);
 VmcState *vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log,
                            GError **error);
 VmcHandle *vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error);
+char *vmc_domain_lease_ip(virDomainPtr dom);
 virDomainPtr vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op,
                                GError **error);
 
@@ -209,6 +214,8 @@ GStrv vmc_owned_taps_in(xmlXPathContext *ctxt);
 void vmc_domain_owned(const char *xml, char **netns, GStrv *taps);
 void vmc_release_host_resources(VmcDriver *driver, const char *name, const char *xml);
 void vmc_release_if_stopped(VmcDriver *driver, virDomainPtr dom);
+gboolean vmc_host_resources_left(VmcDriver *driver, const char *name, const char *netns,
+                                 const char *const *taps);
 
 /* vmc-lv-control.c */
 gboolean vmc_flag_on_timeout(gpointer data);

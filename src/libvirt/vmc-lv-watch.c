@@ -184,9 +184,12 @@ vmc_driver_watch_internal(VmcDriver *driver, const char *name, const char *ns, c
                           gboolean follow, VmcWatchFunc func, gpointer data,
                           GDestroyNotify destroy)
 {
-    VmcWatcher *w = g_new0(VmcWatcher, 1);
+    VmcWatcher *w;
     guint id;
 
+    /* Best effort: without events, waits end on their timeouts and polls. */
+    vmc_hub_want_events(driver->hub, NULL);
+    w = g_new0(VmcWatcher, 1);
     w->ref = 1;
     w->name = g_strdup(name);
     w->ns = g_strdup(ns);
