@@ -79,6 +79,19 @@ for dir in /run/virt-vmconfig/views/*; do
   rm -rf "$dir"
 done
 
+# The remote tests' sshd, and libvirtd restarted listening on TCP.
+while read -r pid; do
+  [ -n "$pid" ] || continue
+  report "sshd of a test (pid $pid)"
+  kill "$pid" 2>/dev/null
+done < <(pgrep -f 'sshd -f /var/tmp/vmc-boot-' 2>/dev/null)
+if pgrep -f 'libvirtd -d --listen' >/dev/null 2>&1; then
+  report "libvirtd listening on TCP (restarted plain)"
+  pkill -f 'libvirtd -d --listen'
+  for _ in $(seq 100); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
+  libvirtd -d
+fi
+
 for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
   [ -e "$dir" ] || continue
   report "directory $dir"

@@ -45,6 +45,7 @@ typedef struct {
     gboolean taps;           /* TAP devices vmct<id>, vmct<id>1, vmct<id>2 */
     gboolean bridge;         /* bridge vmcb<id> */
     gboolean network;        /* libvirt network vmc-test-<id> */
+    gboolean listen;         /* libvirtd was restarted listening on TCP; sshd runs */
     gboolean daemon;         /* it restarts libvirtd */
     const char *cli_root;    /* a work_dir subdirectory: an embedded driver's root */
 } Leftovers;
@@ -55,6 +56,7 @@ static char *bridge_name(void);
 static GPid qemu_pid_of(const char *name);
 static void remove_views(const char *vm);
 static void ensure_libvirtd(void);
+static void stop_remote_daemons(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
 
 static void
@@ -62,6 +64,8 @@ teardown(gpointer data)
 {
     const Leftovers *left = data;
 
+    if (left->listen)
+        stop_remote_daemons();
     if (left->daemon)
         ensure_libvirtd();
     for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
@@ -1257,20 +1261,28 @@ ensure_libvirtd(void)
     start_libvirtd();
 }
 
+/* Stops libvirtd if it runs, and waits for it to be gone. */
 static void
-restart_libvirtd(void)
+stop_libvirtd(void)
 {
     GPid pid = libvirtd_pid();
     gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
 
-    if (pid <= 0)
-        g_error("no libvirtd runs (no /run/libvirtd.pid)");
-    g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+    if (pid <= 0 || kill(pid, SIGTERM) < 0)
+        return;
     while (kill(pid, 0) == 0) {
         if (g_get_monotonic_time() > deadline)
             g_error("libvirtd (pid %d) did not end in 30 s after SIGTERM", (int) pid);
         g_usleep(50000);
     }
+}
+
+static void
+restart_libvirtd(void)
+{
+    if (libvirtd_pid() <= 0)
+        g_error("no libvirtd runs (no /run/libvirtd.pid)");
+    stop_libvirtd();
     start_libvirtd();
 }
 
@@ -1781,6 +1793,245 @@ test_foreign_domains(void)
     boot_exported(adopted, vi_log);
 }
 
+/* ---- remote hosts: qemu+tcp and qemu+ssh on loopback ------------------ */
+
+/* A TCP port nothing listens on now. */
+static guint16
+free_port(void)
+{
+    g_autoptr(GSocket) sock = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_TCP, NULL);
+    g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) any = g_inet_socket_address_new(loopback, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
+
+    g_assert_true(g_socket_bind(sock, any, FALSE, NULL));
+    bound = g_socket_get_local_address(sock, NULL);
+    return g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+}
+
+static gboolean
+port_answers(guint16 port)
+{
+    g_autoptr(GSocketClient) client = g_socket_client_new();
+    g_autoptr(GSocketConnection) conn = g_socket_client_connect_to_host(client, "127.0.0.1",
+                                                                        port, NULL, NULL);
+    return conn != NULL;
+}
+
+static void
+wait_port(guint16 port, const char *what)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    while (!port_answers(port)) {
+        if (g_get_monotonic_time() > deadline)
+            g_error("%s does not answer on 127.0.0.1:%u after 30 s", what, port);
+        g_usleep(50000);
+    }
+}
+
+static void stop_libvirtd(void);
+
+/* libvirtd again, also listening on 127.0.0.1:@port (TCP, no auth: the
+ * loopback only). */
+static void
+start_libvirtd_listening(guint16 port)
+{
+    g_autofree char *conf = work_file("libvirtd-tcp.conf");
+    g_autofree char *text = g_strdup_printf("listen_tls = 0\nlisten_tcp = 1\n"
+                                            "listen_addr = \"127.0.0.1\"\n"
+                                            "tcp_port = \"%u\"\nauth_tcp = \"none\"\n", port);
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+    stop_libvirtd();
+    g_assert_cmpint(run_command("libvirtd", "-d", "--listen", "-f", conf, NULL), ==, 0);
+    while (!g_file_test("/run/libvirt/libvirt-sock", G_FILE_TEST_EXISTS)) {
+        if (g_get_monotonic_time() > deadline)
+            g_error("libvirtd --listen made no socket in 30 s");
+        g_usleep(50000);
+    }
+    wait_port(port, "libvirtd --listen");
+}
+
+/* An sshd of the test's own on 127.0.0.1:@port, root logging in with a key
+ * made here; libvirt's ssh transport runs ssh through a wrapper that keeps
+ * known hosts in the work directory. Returns the qemu+ssh URI. */
+static char *
+start_sshd(guint16 port)
+{
+    g_autofree char *host_key = work_file("ssh_host_key");
+    g_autofree char *id = work_file("ssh_id");
+    g_autofree char *id_pub = work_file("ssh_id.pub");
+    g_autofree char *authorized = work_file("authorized_keys");
+    g_autofree char *sshd_config = work_file("sshd_config");
+    g_autofree char *ssh_config = work_file("ssh_config");
+    g_autofree char *known = work_file("known_hosts");
+    g_autofree char *pid_file = work_file("sshd.pid");
+    g_autofree char *wrapper = work_file("ssh-wrapper");
+    g_autofree char *pub = NULL;
+    g_autofree char *text = NULL;
+
+    g_assert_cmpint(run_command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key,
+                                NULL), ==, 0);
+    g_assert_cmpint(run_command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", id, NULL),
+                    ==, 0);
+    g_assert_true(g_file_get_contents(id_pub, &pub, NULL, NULL));
+    g_assert_true(g_file_set_contents(authorized, pub, -1, NULL));
+    text = g_strdup_printf("Port %u\nListenAddress 127.0.0.1\nHostKey %s\nPidFile %s\n"
+                           "AuthorizedKeysFile %s\nPermitRootLogin prohibit-password\n"
+                           "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                           "UsePAM no\nStrictModes no\n", port, host_key, pid_file, authorized);
+    g_assert_true(g_file_set_contents(sshd_config, text, -1, NULL));
+    g_free(text);
+    text = g_strdup_printf("Host *\n  IdentityFile %s\n  UserKnownHostsFile %s\n"
+                           "  StrictHostKeyChecking no\n  BatchMode yes\n  LogLevel ERROR\n", id,
+                           known);
+    g_assert_true(g_file_set_contents(ssh_config, text, -1, NULL));
+    g_free(text);
+    text = g_strdup_printf("#!/bin/sh\nexec ssh -F %s \"$@\"\n", ssh_config);
+    g_assert_true(g_file_set_contents(wrapper, text, -1, NULL));
+    g_assert_cmpint(g_chmod(wrapper, 0755), ==, 0);
+
+    /* sshd's privilege separation directory, which its init script makes. */
+    g_assert_cmpint(g_mkdir_with_parents("/run/sshd", 0755), ==, 0);
+    g_assert_cmpint(run_command("/usr/sbin/sshd", "-f", sshd_config, NULL), ==, 0);
+    wait_port(port, "sshd");
+    return g_strdup_printf("qemu+ssh://root@127.0.0.1:%u/system?command=%s", port, wrapper);
+}
+
+/* The teardown's: sshd gone, libvirtd back to its plain self. */
+static void
+stop_remote_daemons(void)
+{
+    g_autofree char *pid_file = work_file("sshd.pid");
+    g_autofree char *pid = NULL;
+
+    if (g_file_get_contents(pid_file, &pid, NULL, NULL) && atoi(pid) > 0)
+        kill((pid_t) atoi(pid), SIGTERM);
+    g_unlink(pid_file);
+    stop_libvirtd();
+    start_libvirtd();
+}
+
+/* Boot, state, watch, stop and delete of the test guest through
+ * @remote_uri; with @restart, the daemon behind it restarts mid-watch and
+ * the watch goes on. */
+static void
+exercise_remote(const char *remote_uri, const char *name, guint16 restart_port)
+{
+    g_autoptr(VmcConfig) cfg = initramfs_config(name);
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcDriver) remote = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    Seen seen = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
+    guint watch, mark;
+
+    remote = vmc_driver_open(remote_uri, &error);
+    if (!remote)
+        g_error("cannot open %s: %s", remote_uri, error->message);
+    g_assert_false(vmc_driver_is_local(remote));
+    vmc_driver_set_accel(remote, VMC_ACCEL_QEMU);
+
+    /* No file is checked here for a remote host: its own refusal names
+     * the path, and nothing is left defined. */
+    {
+        g_autoptr(VmcConfig) missing = vmc_config_copy(cfg);
+        g_autofree char *absent = work_file("no-such-initrd.img");
+        g_autoptr(VmcHandle) none = NULL;
+
+        vmc_config_set_initramfs(missing, absent);
+        none = vmc_driver_boot(remote, missing, &error);
+        g_assert_null(none);
+        g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, absent));
+        g_assert_nonnull(strstr(error->message, "was checked on the host of"));
+        g_clear_error(&error);
+        none = vmc_driver_lookup(remote, name, &error);
+        g_assert_null(none);
+        g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+    }
+
+    g_main_context_push_thread_default(context);
+    watch = vmc_driver_watch(remote, name, NULL, on_watch, &seen, NULL);
+    handle = vmc_driver_boot(remote, cfg, &error);
+    g_assert_no_error(error);
+    /* The serial log is read here: this host is the remote host too. */
+    ready = vmc_driver_wait_ready(remote, handle, READY_TIMEOUT_MS, &error);
+    g_assert_no_error(error);
+    wait_for_kind(context, &seen, VMC_STATE_READY, 0, READY_TIMEOUT_MS);
+    state = vmc_driver_get_state(remote, handle, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_READY);
+
+    if (restart_port) {
+        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+
+        mark = seen.events->len;
+        start_libvirtd_listening(restart_port);
+        /* Calls made before the watch reconnected fail; then it goes on. */
+        while (!vmc_driver_pause(remote, handle, &error)) {
+            if (g_get_monotonic_time() > deadline)
+                g_error("%s: not usable 60 s after libvirtd restarted: %s", remote_uri,
+                        error->message);
+            g_clear_error(&error);
+            g_main_context_iteration(context, FALSE);
+            g_usleep(100000);
+        }
+        wait_for_kind(context, &seen, VMC_STATE_PAUSED, mark, 10000);
+        g_assert_true(vmc_driver_resume(remote, handle, &error));
+        g_assert_no_error(error);
+    }
+
+    mark = seen.events->len;
+    g_assert_true(vmc_driver_stop(remote, handle, 30000, &error));
+    g_assert_no_error(error);
+    wait_for_kind(context, &seen, VMC_STATE_STOPPED, mark, 10000);
+    g_assert_true(vmc_driver_delete(remote, handle, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+    g_clear_pointer(&handle, vmc_handle_free);
+    handle = vmc_driver_lookup(remote, name, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    vmc_driver_unwatch(remote, watch);
+    g_main_context_pop_thread_default(context);
+    g_ptr_array_unref(seen.events);
+}
+
+/* libvirtd over loopback TCP, restarted mid-watch. */
+static void
+test_remote_tcp(void)
+{
+    static const Leftovers left = { { "vmc-boot-tcp" }, .daemon = TRUE, .listen = TRUE };
+    g_autofree char *remote = NULL;
+    guint16 port;
+
+    if (!isolated(&left))
+        return;
+    port = free_port();
+    start_libvirtd_listening(port);
+    remote = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", port);
+    exercise_remote(remote, "vmc-boot-tcp", port);
+}
+
+/* libvirtd over qemu+ssh to an sshd on loopback. */
+static void
+test_remote_ssh(void)
+{
+    static const Leftovers left = { { "vmc-boot-ssh" }, .daemon = TRUE, .listen = TRUE };
+    g_autofree char *remote = NULL;
+
+    if (!isolated(&left))
+        return;
+    remote = start_sshd(free_port());
+    exercise_remote(remote, "vmc-boot-ssh", 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1796,7 +2047,7 @@ main(int argc, char **argv)
     if (!vmc_driver_quiet_process(NULL, &error))
         g_error("%s", error->message);
     if (!which)
-        g_error("VMC_TEST_URI must be qemu:///system or embed");
+        g_error("VMC_TEST_URI must be qemu:///system, embed or remote");
 
     /* The parent picks the names, the work directory and the embedded
      * driver's root; its subprocesses find them in the environment. */
@@ -1816,8 +2067,22 @@ main(int argc, char **argv)
     embed_root = g_strcmp0(which, "embed") == 0 ? "embed" : NULL;
     if (embed_root)
         uri = g_strdup_printf("qemu:///embed?root=%s/embed", work_dir);
+    else if (g_strcmp0(which, "remote") == 0)
+        uri = g_strdup("qemu:///system");   /* the daemon the remote URIs reach */
     else
         uri = g_strdup(which);
+
+    /* The network transports, on their own: they restart libvirtd. */
+    if (g_strcmp0(which, "remote") == 0) {
+        g_test_add_func("/boot/remote-tcp", test_remote_tcp);
+        g_test_add_func("/boot/remote-ssh", test_remote_ssh);
+        ret = g_test_run();
+        g_clear_pointer(&driver, vmc_driver_free);
+        if (own_dir)
+            vmc_test_rm_rf(own_dir);
+        g_free(uri);
+        return ret;
+    }
 
     g_test_add_func("/boot/initramfs", test_initramfs_boot);
     g_test_add_func("/boot/cloud-init", test_cloud_init_boot);

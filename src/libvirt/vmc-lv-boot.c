@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Puts things back as they were after a failed start: the old definition,
@@ -36,6 +37,42 @@ vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
         }
     }
     virResetLastError();
+}
+
+/* On a remote host no file is checked here: the host's own refusal of a
+ * path of the config names it. Returns the field whose path libvirt's
+ * @message names, and the path, or NULL. */
+static const char *
+vmc_remote_path_refused(const VmcConfig *cfg, const char *message, const char **path)
+{
+    const struct {
+        const char *field;
+        const char *path;
+    } paths[] = {
+        { "kernel", vmc_config_get_kernel(cfg) },
+        { "initramfs", vmc_config_get_initramfs(cfg) },
+        { "root_disk", vmc_config_get_root_disk(cfg) },
+        { "seed_iso", vmc_config_get_seed_iso(cfg) },
+        { "data_disk", vmc_config_get_data_disk(cfg) },
+        { "serial_log", vmc_config_get_serial_log(cfg) },
+        { "efi_variable_store", vmc_config_get_efi_variable_store(cfg) },
+    };
+
+    for (gsize i = 0; message && i < G_N_ELEMENTS(paths); i++) {
+        if (paths[i].path && strstr(message, paths[i].path)) {
+            *path = paths[i].path;
+            return paths[i].field;
+        }
+    }
+    for (guint i = 0; message && i < vmc_config_get_n_shared_dirs(cfg); i++) {
+        const char *dir = vmc_shared_dir_get_host_path(vmc_config_get_shared_dir(cfg, i));
+
+        if (strstr(message, dir)) {
+            *path = dir;
+            return "shared_dirs host_path";
+        }
+    }
+    return NULL;
 }
 
 /* Removes what a failed boot made on the host: its TAPs, wherever they
@@ -368,13 +405,22 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     }
     if (virDomainCreate(dom) < 0) {
         virError start_error = { 0 };
+        const char *field, *path = NULL;
 
         virCopyLastError(&start_error);
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         vmc_taps_restore(cfg, taps_where);
         vmc_boot_undo_host(driver, cfg, made_taps);
-        vmc_libvirt_error_from(error, VMC_OP_START, &start_error, "VM '%s' failed to start",
-                               name);
+        field = driver->local ? NULL : vmc_remote_path_refused(cfg, start_error.message, &path);
+        if (field)
+            vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                     "VM '%s': %s '%s' was checked on the host of %s, not on this one, and "
+                     "libvirt refused it there (%s): paths name files on that host; copy the "
+                     "file there; nothing was left defined", name, field, path,
+                     driver->hub->uri, start_error.message);
+        else
+            vmc_libvirt_error_from(error, VMC_OP_START, &start_error,
+                                   "VM '%s' failed to start", name);
         virResetError(&start_error);
         return NULL;
     }
