@@ -21,7 +21,9 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@ typedef struct {
     gboolean bridge;         /* bridge vmcb<id> */
     gboolean network;        /* libvirt network vmc-test-<id> */
     gboolean listen;         /* libvirtd was restarted listening on TCP; sshd runs */
+    gboolean hidden;         /* a second libvirtd in a mount namespace of its own */
     gboolean daemon;         /* it restarts libvirtd */
     const char *cli_root;    /* a work_dir subdirectory: an embedded driver's root */
 } Leftovers;
@@ -57,6 +60,7 @@ static GPid qemu_pid_of(const char *name);
 static void remove_views(const char *vm);
 static void ensure_libvirtd(void);
 static void stop_remote_daemons(void);
+static void stop_hidden_libvirtd(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
 
 static void
@@ -66,6 +70,8 @@ teardown(gpointer data)
 
     if (left->listen)
         stop_remote_daemons();
+    if (left->hidden)
+        stop_hidden_libvirtd();
     if (left->daemon)
         ensure_libvirtd();
     for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
@@ -2032,6 +2038,197 @@ test_remote_ssh(void)
     exercise_remote(remote, "vmc-boot-ssh", 0);
 }
 
+/* ---- a second libvirt host: libvirtd in a mount namespace of its own --- */
+
+typedef struct {
+    char *from;
+    const char *to;
+} HiddenMount;
+
+static HiddenMount hidden_mounts[] = {
+    { NULL, "/run/libvirt" },
+    { NULL, "/var/lib/libvirt" },
+    { NULL, "/etc/libvirt" },
+    { NULL, "/var/cache/libvirt" },
+    { NULL, "/var/log/libvirt" },
+    { NULL, "/var/lib/virt-vmconfig" },
+};
+static char *hidden_guest_dir;
+
+/* In the child, before libvirtd runs: its own mounts, and the test guest's
+ * directory hidden under an empty tmpfs. */
+static void
+hidden_child_setup(gpointer data)
+{
+    vmc_test_die_with_parent(NULL);
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        _exit(126);
+    for (gsize i = 0; i < G_N_ELEMENTS(hidden_mounts); i++) {
+        g_mkdir_with_parents(hidden_mounts[i].to, 0755);
+        if (mount(hidden_mounts[i].from, hidden_mounts[i].to, NULL, MS_BIND, NULL) < 0)
+            _exit(125);
+    }
+    if (mount("tmpfs", hidden_guest_dir, "tmpfs", 0, "size=1m,mode=0755") < 0)
+        _exit(124);
+}
+
+static char *
+hidden_file(const char *name)
+{
+    g_autofree char *dir = work_file("hidden");
+    return g_build_filename(dir, name, NULL);
+}
+
+/* libvirtd on 127.0.0.1:@port, with state, config and storage of its own,
+ * and no view of the test guest's files. */
+static void
+start_hidden_libvirtd(guint16 port)
+{
+    g_autofree char *etc = hidden_file("etc");
+    g_autofree char *conf = g_build_filename(etc, "libvirtd.conf", NULL);
+    g_autofree char *qemu_conf = g_build_filename(etc, "qemu.conf", NULL);
+    g_autofree char *pid_file = hidden_file("libvirtd.pid");
+    g_autofree char *text = NULL;
+    g_autofree char *guest = guest_file("vmlinuz");
+    g_autoptr(GError) error = NULL;
+    int status;
+    const char *argv[] = { "libvirtd", "-d", "--listen", "-f", conf, "-p", pid_file, NULL };
+    static const char *const names[] = { "run", "lib", "etc", "cache", "log", "vmconfig" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(hidden_mounts); i++) {
+        g_free(hidden_mounts[i].from);
+        hidden_mounts[i].from = hidden_file(names[i]);
+        g_assert_cmpint(g_mkdir_with_parents(hidden_mounts[i].from, 0755), ==, 0);
+    }
+    g_free(hidden_guest_dir);
+    hidden_guest_dir = g_path_get_dirname(guest);
+    text = g_strdup_printf("listen_tls = 0\nlisten_tcp = 1\nlisten_addr = \"127.0.0.1\"\n"
+                           "tcp_port = \"%u\"\nauth_tcp = \"none\"\n", port);
+    g_assert_true(g_file_set_contents(conf, text, -1, NULL));
+    /* No virtlogd in there: QEMU writes its log itself. */
+    g_assert_true(g_file_set_contents(qemu_conf, "stdio_handler = \"file\"\n", -1, NULL));
+    g_assert_true(g_spawn_sync(NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH,
+                               hidden_child_setup, NULL, NULL, NULL, &status, &error));
+    g_assert_no_error(error);
+    if (!g_spawn_check_exit_status(status, &error))
+        g_error("the second libvirtd did not start: %s", error->message);
+    wait_port(port, "the second libvirtd");
+}
+
+/* The teardown's. */
+static void
+stop_hidden_libvirtd(void)
+{
+    g_autofree char *pid_file = hidden_file("libvirtd.pid");
+    g_autofree char *pid = NULL;
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    pid_t p;
+
+    if (!g_file_get_contents(pid_file, &pid, NULL, NULL) || (p = (pid_t) atoi(pid)) <= 0)
+        return;
+    kill(p, SIGTERM);
+    while (kill(p, 0) == 0 && g_get_monotonic_time() < deadline)
+        g_usleep(50000);
+}
+
+typedef struct {
+    guint uploads;
+    guint64 bytes;
+} StageSeen;
+
+static void
+on_stage_progress(const char *field, const char *path, guint64 done, guint64 total,
+                  gpointer data)
+{
+    StageSeen *seen = data;
+
+    g_assert_cmpuint(done, <=, total);
+    if (done == 0)
+        seen->uploads++;
+    if (done == total)
+        seen->bytes += total;
+}
+
+/* `up --stage` to a host that cannot see the guest's files: they are
+ * uploaded through the storage API and the guest boots from the copies;
+ * staging again uploads nothing; gc removes the copies once unused. */
+static void
+test_remote_stage(void)
+{
+    static const Leftovers left = { { "vmc-boot-stage" }, .hidden = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-stage");
+    g_autoptr(VmcConfig) staged = NULL;
+    g_autoptr(VmcConfig) again = NULL;
+    g_autoptr(VmcDriver) remote = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) removed = NULL;
+    g_autofree char *remote_uri = NULL;
+    StageSeen first = { 0 }, second = { 0 };
+    GStatBuf kernel_st, initrd_st;
+    guint16 port;
+
+    if (!isolated(&left))
+        return;
+
+    port = free_port();
+    start_hidden_libvirtd(port);
+    remote_uri = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", port);
+    remote = vmc_driver_open(remote_uri, &error);
+    g_assert_no_error(error);
+    vmc_driver_set_accel(remote, VMC_ACCEL_QEMU);
+
+    /* That host cannot see the files. */
+    handle = vmc_driver_boot(remote, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "was checked on the host of"));
+    g_clear_error(&error);
+
+    staged = vmc_driver_stage(remote, cfg, on_stage_progress, &first, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(g_stat(vmc_config_get_kernel(cfg), &kernel_st), ==, 0);
+    g_assert_cmpint(g_stat(vmc_config_get_initramfs(cfg), &initrd_st), ==, 0);
+    g_assert_cmpuint(first.uploads, ==, 2);
+    g_assert_cmpuint(first.bytes, ==, (guint64) kernel_st.st_size + (guint64) initrd_st.st_size);
+    g_assert_true(g_str_has_prefix(vmc_config_get_kernel(staged),
+                                   "/var/lib/virt-vmconfig/staged/"));
+    g_assert_true(g_str_has_prefix(vmc_config_get_initramfs(staged),
+                                   "/var/lib/virt-vmconfig/staged/"));
+
+    handle = vmc_driver_boot(remote, staged, &error);
+    g_assert_no_error(error);
+    ready = vmc_driver_wait_ready(remote, handle, READY_TIMEOUT_MS, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.0.2.15");
+
+    /* Unchanged files are not uploaded again. */
+    again = vmc_driver_stage(remote, cfg, on_stage_progress, &second, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(second.uploads, ==, 0);
+    g_assert_true(vmc_config_equal(again, staged));
+
+    /* In use: nothing to collect. */
+    removed = vmc_driver_gc_staged(remote, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_strv_length(removed), ==, 0);
+    g_clear_pointer(&removed, g_strfreev);
+
+    g_assert_true(vmc_driver_kill(remote, handle, &error));
+    g_assert_true(vmc_driver_delete(remote, handle, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+    removed = vmc_driver_gc_staged(remote, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_strv_length(removed), ==, 2);
+    g_assert_true(g_strv_contains((const char *const *) removed,
+                                  vmc_config_get_kernel(staged)));
+    g_clear_pointer(&removed, g_strfreev);
+    removed = vmc_driver_gc_staged(remote, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_strv_length(removed), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2076,6 +2273,7 @@ main(int argc, char **argv)
     if (g_strcmp0(which, "remote") == 0) {
         g_test_add_func("/boot/remote-tcp", test_remote_tcp);
         g_test_add_func("/boot/remote-ssh", test_remote_ssh);
+        g_test_add_func("/boot/remote-stage", test_remote_stage);
         ret = g_test_run();
         g_clear_pointer(&driver, vmc_driver_free);
         if (own_dir)

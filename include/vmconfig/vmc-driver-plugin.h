@@ -76,6 +76,8 @@ typedef struct {
  * @list_all: as vmc_driver_list_all() (ABI 2)
  * @export_config: as vmc_driver_export() (ABI 2)
  * @adopt: as vmc_driver_adopt() (ABI 2)
+ * @stage: as vmc_driver_stage() (ABI 2)
+ * @gc_staged: as vmc_driver_gc_staged() (ABI 2)
  *
  * The seed's VmDriver trait as a C ABI: what a driver module does, with
  * the semantics, ownership and error codes of the vmc_driver_* call each
@@ -124,6 +126,9 @@ struct _VmcDriverOps {
                                 GError **error);
     VmcHandle *(*adopt)(VmcDriver *driver, const char *name, const char *ns,
                         VmcAdoptFlags flags, char ***lost, GError **error);
+    VmcConfig *(*stage)(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
+                        gpointer user_data, GError **error);
+    char **(*gc_staged)(VmcDriver *driver, GError **error);
 };
 
 /**

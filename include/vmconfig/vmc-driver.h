@@ -137,6 +137,24 @@ VmcConfig *vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char **
                              GError **error);
 VmcHandle *vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns,
                             VmcAdoptFlags flags, char ***lost, GError **error);
+
+/**
+ * VmcStageProgressFunc:
+ * @field: the config field whose file is uploaded ("kernel", "root_disk", ...)
+ * @path: the file on this host
+ * @done: bytes uploaded so far
+ * @total: the file's size
+ * @user_data: the data given with the function
+ *
+ * Told how an upload of vmc_driver_stage() goes: once at its start, after
+ * every chunk, and at its end. Files that need no upload are not reported.
+ */
+typedef void (*VmcStageProgressFunc)(const char *field, const char *path, guint64 done,
+                                     guint64 total, gpointer user_data);
+
+VmcConfig *vmc_driver_stage(VmcDriver *driver, const VmcConfig *cfg,
+                            VmcStageProgressFunc progress, gpointer user_data, GError **error);
+char **vmc_driver_gc_staged(VmcDriver *driver, GError **error);
 VmcState *vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                                 GError **error);
 

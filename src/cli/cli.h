@@ -56,6 +56,7 @@ int vmc_cmd_delete(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int a
 int vmc_cmd_state(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_export(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
+int vmc_cmd_gc(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_adopt(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);

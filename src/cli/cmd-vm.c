@@ -194,14 +194,64 @@ vmc_cli_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
     return ready;
 }
 
+typedef struct {
+    gboolean tty;
+    guint uploads;
+} VmcStageShown;
+
+/* On a terminal, a line that grows with each upload; else one line per
+ * file uploaded. */
+static void
+vmc_cli_stage_progress(const char *field, const char *path, guint64 done, guint64 total,
+                       gpointer user_data)
+{
+    VmcStageShown *shown = user_data;
+
+    if (done == 0)
+        shown->uploads++;
+    if (shown->tty)
+        g_printerr("\rvirt-vmconfig: staging %s %s: %.1f of %.1f MiB%s", field, path,
+                   done / 1048576.0, total / 1048576.0, done == total ? "\n" : "");
+    else if (done == total)
+        g_printerr("virt-vmconfig: staged %s %s (%.1f MiB)\n", field, path, total / 1048576.0);
+}
+
+int
+vmc_cmd_gc(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) removed = NULL;
+    int status = VMC_EXIT_OK;
+
+    if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
+        return status;
+    if (argc != 1)
+        return vmc_cli_usage(cmd, "takes no arguments");
+    driver = vmc_cli_open(globals, &error);
+    removed = driver ? vmc_driver_gc_staged(driver, &error) : NULL;
+    if (!removed)
+        return vmc_cli_fail(error);
+    for (char **r = removed; *r; r++)
+        g_print("removed %s\n", *r);
+    g_print("%u staged file%s removed\n", g_strv_length(removed),
+            g_strv_length(removed) == 1 ? "" : "s");
+    return VMC_EXIT_OK;
+}
+
 int
 vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
     int ready_secs = -1;
+    gboolean stage = FALSE;
     GOptionEntry entries[] = {
         { "wait-ready", 'w', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
           (gpointer) vmc_cli_parse_ready,
           "wait until the guest prints its ready marker (default 120 s)", "SECS" },
+        { "stage", 0, 0, G_OPTION_ARG_NONE, &stage,
+          "copy kernel, initramfs, seed ISO and disks from this host to the libvirt host "
+          "first (its storage API; unchanged files are not copied again)", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
@@ -226,6 +276,18 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
     driver = vmc_cli_open(globals, &error);
     if (!driver)
         return vmc_cli_fail(error);
+    if (stage) {
+        VmcStageShown shown = { isatty(STDERR_FILENO), 0 };
+        VmcConfig *staged = vmc_driver_stage(driver, cfg, vmc_cli_stage_progress, &shown, &error);
+
+        if (!staged)
+            return vmc_cli_fail(error);
+        vmc_config_free(cfg);
+        cfg = staged;
+        if (shown.uploads == 0)
+            g_printerr("virt-vmconfig: every file was staged on %s already\n",
+                       vmc_driver_get_uri(driver));
+    }
     handle = vmc_driver_boot(driver, cfg, &error);
     if (!handle)
         return vmc_cli_fail(error);

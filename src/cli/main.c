@@ -31,7 +31,11 @@ static const VmcCliCommand vmc_commands[] = {
       "With --wait-ready it then waits for the guest's 'VMRS_READY <ip>' line on its serial console,\n"
       "showing on stderr, when that is a terminal, how long it has waited and how much console\n"
       "output it has seen.\n"
-      "Booting a stopped VM again redefines and starts it; a running VM is refused.",
+      "Booting a stopped VM again redefines and starts it; a running VM is refused.\n"
+      "With --stage (for a remote host) kernel, initramfs, seed ISO and disks are first copied\n"
+      "from this host through libvirt's storage API into a pool of virt-vmconfig's there: files\n"
+      "by content (an unchanged file is copied once, VMs share it), disks as the VM's own copy\n"
+      "(copied once; the guest's writes stay). 'gc' removes copies no domain uses.",
       vmc_cmd_up },
     { "run", "FILE", "boot a VM and show its console until it stops",
       "Runs the VM as a supervised task (for Nomad, systemd and the like): boots it, copies its\n"
@@ -70,6 +74,10 @@ static const VmcCliCommand vmc_commands[] = {
       "Reads the VM's persistent definition back and prints its VM config as JSON: 'up' of that\n"
       "file defines the same domain. What the config cannot hold is listed on stderr.",
       vmc_cmd_export },
+    { "gc", "", "remove staged files that no domain uses",
+      "Removes the files that 'up --stage' copied to the libvirt host and that no domain there\n"
+      "(ours or another tool's, running or defined) uses any more; prints each one removed.",
+      vmc_cmd_gc },
     { "adopt", "DOMAIN", "make a domain that another tool defined one of ours",
       "Reads the domain's definition back into a VM config and lists on stderr what the config\n"
       "cannot hold. When that is nothing (or with --force) it adds virt-vmconfig's metadata,\n"

@@ -61,7 +61,7 @@ vmc_driver_ops_complete(const VmcDriverOps *ops)
            ops->list && ops->watch && ops->unwatch && ops->get_uri && ops->is_local &&
            ops->get_accel && ops->set_accel && ops->wait_ready_full && ops->follow_serial &&
            ops->unfollow_serial && ops->check_host && ops->quiet_process && ops->list_all &&
-           ops->export_config && ops->adopt;
+           ops->export_config && ops->adopt && ops->stage && ops->gc_staged;
 }
 
 static const VmcDriverOps *
@@ -554,6 +554,55 @@ vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFl
     if (lost)
         *lost = NULL;
     return VMC_OPS(driver)->adopt(driver, name, ns, flags, lost, error);
+}
+
+/**
+ * vmc_driver_stage:
+ * @driver: a driver for a remote host
+ * @cfg: a VM
+ * @progress: (nullable): told how each upload goes
+ * @user_data: data for @progress
+ * @error: return location for a #GError, or %NULL
+ *
+ * Copies the VM's files from this host to the driver's host, through
+ * libvirt's storage API (no other access to that host is needed): the
+ * kernel, initramfs and seed ISO into volumes named by their content (an
+ * unchanged file is never uploaded twice, and VMs share them), the root
+ * and data disks into volumes of this VM's own (uploaded once; the guest's
+ * writes are kept). The volumes live in a directory pool of
+ * virt-vmconfig's, defined on that host when missing.
+ *
+ * Returns: (transfer full): @cfg with its paths on the driver's host, to
+ *   boot there; or %NULL with %VMC_ERROR_INVALID_CONFIG (a file missing
+ *   here), %VMC_ERROR_IO or %VMC_ERROR_HYPERVISOR (nothing half uploaded
+ *   is left). Any thread.
+ */
+VmcConfig *
+vmc_driver_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
+                 gpointer user_data, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->stage(driver, cfg, progress, user_data, error);
+}
+
+/**
+ * vmc_driver_gc_staged:
+ * @driver: a driver
+ * @error: return location for a #GError, or %NULL
+ *
+ * Removes the staged files (vmc_driver_stage()) that no domain on the
+ * host uses, ours or not, defined or running.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the paths removed
+ *   (empty when none), or %NULL with %VMC_ERROR_HYPERVISOR. Any thread.
+ */
+char **
+vmc_driver_gc_staged(VmcDriver *driver, GError **error)
+{
+    g_return_val_if_fail(driver != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return VMC_OPS(driver)->gc_staged(driver, error);
 }
 
 /**

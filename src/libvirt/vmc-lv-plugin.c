@@ -37,6 +37,8 @@ const VmcDriverOps vmc_lv_ops = {
     .list_all = vmc_lv_list_all,
     .export_config = vmc_lv_export,
     .adopt = vmc_lv_adopt,
+    .stage = vmc_lv_stage,
+    .gc_staged = vmc_lv_gc_staged,
 };
 
 /* Declared here, not in a header: every module defines its own. */

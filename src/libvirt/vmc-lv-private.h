@@ -184,6 +184,9 @@ VmcConfig *vmc_lv_export(VmcDriver *driver, const VmcHandle *handle, char ***war
                          GError **error);
 VmcHandle *vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns,
                         VmcAdoptFlags flags, char ***lost, GError **error);
+VmcConfig *vmc_lv_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
+                        gpointer user_data, GError **error);
+char **vmc_lv_gc_staged(VmcDriver *driver, GError **error);
 VmcState *vmc_lv_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                             GError **error);
 VmcState *vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
