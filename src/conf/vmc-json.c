@@ -355,6 +355,10 @@ vmc_config_load_json(const char *data, gssize length, const char *origin, GError
     JsonObject *obj;
     gboolean parsed;
 
+    if (!vmc_json_check_strict(data, length < 0 ? strlen(data) : (gsize) length, origin, error)) {
+        g_hash_table_unref(check.seen);
+        return NULL;
+    }
     g_signal_connect(parser, "object-member", G_CALLBACK(vmc_on_object_member), &check);
     parsed = json_parser_load_from_data(parser, data, length, &parse_error);
     g_hash_table_unref(check.seen);

@@ -86,3 +86,9 @@ char *vmc_config_default_cmdline(const VmcConfig *cfg, const char *arch);
 /* The table of the default (libvirt) driver module, loaded once
  * (vmc-driver-loader.c). */
 const VmcDriverOps *vmc_driver_load_default(GError **error);
+
+/* vmc-json-strict.c: a VM config file is RFC 8259 JSON, and bounded. */
+#define VMC_JSON_MAX_BYTES (1024 * 1024)
+#define VMC_JSON_MAX_DEPTH 32
+gboolean vmc_json_check_strict(const char *data, gsize length, const char *origin,
+                               GError **error);
