@@ -9,7 +9,9 @@
 #include "vmc-test.h"
 
 #include <libxml/relaxng.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 
@@ -216,6 +218,28 @@ test_hostile_rejected(void)
     }
 }
 
+/* A disk that is a FIFO (or anything but a file or block device) is
+ * refused at once, not read: reading a FIFO blocks until a writer comes. */
+static void
+test_disk_not_a_file(void)
+{
+    g_autoptr(VmcConfig) cfg = vmc_test_load_golden("initramfs-minimal");
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("vmc-xml-fifo-XXXXXX", NULL);
+    g_autofree char *fifo = g_build_filename(dir, "root.img", NULL);
+    g_autofree char *xml = NULL;
+
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    vmc_config_set_root_disk(cfg, fifo);
+    xml = vmc_config_to_domain_xml(cfg, NULL, &error);
+    g_assert_null(xml);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "is neither a file nor a block device"));
+    g_assert_nonnull(strstr(error->message, fifo));
+    g_unlink(fifo);
+    g_rmdir(dir);
+}
+
 static void
 test_remote_paths(void)
 {
@@ -336,6 +360,7 @@ main(int argc, char **argv)
     g_test_add_func("/xml/hostile-cmdline", test_hostile_cmdline);
     g_test_add_func("/xml/hostile-rejected", test_hostile_rejected);
     g_test_add_func("/xml/remote-paths", test_remote_paths);
+    g_test_add_func("/xml/disk-not-a-file", test_disk_not_a_file);
     g_test_add_func("/xml/identity", test_identity);
     g_test_add_func("/xml/not-a-domain", test_not_a_domain);
 

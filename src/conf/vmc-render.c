@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -551,13 +552,22 @@ vmc_detect_format(const VmcConfig *cfg, const char *field, const char *path,
     };
     guint8 header[0x44] = { 0 };
     ssize_t got = 0;
+    struct stat st;
     int fd;
 
     *format = VMC_IMAGE_RAW;
     if (opts->remote_paths)
         return TRUE;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Not blocking: a FIFO (or a device that waits) must not hang here. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd >= 0 && (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))) {
+        close(fd);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "VM '%s': %s '%s' is neither a file nor a block device", cfg->name, field,
+                    path);
+        return FALSE;
+    }
     if (fd >= 0) {
         do {
             got = read(fd, header, sizeof(header));
