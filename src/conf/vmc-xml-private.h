@@ -31,5 +31,8 @@ GPtrArray *vmc_xml_find_all(xmlXPathContext *ctxt, const char *xpath);
 char *vmc_xml_text(xmlNode *node);
 char *vmc_xml_prop(xmlNode *node, const char *name);
 
+/* @doc as text (with its XML declaration), for libvirt calls that take XML. */
+char *vmc_xml_dump(xmlDoc *doc);
+
 /* Parses XML that may come from anyone: no network, no entities expanded. */
 xmlDoc *vmc_xml_parse(const char *xml, gssize len, GError **error);

@@ -78,3 +78,16 @@ vmc_xml_parse(const char *xml, gssize len, GError **error)
     }
     return doc;
 }
+
+char *
+vmc_xml_dump(xmlDoc *doc)
+{
+    xmlChar *text = NULL;
+    int len = 0;
+    char *copy;
+
+    xmlDocDumpMemory(doc, &text, &len);
+    copy = g_strndup((const char *) text, len);
+    xmlFree(text);
+    return copy;
+}

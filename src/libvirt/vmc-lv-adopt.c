@@ -93,7 +93,7 @@ vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags 
     g_autoptr(GError) invalid = NULL;
     g_autoptr(VmcBootLock) lock = NULL;
     xmlNode *vm;
-    xmlChar *meta = NULL;
+    g_autofree char *meta = NULL;
     unsigned int affect = VIR_DOMAIN_AFFECT_CONFIG;
     int rc;
 
@@ -146,17 +146,11 @@ vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags 
     xmlDocSetRootElement(meta_doc, vm);
     xmlSetProp(vm, (const xmlChar *) "namespace", (const xmlChar *) ns);
     xmlSetProp(vm, (const xmlChar *) "adopted", (const xmlChar *) "yes");
-    {
-        xmlBuffer *buf = xmlBufferCreate();
-        xmlNodeDump(buf, meta_doc, vm, 0, 0);
-        meta = xmlStrdup(xmlBufferContent(buf));
-        xmlBufferFree(buf);
-    }
+    meta = vmc_xml_dump(meta_doc);
 
     /* Not while a boot of that name is under way. */
     lock = vmc_boot_lock_try(driver, name);
     if (!lock) {
-        xmlFree(meta);
         vmc_fail(error, VMC_ERROR_BOOT_FAILED,
                  "domain '%s' is being booted by virt-vmconfig right now; nothing was changed",
                  name);
@@ -164,9 +158,7 @@ vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags 
     }
     if (virDomainIsActive(dom) == 1)
         affect |= VIR_DOMAIN_AFFECT_LIVE;
-    rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, (const char *) meta, "vmc",
-                              VMC_XMLNS, affect);
-    xmlFree(meta);
+    rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, meta, "vmc", VMC_XMLNS, affect);
     if (rc < 0) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "cannot add virt-vmconfig's metadata to domain "
                           "'%s'", name);

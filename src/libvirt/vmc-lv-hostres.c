@@ -219,14 +219,13 @@ GStrv
 vmc_owned_taps_in(xmlXPathContext *ctxt)
 {
     g_autoptr(GStrvBuilder) names = g_strv_builder_new();
-    xmlXPathObject *found = xmlXPathEvalExpression(
-        (const xmlChar *) "/domain/metadata/vmc:vm/vmc:owned-tap/@dev", ctxt);
+    g_autoptr(GPtrArray) found = vmc_xml_find_all(ctxt, "/domain/metadata/vmc:vm/vmc:owned-tap");
 
-    for (int i = 0; found && found->nodesetval && i < found->nodesetval->nodeNr; i++) {
-        g_autofree char *dev = (char *) xmlNodeGetContent(found->nodesetval->nodeTab[i]);
-        g_strv_builder_add(names, dev);
+    for (guint i = 0; i < found->len; i++) {
+        g_autofree char *dev = vmc_xml_prop(g_ptr_array_index(found, i), "dev");
+        if (dev)
+            g_strv_builder_add(names, dev);
     }
-    xmlXPathFreeObject(found);
     return g_strv_builder_end(names);
 }
 

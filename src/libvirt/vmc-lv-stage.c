@@ -27,19 +27,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStoragePool, virStoragePoolFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStorageVol, virStorageVolFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStream, virStreamFree)
 
-static char *
-vmc_doc_dump(xmlDoc *doc)
-{
-    xmlChar *text = NULL;
-    int len = 0;
-    char *copy;
-
-    xmlDocDumpMemory(doc, &text, &len);
-    copy = g_strndup((const char *) text, len);
-    xmlFree(text);
-    return copy;
-}
-
 /* <pool type='dir'> of ours, 0755 so that QEMU's user can reach the files. */
 static char *
 vmc_stage_pool_xml(void)
@@ -55,7 +42,7 @@ vmc_stage_pool_xml(void)
     xmlNewTextChild(target, NULL, (const xmlChar *) "path", (const xmlChar *) VMC_STAGE_DIR);
     xmlNewTextChild(xmlNewChild(target, NULL, (const xmlChar *) "permissions", NULL), NULL,
                     (const xmlChar *) "mode", (const xmlChar *) "0755");
-    return vmc_doc_dump(doc);
+    return vmc_xml_dump(doc);
 }
 
 static char *
@@ -75,7 +62,7 @@ vmc_stage_volume_xml(const char *name, guint64 size)
                (const xmlChar *) "type", (const xmlChar *) "raw");
     xmlNewTextChild(xmlNewChild(target, NULL, (const xmlChar *) "permissions", NULL), NULL,
                     (const xmlChar *) "mode", (const xmlChar *) "0644");
-    return vmc_doc_dump(doc);
+    return vmc_xml_dump(doc);
 }
 
 /* Our pool on the host, defined, built and started when it is not. */
@@ -349,19 +336,16 @@ vmc_paths_in_use(virConnectPtr conn, GError **error)
             char *raw = virDomainGetXMLDesc(doms[i], flags[f]);
             g_autoptr(xmlDoc) doc = raw ? vmc_xml_parse(raw, -1, NULL) : NULL;
             g_autoptr(xmlXPathContext) ctxt = NULL;
-            xmlXPathObject *found;
+            g_autoptr(GPtrArray) found = NULL;
 
             free(raw);
             if (!doc)
                 continue;
             ctxt = xmlXPathNewContext(doc);
-            found = xmlXPathEvalExpression(
-                (const xmlChar *) "/domain/os/kernel | /domain/os/initrd | "
-                                  "/domain/devices/disk/source/@file",
-                ctxt);
-            for (int k = 0; found && found->nodesetval && k < found->nodesetval->nodeNr; k++)
-                g_hash_table_add(used, (char *) xmlNodeGetContent(found->nodesetval->nodeTab[k]));
-            xmlXPathFreeObject(found);
+            found = vmc_xml_find_all(ctxt, "/domain/os/kernel | /domain/os/initrd | "
+                                           "/domain/devices/disk/source/@file");
+            for (guint k = 0; k < found->len; k++)
+                g_hash_table_add(used, (char *) xmlNodeGetContent(g_ptr_array_index(found, k)));
         }
         virDomainFree(doms[i]);
     }
