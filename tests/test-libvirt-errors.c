@@ -178,6 +178,7 @@ check_last_error(VmcOperation op, VmcError expected, int libvirt_code, int libvi
     virError saved = { 0 };
     g_autoptr(GError) error = NULL;
     g_autofree char *want = NULL;
+    g_autofree char *escaped = NULL;
 
     g_assert_cmpint(virCopyLastError(&saved), ==, libvirt_code);
     g_test_message("libvirt: code %d, domain %d, message \"%s\"", saved.code, saved.domain,
@@ -189,8 +190,12 @@ check_last_error(VmcOperation op, VmcError expected, int libvirt_code, int libvi
     g_assert_error(error, VMC_ERROR, (int) expected);
     g_assert_cmpint(vmc_error_get_libvirt_code(error), ==, saved.code);
     g_assert_cmpint(vmc_error_get_libvirt_domain(error), ==, saved.domain);
-    want = g_strdup_printf("VM 'web-1' failed: %s", saved.message);
+    /* All of libvirt's message, with what could act on a terminal or
+     * start a line of its own escaped. */
+    escaped = vmc_escape_text(saved.message);
+    want = g_strdup_printf("VM 'web-1' failed: %s", escaped);
     g_assert_cmpstr(error->message, ==, want);
+    g_assert_null(strchr(error->message, '\n'));
     g_assert_nonnull(strstr(error->message, fragment));
     g_assert_null(virGetLastError());
     virResetError(&saved);

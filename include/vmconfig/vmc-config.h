@@ -59,7 +59,11 @@ typedef enum {
     VMC_NETWORK_USER,
 } VmcNetworkKind;
 
-/* Upper bounds enforced by vmc_config_validate(). */
+/* Upper bounds enforced by vmc_config_validate(). Every NIC and share is
+ * a PCIe device behind a root port of its own; libvirt places at most
+ * about 236 root ports on a q35 machine (116 NICs and 116 shares with
+ * three disks and vsock were defined, 118 and 118 were not), so 64 of
+ * each fit together. A path is at most PATH_MAX - 1 bytes. */
 #define VMC_CONFIG_NAME_MAX 128
 #define VMC_CONFIG_CPUS_MAX 512
 #define VMC_CONFIG_MEMORY_MB_MAX (16u * 1024 * 1024)
@@ -67,6 +71,9 @@ typedef enum {
 #define VMC_CONFIG_TAG_MAX 36
 #define VMC_CONFIG_IFNAME_MAX 15
 #define VMC_CONFIG_MACHINE_ID_LEN 16
+#define VMC_CONFIG_PATH_MAX 4095
+#define VMC_CONFIG_NETWORKS_MAX 64
+#define VMC_CONFIG_SHARED_DIRS_MAX 64
 
 const char *vmc_network_kind_to_string(VmcNetworkKind kind);
 gboolean vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind);

@@ -85,6 +85,8 @@ const char *const *vmc_render_options_get_owned_taps(const VmcRenderOptions *opt
 char *vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts,
                                GError **error);
 VmcConfig *vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error);
+VmcConfig *vmc_config_from_domain_xml_data(const char *xml, gssize length, char ***warnings,
+                                           GError **error);
 
 char *vmc_config_get_uuid_string(const VmcConfig *cfg);
 

@@ -19,16 +19,17 @@ vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int arg
     for (int i = 1; i < argc; i++) {
         g_autoptr(GError) error = NULL;
         g_autoptr(VmcConfig) cfg = vmc_config_load_file(argv[i], &error);
+        g_autofree char *file = vmc_escape_text(argv[i]);
 
         if (cfg && vmc_config_validate(cfg, &error)) {
-            g_print("%s: ok\n", argv[i]);
+            g_print("%s: ok\n", file);
             continue;
         }
         /* Messages from loading already start with the file's name. */
-        if (g_str_has_prefix(error->message, argv[i]))
+        if (g_str_has_prefix(error->message, file))
             g_printerr("%s\n", error->message);
         else
-            g_printerr("%s: %s\n", argv[i], error->message);
+            g_printerr("%s: %s\n", file, error->message);
         if (status == VMC_EXIT_OK)
             status = vmc_cli_exit_code(error);
     }
@@ -82,24 +83,27 @@ vmc_cmd_import(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
     g_autofree char *xml = NULL;
     g_autofree char *json = NULL;
     g_auto(GStrv) warnings = NULL;
+    g_autofree char *file = NULL;
     int status = VMC_EXIT_OK;
+    gsize length = 0;
 
     if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
         return status;
     if (argc != 2)
         return vmc_cli_usage(cmd, "name one domain XML file");
 
-    if (!g_file_get_contents(argv[1], &xml, NULL, &error)) {
+    if (!g_file_get_contents(argv[1], &xml, &length, &error)) {
         g_printerr("virt-vmconfig: cannot read domain XML: %s\n", error->message);
         return VMC_EXIT_FAILED;
     }
-    cfg = vmc_config_from_domain_xml(xml, &warnings, &error);
+    file = vmc_escape_text(argv[1]);
+    cfg = vmc_config_from_domain_xml_data(xml, (gssize) MIN(length, G_MAXSSIZE), &warnings, &error);
     if (!cfg) {
-        g_printerr("%s: %s\n", argv[1], error->message);
+        g_printerr("%s: %s\n", file, error->message);
         return vmc_cli_exit_code(error);
     }
     for (char **w = warnings; *w; w++)
-        g_printerr("%s: warning: %s\n", argv[1], *w);
+        g_printerr("%s: warning: %s\n", file, *w);
     json = vmc_config_to_json(cfg);
     g_print("%s", json);
     return VMC_EXIT_OK;

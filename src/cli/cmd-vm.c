@@ -501,8 +501,10 @@ vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
         const VmcHandle *h = g_ptr_array_index(handles, i);
         const VmcState *s = vmc_handle_get_state(h);
 
-        g_print("%-24s %-16s %-10s %s\n", vmc_handle_get_name(h),
-                vmc_handle_is_foreign(h) ? "(foreign)" : vmc_handle_get_namespace(h),
+        g_autofree char *name = vmc_escape_text(vmc_handle_get_name(h));
+        g_autofree char *shown_ns = vmc_escape_text(vmc_handle_get_namespace(h));
+
+        g_print("%-24s %-16s %-10s %s\n", name, vmc_handle_is_foreign(h) ? "(foreign)" : shown_ns,
                 vmc_state_kind_to_string(vmc_state_get_kind(s)),
                 vmc_state_get_ip(s) ? vmc_state_get_ip(s) : "-");
     }

@@ -150,7 +150,9 @@ vmc_cli_print_json(JsonBuilder *b, gboolean pretty)
 int
 vmc_cli_fail(const GError *error)
 {
-    g_printerr("virt-vmconfig: %s\n", error->message);
+    g_autofree char *message = vmc_escape_text(error->message);
+
+    g_printerr("virt-vmconfig: %s\n", message);
     return vmc_cli_exit_code(error);
 }
 

@@ -598,35 +598,6 @@ vmc_config_clear_shared_dirs(VmcConfig *cfg)
     g_ptr_array_set_size(cfg->shared_dirs, 0);
 }
 
-char *
-vmc_quote(const char *value)
-{
-    g_autoptr(GString) out = g_string_new("'");
-    glong chars = 0;
-
-    if (!value)
-        return g_strdup("(none)");
-    if (!g_utf8_validate(value, -1, NULL))
-        return g_strdup("(not valid UTF-8)");
-
-    for (const char *p = value; *p; p = g_utf8_next_char(p)) {
-        gunichar c = g_utf8_get_char(p);
-
-        if (++chars > 64) {
-            g_string_append(out, "...");
-            break;
-        }
-        if (c < 0x20 || c == 0x7f)
-            g_string_append_printf(out, "\\x%02x", c);
-        else if (c == '\\' || c == '\'')
-            g_string_append_printf(out, "\\%c", (char) c);
-        else
-            g_string_append_unichar(out, c);
-    }
-    g_string_append_c(out, '\'');
-    return g_string_free(g_steal_pointer(&out), FALSE);
-}
-
 gboolean
 vmc_mac_parse(const char *mac, guint8 out[6])
 {

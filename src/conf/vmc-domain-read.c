@@ -18,7 +18,29 @@ typedef struct {
     GPtrArray *warnings;
     gboolean ours;
     GHashTable *share_views;   /* tag -> host_path of a share served from a view */
+    GPtrArray *quoted;         /* what vmc_q() and vmc_e() gave out */
 } VmcReader;
+
+/* @value from the document, quoted for a warning (vmc_quote_value());
+ * the reader keeps the string until it is done. */
+static const char *
+vmc_q(VmcReader *r, const char *value)
+{
+    char *q = vmc_quote_value(value ? value : "");
+
+    g_ptr_array_add(r->quoted, q);
+    return q;
+}
+
+/* An element name from the document, escaped but not quoted. */
+static const char *
+vmc_e(VmcReader *r, const xmlChar *name)
+{
+    char *e = vmc_escape_text((const char *) name);
+
+    g_ptr_array_add(r->quoted, e);
+    return e;
+}
 
 static void G_GNUC_PRINTF(2, 3)
 vmc_warn(VmcReader *r, const char *fmt, ...)
@@ -62,24 +84,51 @@ vmc_read_mib(VmcReader *r, xmlNode *node, guint *out, GError **error)
     };
     g_autofree char *text = vmc_xml_text(node);
     g_autofree char *unit = vmc_xml_prop(node, "unit");
-    guint64 value, scale = 0, bytes;
-    char *end = NULL;
+    guint64 value, scale = 0, bytes, mib;
 
     for (gsize i = 0; i < G_N_ELEMENTS(units); i++) {
         if (g_strcmp0(unit ? unit : "KiB", units[i].unit) == 0)
             scale = units[i].bytes;
     }
-    value = text ? g_ascii_strtoull(g_strstrip(text), &end, 10) : 0;
-    if (!text || !*text || *end || scale == 0 || value > G_MAXUINT64 / scale) {
+    if (!text || !g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, G_MAXUINT64, &value, NULL) ||
+        scale == 0 || value > G_MAXUINT64 / scale) {
+        g_autofree char *qt = vmc_quote_value(text ? text : "");
+        g_autofree char *qu = vmc_quote_value(unit ? unit : "KiB");
         g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
-                    "domain XML: <memory> '%s' (unit '%s') is not a size", text ? text : "",
-                    unit ? unit : "KiB");
+                    "domain XML: <memory> %s (unit %s) is not a size: a whole number of "
+                    "bytes, KiB, MiB, GiB or TiB below 16 EiB", qt, qu);
         return FALSE;
     }
     bytes = value * scale;
-    if (bytes % (1 << 20))
+    mib = bytes >> 20;
+    if (bytes & ((1 << 20) - 1)) {
         vmc_warn(r, "memory of %" G_GUINT64_FORMAT " bytes is not whole MiB; rounded up", bytes);
-    *out = (guint) MIN((bytes + (1 << 20) - 1) >> 20, G_MAXUINT);
+        mib++;
+    }
+    if (mib > G_MAXUINT) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "domain XML: <memory> of %" G_GUINT64_FORMAT " MiB is more than a VmcConfig "
+                    "holds (%u MiB)", mib, G_MAXUINT);
+        return FALSE;
+    }
+    *out = (guint) mib;
+    return TRUE;
+}
+
+/* A count in @text: digits only, 1 to G_MAXUINT. */
+static gboolean
+vmc_read_count(const char *what, const char *text, guint *out, GError **error)
+{
+    g_autofree char *copy = g_strdup(text ? text : "");
+    guint64 value;
+
+    if (!g_ascii_string_to_unsigned(g_strstrip(copy), 10, 1, G_MAXUINT, &value, NULL)) {
+        g_autofree char *q = vmc_quote_value(text ? text : "");
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "domain XML: %s %s is not a count: digits only, 1 to %u", what, q, G_MAXUINT);
+        return FALSE;
+    }
+    *out = (guint) value;
     return TRUE;
 }
 
@@ -131,8 +180,16 @@ vmc_read_metadata(VmcReader *r, xmlXPathContext *ctxt, gboolean *uuid_generated,
         *uuid_generated = g_strcmp0(uuid, "yes") == 0;
         *cmdline_generated = g_strcmp0(cmdline, "yes") == 0;
         for (char **i = indexes; *i; i++) {
-            if (**i)
-                g_hash_table_add(generated_macs, GUINT_TO_POINTER(atoi(*i) + 1));
+            guint64 index;
+
+            if (!**i)
+                continue;
+            if (g_ascii_string_to_unsigned(*i, 10, 0, VMC_CONFIG_NETWORKS_MAX, &index, NULL)) {
+                g_hash_table_add(generated_macs, GUINT_TO_POINTER((guint) index + 1));
+            } else {
+                g_autofree char *q = vmc_quote_value(*i);
+                vmc_warn(r, "metadata: generated MAC index %s is not a NIC index; ignored", q);
+            }
         }
     }
 }
@@ -161,7 +218,7 @@ vmc_read_os(VmcReader *r, xmlNode *os, gboolean cmdline_generated)
             if (src && (source = vmc_xml_prop(src, "file")))
                 vmc_config_set_efi_variable_store(r->cfg, source);
             else
-                vmc_config_set_efi_variable_store(r->cfg, g_strstrip(text));
+                vmc_config_set_efi_variable_store(r->cfg, text);
         } else if (vmc_name_is(n, "type") && !r->ours) {
             g_autofree char *machine = vmc_xml_prop(n, "machine");
             g_autofree char *arch = vmc_xml_prop(n, "arch");
@@ -169,7 +226,8 @@ vmc_read_os(VmcReader *r, xmlNode *os, gboolean cmdline_generated)
             /* Rendered again, an x86_64 VM gets q35. */
             if (machine && (!arch || g_str_equal(arch, "x86_64")) &&
                 !g_str_has_prefix(machine, "q35") && !g_str_has_prefix(machine, "pc-q35"))
-                vmc_warn(r, "machine type '%s' becomes q35 (PCIe) when rendered again", machine);
+                vmc_warn(r, "machine type %s becomes q35 (PCIe) when rendered again",
+                         vmc_q(r, machine));
         } else if (vmc_name_is(n, "type") || vmc_name_is(n, "firmware") ||
                    (vmc_name_is(n, "loader") && r->ours)) {
             /* rendered from the options, or chosen by libvirt for firmware='efi' */
@@ -177,7 +235,7 @@ vmc_read_os(VmcReader *r, xmlNode *os, gboolean cmdline_generated)
             /* libvirt adds <boot dev='hd'/>; a direct kernel boot ignores it, and
              * without a kernel the warning below says enough */
         } else {
-            vmc_warn(r, "os/%s has no VmcConfig equivalent; dropped", (const char *) n->name);
+            vmc_warn(r, "os/%s has no VmcConfig equivalent; dropped", vmc_e(r, n->name));
         }
     }
     if (!vmc_config_get_kernel(r->cfg))
@@ -223,8 +281,8 @@ vmc_read_disks(VmcReader *r, GPtrArray *disks)
             assigned[k] = d->path;
             continue;
         }
-        vmc_warn(r, "disk '%s' is one disk more than a VmcConfig holds (root, seed, data); "
-                    "dropped", d->path);
+        vmc_warn(r, "disk %s is one disk more than a VmcConfig holds (root, seed, data); "
+                    "dropped", vmc_q(r, d->path));
     }
     vmc_config_set_root_disk(r->cfg, assigned[0]);
     vmc_config_set_seed_iso(r->cfg, assigned[1]);
@@ -252,16 +310,16 @@ vmc_read_disk(VmcReader *r, xmlNode *disk, GPtrArray *disks)
     VmcDiskSeen *d;
 
     if (g_strcmp0(type, "file") != 0 && g_strcmp0(type, "block") != 0) {
-        vmc_warn(r, "disk of type '%s' has no VmcConfig equivalent (only files and block "
-                    "devices); dropped", type ? type : "");
+        vmc_warn(r, "disk of type %s has no VmcConfig equivalent (only files and block "
+                    "devices); dropped", vmc_q(r, type));
         return;
     }
     if (g_strcmp0(device, "disk") != 0 && g_strcmp0(device, "cdrom") != 0) {
-        vmc_warn(r, "disk device '%s' has no VmcConfig equivalent; dropped", device ? device : "");
+        vmc_warn(r, "disk device %s has no VmcConfig equivalent; dropped", vmc_q(r, device));
         return;
     }
     if (!path) {
-        vmc_warn(r, "%s without a medium; dropped", device);
+        vmc_warn(r, "%s without a medium; dropped", vmc_q(r, device));
         return;
     }
     d = g_new0(VmcDiskSeen, 1);
@@ -283,13 +341,12 @@ vmc_read_filesystem(VmcReader *r, xmlNode *fs)
     const char *host_path;
 
     if ((type && strcmp(type, "mount") != 0) || !dir || !tag) {
-        vmc_warn(r, "filesystem of type '%s' has no VmcConfig equivalent; dropped",
-                 type ? type : "");
+        vmc_warn(r, "filesystem of type %s has no VmcConfig equivalent; dropped", vmc_q(r, type));
         return;
     }
     if (g_strcmp0(driver_type, "virtiofs") != 0)
-        vmc_warn(r, "filesystem '%s' uses '%s', not virtiofs; it becomes a virtiofs share", tag,
-                 driver_type ? driver_type : "the default driver");
+        vmc_warn(r, "filesystem %s uses %s, not virtiofs; it becomes a virtiofs share",
+                 vmc_q(r, tag), driver_type ? vmc_q(r, driver_type) : "the default driver");
     host_path = g_hash_table_lookup(r->share_views, tag);
     vmc_config_add_shared_dir(r->cfg,
                               vmc_shared_dir_new(host_path ? host_path : dir, tag,
@@ -323,16 +380,15 @@ vmc_read_interface(VmcReader *r, xmlNode *iface, GHashTable *generated_macs)
     } else if (g_strcmp0(type, "user") == 0) {
         kind = VMC_NETWORK_USER;
     } else {
-        vmc_warn(r, "interface of type '%s' has no VmcConfig equivalent; dropped",
-                 type ? type : "");
+        vmc_warn(r, "interface of type %s has no VmcConfig equivalent; dropped", vmc_q(r, type));
         return;
     }
     if (kind != VMC_NETWORK_USER && !source_name) {
-        vmc_warn(r, "%s interface without a source; dropped", type);
+        vmc_warn(r, "%s interface without a source; dropped", vmc_q(r, type));
         return;
     }
     if (model && strcmp(model, "virtio") != 0)
-        vmc_warn(r, "interface model '%s' becomes virtio", model);
+        vmc_warn(r, "interface model %s becomes virtio", vmc_q(r, model));
     if (g_hash_table_contains(generated_macs, GUINT_TO_POINTER(index + 1)))
         g_clear_pointer(&mac, g_free);
     vmc_config_add_network(r->cfg, vmc_network_attachment_new(kind, source_name, mac));
@@ -353,11 +409,10 @@ vmc_read_serial(VmcReader *r, xmlNode *serial)
         vmc_config_set_serial_log(r->cfg, path);
     } else if (log) {
         vmc_config_set_serial_log(r->cfg, log);
-        vmc_warn(r, "serial port of type '%s' logs to '%s'; serial_log takes that file and the "
-                    "port becomes a plain file", type ? type : "", log);
+        vmc_warn(r, "serial port of type %s logs to %s; serial_log takes that file and the "
+                    "port becomes a plain file", vmc_q(r, type), vmc_q(r, log));
     } else {
-        vmc_warn(r, "serial port of type '%s' writes to no file; set serial_log",
-                 type ? type : "");
+        vmc_warn(r, "serial port of type %s writes to no file; set serial_log", vmc_q(r, type));
     }
 }
 
@@ -389,7 +444,7 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
             vmc_config_set_vsock(r->cfg, TRUE);
             if (address && g_strcmp0(automatic, "yes") != 0)
                 vmc_warn(r, "vsock CID %s was fixed; a VmcConfig always picks it automatically",
-                         address);
+                         vmc_q(r, address));
         } else if (vmc_name_is(n, "controller") && !r->ours) {
             g_autofree char *type = vmc_xml_prop(n, "type");
             g_autofree char *model = vmc_xml_prop(n, "model");
@@ -397,7 +452,7 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
             /* PCI controllers are libvirt's to add; USB is not rendered at all. */
             if (g_strcmp0(type, "usb") == 0 && g_strcmp0(model, "none") != 0 && !usb_warned) {
                 vmc_warn(r, "USB controller%s%s dropped: VMs get no USB", model ? " " : "",
-                         model ? model : "");
+                         model ? vmc_q(r, model) : "");
                 usb_warned = TRUE;
             }
         } else if (!g_strv_contains(vmc_implied_devices, (const char *) n->name)) {
@@ -406,11 +461,11 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
             if (vmc_name_is(n, "audio") && g_strcmp0(type, "none") == 0)
                 continue;  /* libvirt's way of saying "no sound" */
             if (type)
-                vmc_warn(r, "device <%s type='%s'> has no VmcConfig equivalent; dropped",
-                         (const char *) n->name, type);
+                vmc_warn(r, "device <%s type=%s> has no VmcConfig equivalent; dropped",
+                         vmc_e(r, n->name), vmc_q(r, type));
             else
                 vmc_warn(r, "device <%s> has no VmcConfig equivalent; dropped",
-                         (const char *) n->name);
+                         vmc_e(r, n->name));
         }
     }
     vmc_read_disks(r, disks);
@@ -454,7 +509,7 @@ vmc_read_foreign_settings(VmcReader *r, xmlNode *root)
         g_autofree char *offset = vmc_xml_prop(clock, "offset");
 
         if (offset && strcmp(offset, "utc") != 0)
-            vmc_warn(r, "clock offset '%s' becomes utc", offset);
+            vmc_warn(r, "clock offset %s becomes utc", vmc_q(r, offset));
         if (vmc_first_child(clock, "timer"))
             vmc_warn(r, "clock timer settings dropped (libvirt's defaults apply)");
     }
@@ -468,13 +523,14 @@ vmc_read_foreign_settings(VmcReader *r, xmlNode *root)
         /* ACPI is rendered; QEMU gives x86 guests an APIC and PAE anyway. */
         if (n->type == XML_ELEMENT_NODE && !vmc_name_is(n, "acpi") && !vmc_name_is(n, "apic") &&
             !vmc_name_is(n, "pae"))
-            vmc_warn(r, "features/%s dropped", (const char *) n->name);
+            vmc_warn(r, "features/%s dropped", vmc_e(r, n->name));
     }
     for (gsize i = 0; i < G_N_ELEMENTS(actions); i++) {
         g_autofree char *action = vmc_xml_text(vmc_first_child(root, actions[i].element));
 
         if (action && strcmp(g_strstrip(action), actions[i].ours) != 0)
-            vmc_warn(r, "%s '%s' becomes '%s'", actions[i].element, action, actions[i].ours);
+            vmc_warn(r, "%s %s becomes '%s'", actions[i].element, vmc_q(r, action),
+                     actions[i].ours);
     }
 }
 
@@ -502,6 +558,28 @@ static const char *const vmc_implied_elements[] = {
 VmcConfig *
 vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
 {
+    g_return_val_if_fail(xml != NULL, NULL);
+    return vmc_config_from_domain_xml_data(xml, -1, warnings, error);
+}
+
+/**
+ * vmc_config_from_domain_xml_data:
+ * @xml: libvirt domain XML, @length bytes long
+ * @length: the length of @xml in bytes, or -1 when it ends with a NUL
+ * @warnings: (out) (optional) (transfer full): as for
+ *   vmc_config_from_domain_xml()
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_config_from_domain_xml() of the contents of a file: a NUL byte
+ * within @length is an error, not the end of the document. At most 4 MiB
+ * are read; a document type declaration (and so any entity) is refused.
+ *
+ * Returns: (transfer full): the config, or %NULL with
+ * %VMC_ERROR_INVALID_CONFIG set.
+ */
+VmcConfig *
+vmc_config_from_domain_xml_data(const char *xml, gssize length, char ***warnings, GError **error)
+{
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(xmlXPathContext) ctxt = NULL;
     g_autoptr(VmcConfig) cfg = vmc_config_new(NULL);
@@ -509,7 +587,8 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
     g_autoptr(GHashTable) generated_macs = g_hash_table_new(NULL, NULL);
     g_autoptr(GHashTable) share_views = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                               g_free);
-    VmcReader r = { cfg, found, FALSE, share_views };
+    g_autoptr(GPtrArray) quoted = g_ptr_array_new_with_free_func(g_free);
+    VmcReader r = { cfg, found, FALSE, share_views, quoted };
     gboolean uuid_generated = FALSE, cmdline_generated = FALSE;
     xmlNode *root, *node;
     guint memory = 0;
@@ -517,14 +596,14 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
     g_return_val_if_fail(xml != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-    doc = vmc_xml_parse(xml, -1, error);
+    doc = vmc_xml_parse(xml, length, error);
     if (!doc)
         return NULL;
     root = xmlDocGetRootElement(doc);
     if (!root || !vmc_name_is(root, "domain")) {
         g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
                     "domain XML: the root element is <%s>, not <domain>",
-                    root ? (const char *) root->name : "");
+                    root ? vmc_e(&r, root->name) : "");
         return NULL;
     }
     ctxt = xmlXPathNewContext(doc);
@@ -542,7 +621,7 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
         g_autoptr(GBytes) bytes = vmc_bytes_from_hex(g_strstrip(text));
         if (!bytes || g_bytes_get_size(bytes) != 16) {
             g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
-                        "domain XML: <uuid> '%s' is not a UUID", text);
+                        "domain XML: <uuid> %s is not a UUID", vmc_q(&r, text));
             return NULL;
         }
         vmc_config_set_machine_id(cfg, g_bytes_get_data(bytes, NULL), 16);
@@ -556,14 +635,19 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
     if (node) {
         g_autofree char *text = vmc_xml_text(node);
         g_autofree char *current = vmc_xml_prop(node, "current");
-        guint64 cpus = g_ascii_strtoull(text, NULL, 10);
+        guint cpus, now;
 
+        if (!vmc_read_count("<vcpu>", text, &cpus, error))
+            return NULL;
         if (current) {
-            vmc_warn(&r, "vcpu current='%s' of %s: the config takes the current count", current,
-                     text);
-            cpus = g_ascii_strtoull(current, NULL, 10);
+            if (!vmc_read_count("<vcpu current>", current, &now, error))
+                return NULL;
+            if (now != cpus)
+                vmc_warn(&r, "vcpu current=%u of %u: the config takes the current count", now,
+                         cpus);
+            cpus = now;
         }
-        vmc_config_set_cpus(cfg, (guint) MIN(cpus, G_MAXUINT));
+        vmc_config_set_cpus(cfg, cpus);
     }
 
     for (node = root->children; node; node = node->next) {
@@ -578,17 +662,17 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
                 if (n->type == XML_ELEMENT_NODE && !vmc_name_is(n, "source") &&
                     !vmc_name_is(n, "access"))
                     vmc_warn(&r, "memoryBacking/%s has no VmcConfig equivalent; dropped",
-                             (const char *) n->name);
+                             vmc_e(&r, n->name));
             }
         } else if (vmc_name_is(node, "cpu") && !r.ours && !vmc_cpu_is_libvirt_default(node)) {
             g_autofree char *mode = vmc_xml_prop(node, "mode");
-            vmc_warn(&r, "cpu mode '%s' has no VmcConfig equivalent; libvirt's default CPU is used",
-                     mode ? mode : "custom");
+            vmc_warn(&r, "cpu mode %s has no VmcConfig equivalent; libvirt's default CPU is used",
+                     vmc_q(&r, mode ? mode : "custom"));
         } else if (!vmc_name_is(node, "name") && !vmc_name_is(node, "uuid") &&
                    !vmc_name_is(node, "metadata") && !vmc_name_is(node, "memory") &&
                    !vmc_name_is(node, "vcpu") && !vmc_name_is(node, "cpu") &&
                    !g_strv_contains(vmc_implied_elements, (const char *) node->name)) {
-            vmc_warn(&r, "<%s> has no VmcConfig equivalent; dropped", (const char *) node->name);
+            vmc_warn(&r, "<%s> has no VmcConfig equivalent; dropped", vmc_e(&r, node->name));
         }
     }
 

@@ -120,7 +120,7 @@ vmc_driver_load(const char *name, GError **error)
     const VmcDriverOps *ops;
 
     if (!vmc_driver_name_valid(name)) {
-        g_autofree char *q = vmc_quote(name);
+        g_autofree char *q = vmc_quote_value(name);
         g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
                     "no driver %s: a driver's name is 1-64 of a-z, 0-9, '-' and '_'", q);
         return NULL;

@@ -165,6 +165,16 @@ vmc_scan_number(VmcJsonScan *s)
     }
     if (p < s->end && (g_ascii_isalnum(*p) || *p == '.'))
         return vmc_scan_fail(s, "not a JSON number");
+    if (!memchr(s->p, '.', p - s->p) && !memchr(s->p, 'e', p - s->p) &&
+        !memchr(s->p, 'E', p - s->p)) {
+        /* json-glib reads whole numbers as gint64 and wraps larger ones */
+        g_autofree char *digits = g_strndup(s->p, p - s->p);
+        gint64 value;
+
+        if (!g_ascii_string_to_signed(digits, 10, G_MININT64, G_MAXINT64, &value, NULL))
+            return vmc_scan_fail(s, "the whole number is beyond what JSON readers hold "
+                                    "exactly (-2^63 to 2^63-1)");
+    }
     s->p = p;
     return TRUE;
 }

@@ -19,21 +19,26 @@ vmc_on_object_member(JsonParser *parser, JsonObject *object, const char *member,
     VmcDuplicateCheck *check = data;
     char *key = g_strdup_printf("%p/%s", (void *) object, member);
 
-    if (!g_hash_table_add(check->seen, key) && !check->duplicate)
-        check->duplicate = g_strdup_printf("%u: key '%s' appears twice in one object",
-                                           json_parser_get_current_line(parser), member);
+    if (!g_hash_table_add(check->seen, key) && !check->duplicate) {
+        g_autofree char *q = vmc_quote_value(member);
+        check->duplicate = g_strdup_printf("%u: key %s appears twice in one object",
+                                           json_parser_get_current_line(parser), q);
+    }
 }
 
 static gboolean G_GNUC_PRINTF(4, 5)
 vmc_json_fail(GError **error, const char *origin, const char *path, const char *fmt, ...)
 {
     g_autofree char *detail = NULL;
+    g_autofree char *safe_path = NULL;
     va_list args;
 
     va_start(args, fmt);
     detail = g_strdup_vprintf(fmt, args);
     va_end(args);
-    g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "%s: %s: %s", origin, path, detail);
+    safe_path = vmc_escape_text(path);
+    g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "%s: %s: %s", origin, safe_path,
+                detail);
     return FALSE;
 }
 
@@ -199,7 +204,7 @@ vmc_json_read_network(JsonNode *node, const char *origin, const char *path, GErr
     if (!vmc_json_get_string(member, origin, type_path, FALSE, &type, error))
         return NULL;
     if (!vmc_network_kind_from_string(type, &kind)) {
-        g_autofree char *q = vmc_quote(type);
+        g_autofree char *q = vmc_quote_value(type);
         vmc_json_fail(error, origin, type_path,
                       "unknown network type %s (known types: tap, bridge, network, user)", q);
         return NULL;
@@ -207,7 +212,7 @@ vmc_json_read_network(JsonNode *node, const char *origin, const char *path, GErr
 
     {
         const char *allowed[] = { "type", "mac", source_keys[kind], NULL };
-        what = g_strdup_printf("a '%s' network", type);
+        what = g_strdup_printf("a '%s' network", vmc_network_kind_to_string(kind));
         if (!vmc_json_check_keys(obj, allowed, what, origin, path, error))
             return NULL;
     }
@@ -327,7 +332,7 @@ vmc_json_read_field(JsonNode *node, const VmcFieldInfo *f, VmcConfig *cfg, const
             return TRUE;
         bytes = vmc_bytes_from_hex(hex);
         if (!bytes) {
-            g_autofree char *q = vmc_quote(hex);
+            g_autofree char *q = vmc_quote_value(hex);
             return vmc_json_fail(error, origin, f->name,
                                  "%s is not hex: use pairs of hex digits, dashes allowed "
                                  "(a UUID works)", q);
@@ -344,8 +349,9 @@ vmc_json_read_field(JsonNode *node, const VmcFieldInfo *f, VmcConfig *cfg, const
 }
 
 static VmcConfig *
-vmc_config_load_json(const char *data, gssize length, const char *origin, GError **error)
+vmc_config_load_json(const char *data, gssize length, const char *file, GError **error)
 {
+    g_autofree char *origin = vmc_escape_text(file);
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
     g_autoptr(GError) parse_error = NULL;
     g_autoptr(VmcConfig) cfg = vmc_config_new(NULL);
@@ -448,7 +454,8 @@ vmc_config_load_file(const char *path, GError **error)
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
     if (!g_file_get_contents(path, &data, &length, &io_error)) {
-        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot read VM config: %s", io_error->message);
+        g_autofree char *msg = vmc_escape_text(io_error->message);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot read VM config: %s", msg);
         return NULL;
     }
     return vmc_config_load_json(data, (gssize) length, path, error);

@@ -69,9 +69,10 @@ extern const gsize vmc_config_n_fields;
 
 const VmcFieldInfo *vmc_config_field_lookup(const char *name);
 
+/* FALSE for what vmc_quote_value() escapes: controls, format characters
+ * (bidi, zero-width) and line separators. */
+gboolean vmc_char_is_inert(gunichar c);
 
-/* A value quoted for an error message: escaped and shortened. */
-char *vmc_quote(const char *value);
 
 gboolean vmc_mac_parse(const char *mac, guint8 out[6]);
 char *vmc_bytes_to_hex(GBytes *bytes);

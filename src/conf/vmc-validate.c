@@ -20,10 +20,10 @@ vmc_invalid(GError **error, const VmcConfig *cfg, const char *fmt, ...)
     detail = g_strdup_vprintf(fmt, args);
     va_end(args);
 
-    if (cfg->name && *cfg->name && g_utf8_validate(cfg->name, -1, NULL))
-        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
-                    "VM '%s': %s", cfg->name, detail);
-    else
+    if (cfg->name && *cfg->name) {
+        g_autofree char *q = vmc_quote_value(cfg->name);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "VM %s: %s", q, detail);
+    } else
         g_set_error_literal(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, detail);
     return FALSE;
 }
@@ -44,12 +44,13 @@ vmc_all_safe(const char *s)
     return TRUE;
 }
 
-/* Byte offset of the first control character, or -1. */
+/* Byte offset of the first character that is a control or a format
+ * character (what vmc_quote_value() escapes), or -1. @s is UTF-8. */
 static gssize
 vmc_find_control(const char *s)
 {
-    for (const char *p = s; *p; p++) {
-        if ((guchar) *p < 0x20 || *p == 0x7f)
+    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+        if (!vmc_char_is_inert(g_utf8_get_char(p)))
             return p - s;
     }
     return -1;
@@ -59,7 +60,7 @@ static gboolean
 vmc_validate_name(const VmcConfig *cfg, GError **error)
 {
     const char *name = cfg->name ? cfg->name : "";
-    g_autofree char *q = vmc_quote(name);
+    g_autofree char *q = vmc_quote_value(name);
     gsize len = strlen(name);
 
     /* The first four rules and their words are vm-rs's. */
@@ -87,25 +88,40 @@ vmc_validate_text(const VmcConfig *cfg, const char *field, const char *value, GE
         return vmc_invalid(error, cfg, "%s must be valid UTF-8", field);
     ctl = vmc_find_control(value);
     if (ctl >= 0) {
-        g_autofree char *q = vmc_quote(value);
+        g_autofree char *q = vmc_quote_value(value);
+        gunichar c = g_utf8_get_char(value + ctl);
+
+        if (c < 0x80)
+            return vmc_invalid(error, cfg,
+                               "%s must not contain control characters (found \\x%02x at byte "
+                               "%zd of %s)", field, c, ctl, q);
         return vmc_invalid(error, cfg,
-                           "%s must not contain control characters (found \\x%02x at byte %zd of %s)",
-                           field, (guchar) value[ctl], ctl, q);
+                           "%s must not contain control characters or invisible formatting "
+                           "(found U+%04X at byte %zd of %s)", field, c, ctl, q);
     }
     return TRUE;
 }
 
+/* libvirt's schema takes a file path as "/" and at least one character
+ * more (absFilePath), a directory as "/" and anything (absDirPath). */
 static gboolean
-vmc_validate_path(const VmcConfig *cfg, const char *field, const char *path, GError **error)
+vmc_validate_path(const VmcConfig *cfg, const char *field, const char *path, gboolean is_dir,
+                  GError **error)
 {
+    g_autofree char *q = NULL;
+
     if (!vmc_validate_text(cfg, field, path, error))
         return FALSE;
-    if (!g_path_is_absolute(path)) {
-        g_autofree char *q = vmc_quote(path);
+    q = vmc_quote_value(path);
+    if (!g_path_is_absolute(path))
         return vmc_invalid(error, cfg,
                            "%s must be an absolute path (got %s): the config may be used on "
                            "another host or from another directory", field, q);
-    }
+    if (strlen(path) > VMC_CONFIG_PATH_MAX)
+        return vmc_invalid(error, cfg, "%s is %zu bytes long: a path has at most %d (PATH_MAX)",
+                           field, strlen(path), VMC_CONFIG_PATH_MAX);
+    if (!is_dir && path[strspn(path, "/")] == '\0')
+        return vmc_invalid(error, cfg, "%s %s names the root directory, not a file", field, q);
     return TRUE;
 }
 
@@ -121,7 +137,7 @@ vmc_validate_ifname(const VmcConfig *cfg, guint index, const char *key, const ch
                            key, what);
     if (strlen(ifname) > VMC_CONFIG_IFNAME_MAX || !vmc_all_safe(ifname) ||
         strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0) {
-        q = vmc_quote(ifname);
+        q = vmc_quote_value(ifname);
         return vmc_invalid(error, cfg,
                            "networks[%u].%s %s is not a valid %s name: use 1-%d characters of "
                            "A-Z a-z 0-9 _ . - (Linux interface names)",
@@ -143,7 +159,7 @@ vmc_validate_mac(const VmcConfig *cfg, guint i, GError **error)
         for (guint j = 0; j < i; j++) {
             const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
             if (g_strcmp0(other->mac, net->mac) == 0) {
-                q = vmc_quote(net->mac);
+                q = vmc_quote_value(net->mac);
                 return vmc_invalid(error, cfg,
                                    "networks[%u].mac %s is already used by networks[%u]; "
                                    "every NIC needs its own MAC", i, q, j);
@@ -151,7 +167,7 @@ vmc_validate_mac(const VmcConfig *cfg, guint i, GError **error)
         }
         return TRUE;
     }
-    q = vmc_quote(net->mac);
+    q = vmc_quote_value(net->mac);
     if (!ok)
         return vmc_invalid(error, cfg,
                            "networks[%u].mac %s is not a MAC address: use six two-digit hex "
@@ -167,6 +183,10 @@ vmc_validate_mac(const VmcConfig *cfg, guint i, GError **error)
 static gboolean
 vmc_validate_networks(const VmcConfig *cfg, GError **error)
 {
+    if (cfg->networks->len > VMC_CONFIG_NETWORKS_MAX)
+        return vmc_invalid(error, cfg,
+                           "networks has %u NICs: a VM takes at most %d (each is a PCIe device "
+                           "of its own)", cfg->networks->len, VMC_CONFIG_NETWORKS_MAX);
     for (guint i = 0; i < cfg->networks->len; i++) {
         const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, i);
 
@@ -177,7 +197,7 @@ vmc_validate_networks(const VmcConfig *cfg, GError **error)
             for (guint j = 0; j < i; j++) {
                 const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
                 if (other->kind == VMC_NETWORK_TAP && g_strcmp0(other->source, net->source) == 0) {
-                    g_autofree char *q = vmc_quote(net->source);
+                    g_autofree char *q = vmc_quote_value(net->source);
                     return vmc_invalid(error, cfg,
                                        "networks[%u].name: TAP device %s is already used by "
                                        "networks[%u]; a TAP device can back only one NIC",
@@ -194,19 +214,19 @@ vmc_validate_networks(const VmcConfig *cfg, GError **error)
                 return vmc_invalid(error, cfg,
                                    "networks[%u].network must name a libvirt network (it is empty)",
                                    i);
-            if (vmc_find_control(net->source) >= 0 || !g_utf8_validate(net->source, -1, NULL)) {
+            if (!g_utf8_validate(net->source, -1, NULL) || vmc_find_control(net->source) >= 0) {
                 g_autofree char *field = g_strdup_printf("networks[%u].network", i);
                 return vmc_validate_text(cfg, field, net->source, error);
             }
             if (strchr(net->source, '/')) {
-                g_autofree char *q = vmc_quote(net->source);
+                g_autofree char *q = vmc_quote_value(net->source);
                 return vmc_invalid(error, cfg, "networks[%u].network %s must not contain '/'", i,
                                    q);
             }
             break;
         case VMC_NETWORK_USER:
             if (net->source) {
-                g_autofree char *q = vmc_quote(net->source);
+                g_autofree char *q = vmc_quote_value(net->source);
                 return vmc_invalid(error, cfg,
                                    "networks[%u]: a 'user' network takes no source (got %s)",
                                    i, q);
@@ -225,6 +245,11 @@ vmc_validate_networks(const VmcConfig *cfg, GError **error)
 static gboolean
 vmc_validate_shared_dirs(const VmcConfig *cfg, GError **error)
 {
+    if (cfg->shared_dirs->len > VMC_CONFIG_SHARED_DIRS_MAX)
+        return vmc_invalid(error, cfg,
+                           "shared_dirs has %u shares: a VM takes at most %d (each is a PCIe "
+                           "device and a virtiofsd process of its own)", cfg->shared_dirs->len,
+                           VMC_CONFIG_SHARED_DIRS_MAX);
     for (guint i = 0; i < cfg->shared_dirs->len; i++) {
         const VmcSharedDir *dir = g_ptr_array_index(cfg->shared_dirs, i);
         g_autofree char *q = NULL;
@@ -232,12 +257,12 @@ vmc_validate_shared_dirs(const VmcConfig *cfg, GError **error)
 
         if (!dir->host_path || !*dir->host_path)
             return vmc_invalid(error, cfg, "shared_dirs[%u].host_path must not be empty", i);
-        if (vmc_find_control(dir->host_path) >= 0 || !g_path_is_absolute(dir->host_path) ||
-            !g_utf8_validate(dir->host_path, -1, NULL)) {
+        {
             g_autofree char *path_field = g_strdup_printf("shared_dirs[%u].host_path", i);
-            return vmc_validate_path(cfg, path_field, dir->host_path, error);
+            if (!vmc_validate_path(cfg, path_field, dir->host_path, TRUE, error))
+                return FALSE;
         }
-        q = vmc_quote(dir->tag);
+        q = vmc_quote_value(dir->tag);
         if (len == 0 || len > VMC_CONFIG_TAG_MAX || !vmc_all_safe(dir->tag))
             return vmc_invalid(error, cfg,
                                "shared_dirs[%u].tag %s is not a valid virtiofs tag: use 1-%d "
@@ -284,7 +309,7 @@ vmc_config_validate(const VmcConfig *cfg, GError **error)
         return vmc_invalid(error, cfg, "kernel path must not be empty");
 
     if (cfg->namespace && *cfg->namespace) {
-        g_autofree char *q = vmc_quote(cfg->namespace);
+        g_autofree char *q = vmc_quote_value(cfg->namespace);
         if (strlen(cfg->namespace) > VMC_CONFIG_NAME_MAX || !vmc_all_safe(cfg->namespace))
             return vmc_invalid(error, cfg,
                                "namespace %s is not valid: use at most %d characters of "
@@ -311,7 +336,7 @@ vmc_config_validate(const VmcConfig *cfg, GError **error)
         if (path && !*path && f->type == VMC_FIELD_OPT_STRING)
             return vmc_invalid(error, cfg, "%s is empty: leave it out (or null) when not used",
                                f->name);
-        if (path && !vmc_validate_path(cfg, f->name, path, error))
+        if (path && !vmc_validate_path(cfg, f->name, path, FALSE, error))
             return FALSE;
     }
 
@@ -330,7 +355,7 @@ vmc_config_validate(const VmcConfig *cfg, GError **error)
     }
 
     if (cfg->netns) {
-        g_autofree char *q = vmc_quote(cfg->netns);
+        g_autofree char *q = vmc_quote_value(cfg->netns);
         if (!*cfg->netns || strlen(cfg->netns) > 64 || !vmc_all_safe(cfg->netns) ||
             strcmp(cfg->netns, ".") == 0 || strcmp(cfg->netns, "..") == 0)
             return vmc_invalid(error, cfg,

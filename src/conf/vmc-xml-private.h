@@ -34,5 +34,7 @@ char *vmc_xml_prop(xmlNode *node, const char *name);
 /* @doc as text (with its XML declaration), for libvirt calls that take XML. */
 char *vmc_xml_dump(xmlDoc *doc);
 
-/* Parses XML that may come from anyone: no network, no entities expanded. */
+/* Parses XML that may come from anyone: at most VMC_XML_MAX_BYTES, no
+ * NUL, no document type declaration (so no entities), no network. */
+#define VMC_XML_MAX_BYTES (4 * 1024 * 1024)
 xmlDoc *vmc_xml_parse(const char *xml, gssize len, GError **error);

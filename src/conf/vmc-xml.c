@@ -55,27 +55,66 @@ vmc_xml_prop(xmlNode *node, const char *name)
     return node ? vmc_xml_steal(xmlGetProp(node, (const xmlChar *) name)) : NULL;
 }
 
+/* A document type declaration is where entities are declared; libvirt
+ * never writes one. The parser stops at its first token, before any
+ * entity is read, let alone expanded. */
+static void
+vmc_xml_refuse_dtd(void *data, const xmlChar *name, const xmlChar *external_id,
+                   const xmlChar *system_id)
+{
+    xmlParserCtxt *ctxt = data;
+
+    *(gboolean *) ctxt->_private = TRUE;
+    xmlStopParser(ctxt);
+}
+
 xmlDoc *
 vmc_xml_parse(const char *xml, gssize len, GError **error)
 {
+    xmlParserCtxt *ctxt;
     xmlDoc *doc;
+    const char *nul;
+    gboolean dtd = FALSE;
 
     if (len < 0)
         len = strlen(xml);
-    if (len > G_MAXINT) {
-        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "domain XML is too large");
-        return NULL;
-    }
-    doc = xmlReadMemory(xml, (int) len, "domain.xml", "UTF-8",
-                        XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
-                            XML_PARSE_NOWARNING);
-    if (!doc) {
-        const xmlError *err = xmlGetLastError();
+    if (len > VMC_XML_MAX_BYTES) {
         g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
-                    "domain XML is not well-formed: line %d: %s", err ? err->line : 0,
-                    err && err->message ? g_strchomp(err->message) : "parse error");
+                    "domain XML is %" G_GSSIZE_FORMAT " bytes long: at most %d (4 MiB) are read",
+                    len, VMC_XML_MAX_BYTES);
         return NULL;
     }
+    nul = memchr(xml, '\0', len);
+    if (nul) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "domain XML has a NUL byte at offset %td: XML holds no NUL", nul - xml);
+        return NULL;
+    }
+    ctxt = xmlNewParserCtxt();
+    if (!ctxt) {
+        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_IO, "out of memory reading domain XML");
+        return NULL;
+    }
+    ctxt->sax->internalSubset = vmc_xml_refuse_dtd;
+    ctxt->_private = &dtd;
+    doc = xmlCtxtReadMemory(ctxt, xml, (int) len, "domain.xml", "UTF-8",
+                            XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                                XML_PARSE_NOWARNING);
+    if (dtd) {
+        g_clear_pointer(&doc, xmlFreeDoc);
+        g_set_error_literal(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                            "domain XML has a document type declaration (<!DOCTYPE ...>): "
+                            "libvirt never writes one, and its entities are not read");
+    } else if (!doc || !ctxt->wellFormed) {
+        const xmlError *err = xmlCtxtGetLastError(ctxt);
+        g_autofree char *raw = g_strdup(err && err->message ? err->message : "parse error");
+        g_autofree char *msg = vmc_escape_text(g_strchomp(raw));
+
+        g_clear_pointer(&doc, xmlFreeDoc);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "domain XML is not well-formed: line %d: %s", err ? err->line : 0, msg);
+    }
+    xmlFreeParserCtxt(ctxt);
     return doc;
 }
 

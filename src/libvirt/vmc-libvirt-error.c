@@ -141,7 +141,8 @@ static gboolean G_GNUC_PRINTF(4, 0)
 vmc_libvirt_error_valist(GError **error, VmcOperation op, const virError *err,
                          const char *fmt, va_list args)
 {
-    g_autofree char *what = g_strdup_vprintf(fmt, args);
+    g_autofree char *raw = g_strdup_vprintf(fmt, args);
+    g_autofree char *what = vmc_escape_text(raw);
     GError *local;
 
     if (!err || err->code == VIR_ERR_OK) {
@@ -149,12 +150,14 @@ vmc_libvirt_error_valist(GError **error, VmcOperation op, const virError *err,
                             what);
     } else {
         const char *hint = "";
+        /* libvirt's message may repeat a value of anyone's, or QEMU's stderr */
+        g_autofree char *message = vmc_escape_text(err->message ? err->message
+                                                                : "unknown libvirt error");
 
         if (err->code == VIR_ERR_OPERATION_TIMEOUT)
             hint = " (the operation timed out and can be retried)";
         local = g_error_new(VMC_ERROR, vmc_libvirt_error_code(op, err->code, err->domain),
-                            "%s: %s%s", what,
-                            err->message ? err->message : "unknown libvirt error", hint);
+                            "%s: %s%s", what, message, hint);
         vmc_error_set_libvirt_origin(local, err->code, err->domain);
     }
     g_propagate_error(error, local);
