@@ -1292,8 +1292,26 @@ restart_libvirtd(void)
     start_libvirtd();
 }
 
-/* libvirtd goes away and comes back while a watch runs: the watch goes on,
- * the running VM is not reported stopped, and later changes arrive. */
+/* Between @mark and the first @kind event (which is waited for), @seen
+ * got nothing else: no state of the VM changed, so nothing is said. */
+static void
+assert_only_event_since(GMainContext *context, Seen *seen, guint mark, VmcStateKind kind,
+                        const char *what)
+{
+    const SeenEvent *next = wait_for_kind(context, seen, kind, mark, 10000);
+
+    for (guint i = mark; i < seen->events->len && g_ptr_array_index(seen->events, i) != next;
+         i++) {
+        const SeenEvent *e = g_ptr_array_index(seen->events, i);
+        g_error("%s: the restart was reported as the VM being %s (libvirt event %d), though its "
+                "state did not change", what, vmc_state_kind_to_string(e->kind), e->event);
+    }
+}
+
+/* libvirtd goes away and comes back while watches run: the watches go on,
+ * nothing is reported for the Ready VM (not stopped, not "running" again),
+ * neither by the watch that saw it start nor by one started after it was
+ * Ready, and later changes arrive. */
 static void
 test_daemon_restart(void)
 {
@@ -1303,10 +1321,10 @@ test_daemon_restart(void)
     g_autoptr(VmcHandle) handle = NULL;
     g_autoptr(GError) error = NULL;
     Seen seen = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
+    Seen later = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
     gint64 restarted, deadline;
-    const SeenEvent *paused;
     VmcState *state = NULL;
-    guint watch, mark;
+    guint watch, watch_later, mark, mark_later;
 
     if (!isolated(&left))
         return;
@@ -1316,40 +1334,59 @@ test_daemon_restart(void)
     handle = vmc_driver_boot(driver, cfg, &error);
     g_assert_no_error(error);
     wait_for_kind(context, &seen, VMC_STATE_READY, 0, READY_TIMEOUT_MS);
+    /* A watch of a driver of its own, as a new `virt-vmconfig watch` has:
+     * it never saw the VM start, and follows it from Ready on. */
+    {
+        g_autoptr(VmcDriver) other = vmc_driver_open(uri, &error);
 
-    mark = seen.events->len;
-    restart_libvirtd();
-    restarted = g_get_monotonic_time();
-    deadline = restarted + 60 * G_USEC_PER_SEC;
-    /* The driver reconnects by itself; calls made before that fail. */
-    while (!(state = vmc_driver_get_state(driver, handle, &error))) {
-        if (g_get_monotonic_time() > deadline)
-            g_error("%s: the driver was not usable 60 s after libvirtd restarted: %s", uri,
-                    error->message);
-        g_clear_error(&error);
-        g_main_context_iteration(context, FALSE);
-        g_usleep(100000);
-    }
-    g_test_message("%s: usable again %.1f s after libvirtd restarted", uri,
-                   (g_get_monotonic_time() - restarted) / 1e6);
-    g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_READY);
-    vmc_state_free(state);
+        g_assert_no_error(error);
+        vmc_driver_set_accel(other, VMC_ACCEL_QEMU);
+        watch_later = vmc_driver_watch(other, NULL, "vmc-boot-test", on_watch, &later, NULL);
+        wait_for_kind(context, &later, VMC_STATE_READY, 0, 10000);
+        mark = seen.events->len;
+        mark_later = later.events->len;
+        restart_libvirtd();
+        restarted = g_get_monotonic_time();
+        deadline = restarted + 60 * G_USEC_PER_SEC;
+        /* The drivers reconnect by themselves; calls made before that fail. */
+        while (!(state = vmc_driver_get_state(other, handle, &error))) {
+            if (g_get_monotonic_time() > deadline)
+                g_error("%s: the driver was not usable 60 s after libvirtd restarted: %s", uri,
+                        error->message);
+            g_clear_error(&error);
+            g_main_context_iteration(context, FALSE);
+            g_usleep(100000);
+        }
+        g_test_message("%s: usable again %.1f s after libvirtd restarted", uri,
+                       (g_get_monotonic_time() - restarted) / 1e6);
+        g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_READY);
+        vmc_state_free(state);
+        while (!(state = vmc_driver_get_state(driver, handle, &error))) {
+            if (g_get_monotonic_time() > deadline)
+                g_error("%s: the driver was not usable 60 s after libvirtd restarted: %s", uri,
+                        error->message);
+            g_clear_error(&error);
+            g_main_context_iteration(context, FALSE);
+            g_usleep(100000);
+        }
+        g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_READY);
+        vmc_state_free(state);
 
-    /* A change made after the restart is delivered; once it is, anything
-     * the restart made the watch report is in too. */
-    g_assert_true(vmc_driver_pause(driver, handle, &error));
-    g_assert_no_error(error);
-    paused = wait_for_kind(context, &seen, VMC_STATE_PAUSED, mark, 10000);
-    for (guint i = mark; i < seen.events->len && g_ptr_array_index(seen.events, i) != paused; i++) {
-        const SeenEvent *e = g_ptr_array_index(seen.events, i);
-        if (e->kind == VMC_STATE_STOPPED || e->kind == VMC_STATE_FAILED)
-            g_error("the restart was reported as the VM stopping (event %d)", e->event);
+        /* A change made after the restart is delivered to both; once it
+         * is, anything the restart made them report is in too. */
+        g_assert_true(vmc_driver_pause(driver, handle, &error));
+        g_assert_no_error(error);
+        assert_only_event_since(context, &seen, mark, VMC_STATE_PAUSED, "the first watch");
+        assert_only_event_since(context, &later, mark_later, VMC_STATE_PAUSED,
+                                "the watch started after Ready");
+        vmc_driver_unwatch(other, watch_later);
     }
 
     g_assert_true(vmc_driver_kill(driver, handle, &error));
     vmc_driver_unwatch(driver, watch);
     g_main_context_pop_thread_default(context);
     g_ptr_array_unref(seen.events);
+    g_ptr_array_unref(later.events);
     delete_vm(handle);
 }
 

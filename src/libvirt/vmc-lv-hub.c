@@ -98,11 +98,15 @@ vmc_event_for_kind(VmcStateKind kind, int *detail)
     }
 }
 
-/* After a reconnect: every VM whose state changed while libvirt was away
- * (or that appeared, or vanished) is reported; the others, not at all, so
- * that a daemon restart never looks like VMs stopping. */
+/* With @report, after a reconnect: every VM whose state changed while
+ * libvirt was away (or that appeared, or vanished) is reported; the
+ * others, not at all, so that a daemon restart never looks like VMs
+ * stopping or starting. Without, when events start to be followed: the
+ * states of the VMs there are now are remembered (those an event has told
+ * already are newer and kept), so that a VM the hub never saw change is
+ * not taken for a new one after a reconnect. */
 static void
-vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
+vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn, gboolean report)
 {
     g_autoptr(GHashTable) present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_event_unref);
@@ -126,18 +130,19 @@ vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn)
         g_hash_table_add(present, g_strdup(uuid));
         g_mutex_lock(&hub->lock);
         seen = g_hash_table_lookup(hub->states, uuid);
-        if (!seen || seen->kind != vmc_state_get_kind(state)) {
+        if (!seen || (report && seen->kind != vmc_state_get_kind(state))) {
             vmc_hub_remember(hub, uuid, virDomainGetName(doms[i]), vmc_state_get_kind(state));
             event = vmc_event_for_kind(vmc_state_get_kind(state), &detail);
-            g_ptr_array_add(events, vmc_event_new(virDomainGetName(doms[i]), uuid,
-                                                  vmc_state_copy(state), event, detail));
+            if (report)
+                g_ptr_array_add(events, vmc_event_new(virDomainGetName(doms[i]), uuid,
+                                                      vmc_state_copy(state), event, detail));
         }
         g_mutex_unlock(&hub->lock);
         vmc_state_free(state);
         virDomainFree(doms[i]);
     }
     free(doms);
-    if (n < 0) {
+    if (n < 0 || !report) {
         virResetLastError();
         return;
     }
@@ -264,7 +269,13 @@ vmc_hub_want_events(VmcEventHub *hub, GError **error)
         g_mutex_unlock(&hub->events_lock);
         return FALSE;
     }
+    /* Events from here on; what is there now, before any reconnect (on a
+     * reference of our own: a reconnect may replace the hub's). */
+    virConnectRef(conn);
     g_mutex_unlock(&hub->events_lock);
+    vmc_hub_reconcile(hub, conn, FALSE);
+    virConnectClose(conn);
+    virResetLastError();
     return TRUE;
 }
 
@@ -302,7 +313,7 @@ vmc_reconnect_thread(gpointer data)
             }
             g_mutex_unlock(&hub->lock);
             if (!closing) {
-                vmc_hub_reconcile(hub, conn);
+                vmc_hub_reconcile(hub, conn, TRUE);
                 break;
             }
             virConnectDomainEventDeregisterAny(conn, id);
