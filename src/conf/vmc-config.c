@@ -439,7 +439,25 @@ vmc_config_equal(const VmcConfig *a, const VmcConfig *b)
     }
 
 VMC_STRING_ACCESSORS(name)
-VMC_STRING_ACCESSORS(namespace)
+
+const char *
+vmc_config_get_namespace(const VmcConfig *cfg)
+{
+    g_return_val_if_fail(cfg != NULL, NULL);
+    return cfg->namespace;
+}
+
+/* No namespace is the empty one: the domain's metadata cannot tell them
+ * apart, so neither does the config. */
+void
+vmc_config_set_namespace(VmcConfig *cfg, const char *value)
+{
+    g_return_if_fail(cfg != NULL);
+    if (cfg->namespace != value) {
+        g_free(cfg->namespace);
+        cfg->namespace = g_strdup(value ? value : "");
+    }
+}
 VMC_STRING_ACCESSORS(kernel)
 VMC_STRING_ACCESSORS(initramfs)
 VMC_STRING_ACCESSORS(root_disk)

@@ -407,6 +407,9 @@ vmc_config_load_json(const char *data, gssize length, const char *file, GError *
         if (node && !vmc_json_read_field(node, f, cfg, origin, error))
             return NULL;
     }
+    /* No namespace is the empty one (vmc_config_set_namespace()). */
+    if (!cfg->namespace)
+        cfg->namespace = g_strdup("");
     return g_steal_pointer(&cfg);
 }
 

@@ -15,11 +15,15 @@
 
 /* Shown as they are: everything but controls (C0, DEL, C1), format
  * characters (bidi embeddings, overrides and isolates, zero-width
- * characters, the BOM) and the line and paragraph separators. */
+ * characters, the BOM), the line and paragraph separators and the
+ * noncharacters. */
 gboolean
 vmc_char_is_inert(gunichar c)
 {
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+        return FALSE;
+    /* Noncharacters: U+FFFE and U+FFFF are not even XML characters. */
+    if ((c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) == 0xfffe)
         return FALSE;
     switch (g_unichar_type(c)) {
     case G_UNICODE_FORMAT:

@@ -96,8 +96,8 @@ vmc_validate_text(const VmcConfig *cfg, const char *field, const char *value, GE
                                "%s must not contain control characters (found \\x%02x at byte "
                                "%zd of %s)", field, c, ctl, q);
         return vmc_invalid(error, cfg,
-                           "%s must not contain control characters or invisible formatting "
-                           "(found U+%04X at byte %zd of %s)", field, c, ctl, q);
+                           "%s must not contain control characters, invisible formatting or "
+                           "noncharacters (found U+%04X at byte %zd of %s)", field, c, ctl, q);
     }
     return TRUE;
 }

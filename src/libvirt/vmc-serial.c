@@ -23,6 +23,7 @@
 
 struct _VmcReadyScanner {
     GString *line;
+    gboolean too_long;   /* the line so far was longer than VMC_READY_LINE_MAX */
     char *ip;
 };
 
@@ -49,6 +50,7 @@ void
 vmc_ready_scanner_reset(VmcReadyScanner *s)
 {
     g_string_truncate(s->line, 0);
+    s->too_long = FALSE;
     g_clear_pointer(&s->ip, g_free);
 }
 
@@ -84,12 +86,17 @@ vmc_ready_scanner_feed(VmcReadyScanner *s, const char *data, gsize len)
         char c = data[i];
 
         if (c == '\n') {
-            vmc_ready_check_line(s, s->line->str);
+            if (!s->too_long)
+                vmc_ready_check_line(s, s->line->str);
             g_string_truncate(s->line, 0);
+            s->too_long = FALSE;
         } else if (c != '\r' && c != '\0') {
-            /* A line this long is no marker line; keep memory bounded. */
+            /* A line this long is no marker line: none of it counts, and
+             * memory stays bounded. */
             if (s->line->len < VMC_READY_LINE_MAX)
                 g_string_append_c(s->line, c);
+            else
+                s->too_long = TRUE;
         }
     }
     return s->ip != NULL;
