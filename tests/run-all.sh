@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds virt-vmconfig with warnings as errors and runs every test tier
 # (unit, XML, libvirt, real boots); then the suites that valgrind can carry
-# under valgrind, and every tier again in an ASan/UBSan build. Needs the
+# under valgrind, every tier again in an ASan/UBSan build, and each
+# libFuzzer target for 60 s. Needs the
 # packages that .ci/install-deps installs; run as root (real boots use
 # qemu:///system). Fails if the run leaves a domain, QEMU process, TAP
 # device, namespace or temporary directory behind.
@@ -56,6 +57,11 @@ meson test -C "$build" --setup valgrind --print-errorlogs
 setup "$build-asan" -Db_sanitize=address,undefined -Db_lundef=false
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C "$build-asan" --print-errorlogs
 bash tests/leftovers.sh
+
+# The libFuzzer targets (JSON loader, XML reader, serial marker scanner),
+# 60 s each, seeded from tests/data/; an input that crashes one, or breaks
+# its round trip, is saved under tests/data/hostile/fuzz/ and fails the run.
+FUZZ_BUILD_DIR=$PWD/$build-fuzz bash tests/fuzz/run-fuzzers.sh "${VMC_FUZZ_SECONDS:-60}"
 
 # The installed library is usable on its own: headers, pkg-config file,
 # and the example program built against them (the .pc file's prefix is

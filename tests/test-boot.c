@@ -18,6 +18,8 @@
 #include "vmc-xml-private.h"
 #include "vmc-test.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
@@ -115,17 +117,23 @@ teardown(gpointer data)
 /* The start of every test: in the parent, runs the test in a subprocess
  * and tears down; in the subprocess, opens the driver. */
 static gboolean
-isolated(const Leftovers *left)
+isolated_within(const Leftovers *left, guint secs)
 {
     g_autoptr(GError) error = NULL;
 
-    if (!vmc_test_isolated(TEST_SECS, teardown, (gpointer) left))
+    if (!vmc_test_isolated(secs, teardown, (gpointer) left))
         return FALSE;
     driver = vmc_driver_open(uri, &error);
     if (!driver)
         g_error("cannot open %s: %s", uri, error->message);
     vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
     return TRUE;
+}
+
+static gboolean
+isolated(const Leftovers *left)
+{
+    return isolated_within(left, TEST_SECS);
 }
 
 #define guest_file vmc_test_guest_file
@@ -2266,6 +2274,317 @@ test_remote_stage(void)
     g_assert_cmpuint(g_strv_length(removed), ==, 0);
 }
 
+/* ---- faults: libvirt, the disk and other processes failing under a boot ---- */
+
+/* Waits until a fresh connection to the system daemon answers. */
+static void
+wait_libvirtd_answers(void)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    while (run_command("virsh", "-q", "-c", "qemu:///system", "uri", NULL) != 0) {
+        if (g_get_monotonic_time() > deadline)
+            g_error("libvirtd did not answer within 30 s of its start");
+        g_usleep(100000);
+    }
+}
+
+/* libvirtd is SIGKILLed at points all through `virt-vmconfig up` (a VM
+ * with a TAP device the driver makes) and started again. Each time, the
+ * boot either completed (the VM runs with its TAP) or left nothing behind
+ * (no domain, no TAP); a retry then boots it. */
+static void
+test_libvirtd_killed_mid_boot(void)
+{
+    static const Leftovers left = { { "vmc-boot-midkill" }, .taps = TRUE, .daemon = TRUE };
+    static const guint delays_ms[] = { 0, 30, 80, 150, 250, 400, 700 };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-midkill");
+    g_autofree char *tap = tap_name();
+    g_autofree char *json = NULL;
+    g_autofree char *config_path = work_file("vmc-boot-midkill.json");
+    guint completed = 0, undone = 0;
+
+    if (!isolated_within(&left, 240))
+        return;
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
+    json = vmc_config_to_json(cfg);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+
+    for (gsize i = 0; i < G_N_ELEMENTS(delays_ms); i++) {
+        const char *argv[] = { g_getenv("VMC_CLI"), "-c", "qemu:///system", "--accel", "qemu",
+                               "up", config_path, NULL };
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmcDriver) fresh = NULL;
+        g_autoptr(VmcHandle) handle = NULL;
+        g_autoptr(VmcHandle) again = NULL;
+        GPid pid, daemon = libvirtd_pid();
+        int status;
+
+        g_assert_cmpint(daemon, >, 0);
+        g_assert_true(g_spawn_async(NULL, (char **) argv, NULL,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                        G_SPAWN_STDERR_TO_DEV_NULL,
+                                    vmc_test_die_with_parent, NULL, &pid, &error));
+        g_usleep(delays_ms[i] * 1000);
+        g_assert_cmpint(kill(daemon, SIGKILL), ==, 0);
+        while (kill(daemon, 0) == 0)
+            g_usleep(10000);
+        start_libvirtd();
+        wait_libvirtd_answers();
+        status = vmc_test_reap(pid, g_get_monotonic_time() + 60 * G_USEC_PER_SEC,
+                               "virt-vmconfig up while libvirtd was killed");
+
+        fresh = vmc_driver_open(uri, &error);
+        g_assert_no_error(error);
+        vmc_driver_set_accel(fresh, VMC_ACCEL_QEMU);
+        handle = vmc_driver_lookup(fresh, "vmc-boot-midkill", &error);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            /* The boot completed: the VM runs (or libvirtd's restart lost
+             * its QEMU, which is a crash libvirt reports), with its TAP. */
+            g_autoptr(VmcState) state = NULL;
+
+            g_assert_no_error(error);
+            state = vmc_driver_get_state(fresh, handle, &error);
+            g_assert_no_error(error);
+            g_test_message("killed after %u ms: the boot completed (%s)", delays_ms[i],
+                           vmc_state_kind_to_string(vmc_state_get_kind(state)));
+            completed++;
+            if (vmc_state_is_running(state))
+                g_assert_true(link_exists(NULL, tap));
+            g_assert_true(vmc_driver_kill(fresh, handle, &error) ||
+                          g_error_matches(error, VMC_ERROR, VMC_ERROR_STOP_FAILED));
+            g_clear_error(&error);
+        } else {
+            /* It failed: nothing of it is left. */
+            if (handle)
+                g_error("killed after %u ms: up failed (status %d), but the domain is still "
+                        "defined", delays_ms[i], status);
+            g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+            g_clear_error(&error);
+            if (link_exists(NULL, tap))
+                g_error("killed after %u ms: up failed, but its TAP %s is left", delays_ms[i],
+                        tap);
+            g_test_message("killed after %u ms: the boot failed and left nothing", delays_ms[i]);
+            undone++;
+        }
+        /* A retry works. */
+        again = vmc_driver_boot(fresh, cfg, &error);
+        g_assert_no_error(error);
+        g_assert_true(link_exists(NULL, tap));
+        g_assert_true(vmc_driver_kill(fresh, again, &error));
+        g_assert_true(vmc_driver_delete(fresh, again, 0, &error));
+        g_assert_no_error(error);
+        g_assert_false(link_exists(NULL, tap));
+    }
+    g_test_message("%u boots completed, %u were undone", completed, undone);
+}
+
+/* The serial log's directory missing, or on a read-only file system: a
+ * clear error naming it, and no domain. */
+static void
+test_serial_log_dir_faults(void)
+{
+    static const Leftovers left = { { "vmc-boot-logdir" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-logdir");
+    g_autofree char *missing = work_file("no-such-dir/vmc-boot-logdir.serial");
+    g_autofree char *ro = work_file("ro-mount");
+    g_autofree char *ro_log = work_file("ro-mount/vmc-boot-logdir.serial");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+
+    if (!isolated(&left))
+        return;
+    vmc_config_set_serial_log(cfg, missing);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "does not exist"));
+    g_assert_nonnull(strstr(error->message, "no-such-dir"));
+    g_clear_error(&error);
+    g_assert_null(vmc_driver_lookup(driver, "vmc-boot-logdir", &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    g_clear_error(&error);
+
+    g_assert_cmpint(g_mkdir(ro, 0755), ==, 0);
+    g_assert_cmpint(run_command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", ro, NULL),
+                    ==, 0);
+    vmc_config_set_serial_log(cfg, ro_log);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    run_command("umount", ro, NULL);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "Read-only file system"));
+    g_clear_error(&error);
+    g_assert_null(vmc_driver_lookup(driver, "vmc-boot-logdir", &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
+/* The serial log on a full file system (a 64 KiB tmpfs, filled): the VM
+ * runs, and the wait for Ready says at once that the log is lost. */
+static void
+test_serial_log_disk_full(void)
+{
+    static const Leftovers left = { { "vmc-boot-logfull" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-logfull");
+    g_autofree char *dir = work_file("full-mount");
+    g_autofree char *log = work_file("full-mount/vmc-boot-logfull.serial");
+    g_autofree char *filler = work_file("full-mount/filler");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autofree char *zeros = g_malloc0(4096);
+
+    if (!isolated(&left))
+        return;
+    g_assert_cmpint(g_mkdir(dir, 0755), ==, 0);
+    g_assert_cmpint(run_command("mount", "-t", "tmpfs", "-o", "size=64k,mode=0755", "tmpfs", dir,
+                                NULL), ==, 0);
+    /* As full as it gets: written until there is no space left. */
+    {
+        int fd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+        g_assert_cmpint(fd, >=, 0);
+        while (write(fd, zeros, 4096) > 0)
+            ;
+        g_assert_cmpint(errno, ==, ENOSPC);
+        close(fd);
+    }
+    vmc_config_set_serial_log(cfg, log);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_no_error(error);
+    ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+    g_assert_null(ready);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_IO);
+    g_assert_nonnull(strstr(error->message, "is full"));
+    g_assert_nonnull(strstr(error->message, "vmc-boot-logfull.serial"));
+    g_clear_error(&error);
+    state = vmc_driver_get_state(driver, handle, &error);
+    g_assert_no_error(error);
+    g_assert_true(vmc_state_is_running(state));
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    delete_vm(handle);
+    run_command("umount", dir, NULL);
+}
+
+/* 20 `virt-vmconfig up` of one name at once: one boots it, 19 are told it
+ * is being booted or already runs, and one domain exists. */
+static void
+test_parallel_up(void)
+{
+    static const Leftovers left = { { "vmc-boot-race" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-race");
+    g_autofree char *json = vmc_config_to_json(cfg);
+    g_autofree char *config_path = work_file("vmc-boot-race.json");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    GPid pids[20];
+    int err_fds[20];
+    guint won = 0, refused = 0;
+
+    if (!isolated(&left))
+        return;
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+    for (guint i = 0; i < G_N_ELEMENTS(pids); i++) {
+        const char *argv[] = { g_getenv("VMC_CLI"), "-c", "qemu:///system", "--accel", "qemu",
+                               "up", config_path, NULL };
+
+        g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL,
+                                               G_SPAWN_DO_NOT_REAP_CHILD |
+                                                   G_SPAWN_STDOUT_TO_DEV_NULL,
+                                               vmc_test_die_with_parent, NULL, &pids[i], NULL,
+                                               NULL, &err_fds[i], &error));
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(pids); i++) {
+        g_autoptr(GString) err = g_string_new(NULL);
+        int status = vmc_test_reap(pids[i], g_get_monotonic_time() + 90 * G_USEC_PER_SEC,
+                                   "a parallel up");
+
+        while (vmc_test_drain(err_fds[i], err))
+            ;
+        close(err_fds[i]);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            won++;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) == 1 &&
+                   (strstr(err->str, "is already running") || strstr(err->str, "being booted"))) {
+            refused++;
+        } else {
+            g_error("a parallel up ended with status %d: %s", status, err->str);
+        }
+    }
+    g_assert_cmpuint(won, ==, 1);
+    g_assert_cmpuint(refused, ==, 19);
+    {
+        g_autoptr(GPtrArray) all = vmc_driver_list(driver, "vmc-boot-test", &error);
+        guint named = 0;
+
+        g_assert_no_error(error);
+        for (guint i = 0; i < all->len; i++)
+            named += g_strcmp0(vmc_handle_get_name(g_ptr_array_index(all, i)),
+                               "vmc-boot-race") == 0;
+        g_assert_cmpuint(named, ==, 1);
+    }
+    handle = vmc_driver_lookup(driver, "vmc-boot-race", &error);
+    g_assert_no_error(error);
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    delete_vm(handle);
+}
+
+/* 50 boots and kills of a real guest with a TAP the driver makes, in one
+ * process: no file descriptor, TAP or (beyond a small allowance for
+ * caches) memory is left per cycle. */
+static void
+test_boot_kill_cycles(void)
+{
+    static const Leftovers left = { { "vmc-boot-cycles" }, .taps = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-cycles");
+    g_autofree char *tap = tap_name();
+    g_autoptr(GPtrArray) fds_before = NULL;
+    g_autoptr(GPtrArray) fds_after = NULL;
+    guint64 rss_before = 0, rss_after;
+    const guint cycles = 50, warm = 5;
+
+    if (!isolated_within(&left, 300))
+        return;
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
+    for (guint i = 0; i < cycles; i++) {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmcHandle) handle = vmc_driver_boot(driver, cfg, &error);
+
+        g_assert_no_error(error);
+        g_assert_true(link_exists(NULL, tap));
+        g_assert_true(vmc_driver_kill(driver, handle, &error));
+        g_assert_no_error(error);
+        if (link_exists(NULL, tap))
+            g_error("cycle %u: the TAP %s is left after kill", i, tap);
+        if (i + 1 == warm) {
+            fds_before = vmc_test_open_fds();
+            rss_before = vmc_test_rss_kib();
+        }
+    }
+    fds_after = vmc_test_open_fds();
+    rss_after = vmc_test_rss_kib();
+    g_test_message("%u cycles: %u fds after %u cycles, %u after %u; RSS %" G_GUINT64_FORMAT
+                   " KiB -> %" G_GUINT64_FORMAT " KiB", cycles, fds_before->len, warm,
+                   fds_after->len, cycles, rss_before, rss_after);
+    if (fds_after->len != fds_before->len) {
+        g_autofree char *a = g_strjoinv("\n", (char **) g_ptr_array_steal(fds_before, NULL));
+        g_error("open file descriptors went from %u to %u over %u cycles:\n%s", fds_before->len,
+                fds_after->len, cycles - warm, a);
+    }
+    /* 45 cycles: a leak of even 100 KiB per boot would show as 4.5 MiB. */
+    g_assert_cmpuint(rss_after, <, rss_before + 2048);
+    {
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmcHandle) handle = vmc_driver_lookup(driver, "vmc-boot-cycles", &error);
+
+        g_assert_no_error(error);
+        delete_vm(handle);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2276,12 +2595,16 @@ main(int argc, char **argv)
     int ret;
 
     g_test_init(&argc, &argv, NULL);
+    /* libvirt writes to its sockets with write(2): libvirtd killed under a
+     * call would end this program with SIGPIPE (applications ignore it, as
+     * virsh and virt-vmconfig do). */
+    signal(SIGPIPE, SIG_IGN);
     /* This program's own libvirt calls (teardowns, reconnects while
      * libvirtd restarts) print nothing; errors are asserted on. */
     if (!vmc_driver_quiet_process(NULL, &error))
         g_error("%s", error->message);
     if (!which)
-        g_error("VMC_TEST_URI must be qemu:///system, embed or remote");
+        g_error("VMC_TEST_URI must be qemu:///system, embed, remote or faults");
 
     /* The parent picks the names, the work directory and the embedded
      * driver's root; its subprocesses find them in the environment. */
@@ -2305,6 +2628,23 @@ main(int argc, char **argv)
         uri = g_strdup("qemu:///system");   /* the daemon the remote URIs reach */
     else
         uri = g_strdup(which);
+
+    /* Faults, on their own: they kill and restart libvirtd, fill disks. */
+    if (g_strcmp0(which, "faults") == 0) {
+        g_free(uri);
+        uri = g_strdup("qemu:///system");
+        g_test_add_func("/faults/libvirtd-killed-mid-boot", test_libvirtd_killed_mid_boot);
+        g_test_add_func("/faults/serial-log-dir", test_serial_log_dir_faults);
+        g_test_add_func("/faults/serial-log-disk-full", test_serial_log_disk_full);
+        g_test_add_func("/faults/parallel-up", test_parallel_up);
+        g_test_add_func("/faults/boot-kill-cycles", test_boot_kill_cycles);
+        ret = g_test_run();
+        g_clear_pointer(&driver, vmc_driver_free);
+        if (own_dir)
+            vmc_test_rm_rf(own_dir);
+        g_free(uri);
+        return ret;
+    }
 
     /* The network transports, on their own: they restart libvirtd. */
     if (g_strcmp0(which, "remote") == 0) {

@@ -1848,25 +1848,9 @@ count_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 static guint
 count_fds(void)
 {
-    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
-    guint n = 0;
+    g_autoptr(GPtrArray) fds = vmc_test_open_fds();
 
-    g_assert_nonnull(dir);
-    while (g_dir_read_name(dir))
-        n++;
-    return n;
-}
-
-static guint64
-rss_kib(void)
-{
-    g_autofree char *text = NULL;
-    const char *line;
-
-    g_assert_true(g_file_get_contents("/proc/self/status", &text, NULL, NULL));
-    line = strstr(text, "\nVmRSS:");
-    g_assert_nonnull(line);
-    return g_ascii_strtoull(line + strlen("\nVmRSS:"), NULL, 10);
+    return fds->len;
 }
 
 /* 300 boots and kills in one process, with a watch following them: no
@@ -1898,19 +1882,19 @@ test_boot_kill_cycles(void)
             ;
         if (i + 1 == warm) {
             fds_before = count_fds();
-            rss_before = rss_kib();
+            rss_before = vmc_test_rss_kib();
         }
     }
     g_test_message("%u cycles: %u events; fds %u -> %u, RSS %" G_GUINT64_FORMAT " -> %"
                    G_GUINT64_FORMAT " KiB", cycles, events, fds_before, count_fds(), rss_before,
-                   rss_kib());
+                   vmc_test_rss_kib());
     g_assert_cmpuint(events, >=, cycles);
     /* One eventfd (of a GMainContext a thread of GLib's or libvirt's makes
      * on first use) may appear after the warm-up, as seen under valgrind;
      * a leak per cycle would show as one per cycle. */
     g_assert_cmpuint(count_fds(), <=, fds_before + 1);
     if (!g_getenv("VMC_UNDER_VALGRIND"))
-        g_assert_cmpuint(rss_kib(), <, rss_before + 2048);
+        g_assert_cmpuint(vmc_test_rss_kib(), <, rss_before + 2048);
     vmc_driver_unwatch(driver, watch);
     g_main_context_pop_thread_default(context);
     purge_domain("drv-cycles");

@@ -214,6 +214,37 @@ vmc_test_run_clear(VmcTestRun *run)
     g_clear_pointer(&run->err, g_free);
 }
 
+guint64
+vmc_test_rss_kib(void)
+{
+    g_autofree char *text = NULL;
+    const char *line;
+
+    g_assert_true(g_file_get_contents("/proc/self/status", &text, NULL, NULL));
+    line = strstr(text, "\nVmRSS:");
+    g_assert_nonnull(line);
+    return g_ascii_strtoull(line + strlen("\nVmRSS:"), NULL, 10);
+}
+
+GPtrArray *
+vmc_test_open_fds(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+    GPtrArray *fds = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename("/proc/self/fd", name, NULL);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        /* all but the directory stream's own descriptor */
+        if (target && !(g_str_has_prefix(target, "/proc/") && g_str_has_suffix(target, "/fd")))
+            g_ptr_array_add(fds, g_strdup_printf("%s -> %s", name, target));
+    }
+    return fds;
+}
+
 void
 vmc_test_die_with_parent(gpointer data)
 {

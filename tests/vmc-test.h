@@ -52,6 +52,15 @@ typedef struct {
 void vmc_test_run_clear(VmcTestRun *run);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VmcTestRun, vmc_test_run_clear)
 
+/* ---- this process ---- */
+
+/* VmRSS of this process, in KiB. */
+guint64 vmc_test_rss_kib(void);
+
+/* "FD -> target" for each open file descriptor of this process (but the
+ * one that lists them). */
+GPtrArray *vmc_test_open_fds(void);
+
 /* ---- processes ---- */
 
 /* For g_spawn's child setup: the child is killed when the test dies. */

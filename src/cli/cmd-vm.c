@@ -756,14 +756,19 @@ vmc_watch_print_json(const VmcEvent *event)
     vmc_cli_print_json(b, FALSE);
 }
 
+typedef struct {
+    gboolean json;
+    GMainLoop *loop;
+} VmcWatchOutput;
+
 static void
 vmc_watch_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 {
-    const gboolean *json = data;
+    VmcWatchOutput *out = data;
     const VmcState *state = vmc_event_get_state(event);
     g_autofree char *libvirt = NULL;
 
-    if (*json) {
+    if (out->json) {
         vmc_watch_print_json(event);
     } else {
         libvirt = vmc_cli_libvirt_event_text(event);
@@ -782,8 +787,10 @@ vmc_watch_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
             break;
         }
     }
-    /* Lines are read by pipes as they come. */
-    fflush(stdout);
+    /* Lines are read by pipes as they come; a reader that went away (`|
+     * head -1`) ends the watch, as SIGPIPE would have (it is ignored). */
+    if (fflush(stdout) == EOF || ferror(stdout))
+        g_main_loop_quit(out->loop);
 }
 
 static gboolean
@@ -807,6 +814,7 @@ vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
     g_autoptr(VmcDriver) driver = NULL;
     g_autoptr(GMainLoop) loop = NULL;
     g_autoptr(GError) error = NULL;
+    VmcWatchOutput out = { FALSE, NULL };
     guint watch, sigint, sigterm;
     int status = VMC_EXIT_OK;
 
@@ -819,9 +827,11 @@ vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
         return vmc_cli_fail(error);
 
     loop = g_main_loop_new(NULL, FALSE);
+    out.json = json;
+    out.loop = loop;
     sigint = g_unix_signal_add(SIGINT, vmc_watch_on_signal, loop);
     sigterm = g_unix_signal_add(SIGTERM, vmc_watch_on_signal, loop);
-    watch = vmc_driver_watch(driver, NULL, ns, vmc_watch_on_event, &json, NULL);
+    watch = vmc_driver_watch(driver, NULL, ns, vmc_watch_on_event, &out, NULL);
     /* Events from here on are seen: the driver subscribed when it opened. */
     if (ns)
         g_printerr("virt-vmconfig: watching the VMs of namespace '%s' on %s (Ctrl-C stops)\n",

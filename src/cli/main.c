@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -246,6 +247,11 @@ main(int argc, char **argv)
 
     setlocale(LC_ALL, "");
     g_set_prgname("virt-vmconfig");
+    /* libvirt writes to its sockets with write(2): a daemon that goes away
+     * mid-call (killed, restarted) would kill this process with SIGPIPE
+     * before the boot could undo what it did. As virsh does, the
+     * application ignores it; the library never touches signals. */
+    signal(SIGPIPE, SIG_IGN);
     /* libvirt's own log lines (the embedded driver writes some while it
      * starts) would repeat on stderr what our messages say; unless the
      * user set up libvirt's logging, this process sends them nowhere. The

@@ -201,7 +201,12 @@ vmc_driver_quiet_process(const char *name, GError **error)
  * the application registered one first; libvirt never prints errors: they
  * come back as GErrors. If the daemon goes away, the driver reconnects
  * with backoff; watches go on, and only the VMs whose state changed
- * meanwhile are reported.
+ * meanwhile are reported. libvirt writes to its sockets with write(2), so
+ * a daemon that dies under a call raises SIGPIPE: as libvirt asks, a
+ * program whose daemon may go away ignores SIGPIPE (virsh and
+ * virt-vmconfig do); the library never changes signal dispositions. A
+ * boot that loses the daemon undoes what it defined once the daemon is
+ * back (waiting for it at most 30 s).
  *
  * Returns: (transfer full): the driver, free with vmc_driver_free(); or
  *   %NULL with %VMC_ERROR_HYPERVISOR. May be called from any thread.

@@ -39,6 +39,77 @@ vmc_boot_rollback(virDomainPtr dom, const char *old_xml, const VmcConfig *cfg,
     virResetLastError();
 }
 
+/* How long a boot that lost libvirt waits for it to come back, so that
+ * what it defined can be undone. */
+#define VMC_BOOT_UNDO_WAIT_MS 30000
+
+/* The connection died under a define or a start (the daemon was killed or
+ * restarted): whether libvirt applied the call is not known, so once the
+ * daemon answers again the domain of @uuid is put back as it was, over a
+ * connection of its own. FALSE when libvirt did not come back in time. */
+static gboolean
+vmc_boot_rollback_after_loss(VmcDriver *driver, const char *uuid, const char *old_xml,
+                             const VmcConfig *cfg, gboolean nvram_existed)
+{
+    gint64 deadline = g_get_monotonic_time() + VMC_BOOT_UNDO_WAIT_MS * 1000;
+
+    while (g_get_monotonic_time() < deadline) {
+        virConnectPtr conn = vmc_local_daemon_may_answer(driver->hub->uri)
+                                 ? virConnectOpen(driver->hub->uri)
+                                 : NULL;
+
+        if (conn) {
+            virDomainPtr dom;
+
+            vmc_conn_quiet_errors(conn);
+            dom = virDomainLookupByUUIDString(conn, uuid);
+            if (dom) {
+                /* Active: the QEMU this boot's start made, which libvirt
+                 * found again on its restart (or is about to end). The
+                 * boot has failed, so it goes (this boot still holds the
+                 * lock of the name). */
+                if (virDomainIsActive(dom) == 1)
+                    virDomainDestroy(dom);
+                vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
+                virDomainFree(dom);
+            } else if (old_xml) {
+                virDomainPtr back = virDomainDefineXML(conn, old_xml);
+                if (back)
+                    virDomainFree(back);
+            }
+            virConnectClose(conn);
+            virResetLastError();
+            return TRUE;
+        }
+        virResetLastError();
+        g_usleep(200 * 1000);
+    }
+    return FALSE;
+}
+
+/* After a failed define or start: when the connection is gone, undoes
+ * what libvirt may have done once it is back, and says so in @error. */
+static void
+vmc_boot_undo_if_lost(VmcDriver *driver, virConnectPtr conn, const char *uuid,
+                      const char *old_xml, const VmcConfig *cfg, gboolean nvram_existed,
+                      GError **error)
+{
+    const char *name = vmc_config_get_name(cfg);
+
+    if (virConnectIsAlive(conn) != 0) {
+        virResetLastError();
+        return;
+    }
+    virResetLastError();
+    if (vmc_boot_rollback_after_loss(driver, uuid, old_xml, cfg, nvram_existed))
+        g_prefix_error(error, "libvirt went away during the boot; once it was back, VM '%s' "
+                              "was put back as it was before: ", name);
+    else
+        g_prefix_error(error, "libvirt went away during the boot and was not back within %d s: "
+                              "VM '%s' may be left defined (see 'virt-vmconfig state %s'): ",
+                       VMC_BOOT_UNDO_WAIT_MS / 1000, name, name);
+}
+
 /* On a remote host no file is checked here: the host's own refusal of a
  * path of the config names it. Returns the field whose path libvirt's
  * @message names, and the path, or NULL. */
@@ -399,6 +470,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
+        vmc_boot_undo_if_lost(driver, conn, uuid, old_xml, cfg, nvram_existed, error);
         vmc_taps_restore(cfg, taps_where);
         vmc_boot_undo_host(driver, cfg, made_taps);
         return NULL;
@@ -421,6 +493,7 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         else
             vmc_libvirt_error_from(error, VMC_OP_START, &start_error,
                                    "VM '%s' failed to start", name);
+        vmc_boot_undo_if_lost(driver, conn, uuid, old_xml, cfg, nvram_existed, error);
         virResetError(&start_error);
         return NULL;
     }

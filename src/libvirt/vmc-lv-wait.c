@@ -5,11 +5,29 @@
  */
 #include "vmc-lv-private.h"
 
+#include <sys/statvfs.h>
+
 typedef struct {
     VmcReadyScanner *scanner;
     VmcState *stopped;
     gboolean timed_out;
+    const char *log;        /* checked for space when it is on this host, else NULL */
+    gboolean log_full;
 } VmcReadyWait;
+
+/* A serial log on a full file system gets none of the guest's output, so
+ * no marker ever arrives: said at once rather than at the timeout. virtlogd
+ * writes as root, so only blocks free to root count. */
+static gboolean
+vmc_ready_check_space(gpointer data)
+{
+    VmcReadyWait *wait = data;
+    struct statvfs st;
+
+    if (statvfs(wait->log, &st) == 0 && st.f_bfree == 0)
+        wait->log_full = TRUE;
+    return G_SOURCE_CONTINUE;
+}
 
 static void
 vmc_ready_on_serial(const char *data, gsize len, gboolean reset, gpointer user_data)
@@ -42,8 +60,9 @@ vmc_ready_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
  * serial console. The log is followed with inotify and read from where it
  * was last read; a marker counts only on a complete line with a valid
  * address. Fails at once with %VMC_ERROR_BOOT_FAILED when the VM stops or
- * crashes first, and with %VMC_ERROR_STATE_FAILED on timeout, naming the
- * last state.
+ * crashes first, with %VMC_ERROR_IO (the VM left running) as soon as the
+ * file system of a serial log on this host is full, and with
+ * %VMC_ERROR_STATE_FAILED on timeout, naming the last state.
  *
  * Returns: (transfer full): the ready state, with the guest's IP.
  */
@@ -92,7 +111,8 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
     g_autoptr(GSource) timeout = NULL;
     g_autoptr(VmcState) now = NULL;
-    VmcReadyWait wait = { scanner, NULL, FALSE };
+    VmcReadyWait wait = { scanner, NULL, FALSE, NULL, FALSE };
+    g_autoptr(GSource) space = NULL;
     VmcSerialWatch *serial = NULL;
     g_autoptr(GSource) ticker = NULL;
     VmcWaitProgress ticker_data = { 0 };
@@ -118,6 +138,13 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     timeout = g_timeout_source_new(timeout_ms);
     g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
     g_source_attach(timeout, context);
+    if (vmc_lv_is_local(driver)) {
+        wait.log = vmc_handle_get_serial_log(handle);
+        vmc_ready_check_space(&wait);
+        space = g_timeout_source_new(500);
+        g_source_set_callback(space, vmc_ready_check_space, &wait, NULL);
+        g_source_attach(space, context);
+    }
     if (progress) {
         ticker_data.func = progress;
         ticker_data.data = user_data;
@@ -127,16 +154,25 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
         g_source_set_callback(ticker, vmc_wait_progress_tick, &ticker_data, NULL);
         g_source_attach(ticker, context);
     }
-    while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out)
+    while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out &&
+           !wait.log_full)
         g_main_context_iteration(context, TRUE);
     if (ticker)
         g_source_destroy(ticker);
+    if (space)
+        g_source_destroy(space);
 
     if (!now) {
         /* error already set */
     } else if (vmc_ready_scanner_get_ip(scanner)) {
         result = vmc_state_new_full(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
                                        VIR_DOMAIN_RUNNING, 0);
+    } else if (wait.log_full) {
+        g_autofree char *q = vmc_quote_value(wait.log);
+        vmc_fail(error, VMC_ERROR_IO,
+                 "VM '%s' runs, but the file system of its serial log %s is full: the guest's "
+                 "console output and its ready marker are lost (free space there; the VM is "
+                 "left running)", vmc_handle_get_name(handle), q);
     } else if (wait.stopped) {
         g_autofree char *what = vmc_state_to_string(wait.stopped);
         vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)",
