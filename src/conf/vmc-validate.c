@@ -21,8 +21,9 @@ vmc_invalid(GError **error, const VmcConfig *cfg, const char *fmt, ...)
     va_end(args);
 
     if (cfg->name && *cfg->name) {
-        g_autofree char *q = vmc_quote_value(cfg->name);
-        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "VM %s: %s", q, detail);
+        /* all of it (a name may have 128 characters), escaped */
+        g_autofree char *name = vmc_escape_text(cfg->name);
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "VM '%s': %s", name, detail);
     } else
         g_set_error_literal(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, detail);
     return FALSE;
