@@ -60,6 +60,8 @@ static char *tap_name(void);
 static char *bridge_name(void);
 static GPid qemu_pid_of(const char *name);
 static void remove_views(const char *vm);
+static char *work_file(const char *name);
+static guint mounts_with(const char *part);
 static void ensure_libvirtd(void);
 static void stop_remote_daemons(void);
 static void stop_hidden_libvirtd(void);
@@ -90,6 +92,14 @@ teardown(gpointer data)
     }
     for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
         remove_views(left->vms[i]);
+    /* The file systems the serial log tests mount in the work directory. */
+    for (const char *const *m = (const char *const[]) { "full-mount", "ro-mount", NULL }; *m;
+         m++) {
+        g_autofree char *path = work_file(*m);
+
+        if (mounts_with(path) > 0)
+            run_command("umount", "-l", path, NULL);
+    }
     if (left->netns || left->taps) {
         g_autofree char *ns = netns_name();
         g_autofree char *tap = tap_name();
