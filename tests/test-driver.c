@@ -1901,6 +1901,36 @@ test_boot_kill_cycles(void)
 }
 
 
+/* A watch started after a VM was defined (by another driver: another
+ * process, as far as the watch can tell) hears of its deletion, although
+ * an undefined domain has no metadata left to say that it was ours. */
+static void
+test_watch_sees_delete_of_older_vm(void)
+{
+    g_autoptr(VmcDriver) maker = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-older", "ns-older");
+    g_autoptr(VmcHandle) handle = boot_ok(maker, cfg);
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcDriver) watcher = NULL;
+    guint events = 0, watch;
+    gint64 deadline;
+
+    ASSERT_OK(vmc_driver_kill, maker, handle);
+    g_main_context_push_thread_default(context);
+    watcher = open_driver();
+    watch = vmc_driver_watch(watcher, NULL, NULL, count_event, &events, NULL);
+    while (g_main_context_iteration(context, FALSE))
+        ;
+    events = 0;
+    g_assert_true(vmc_driver_delete(maker, handle, VMC_DELETE_DEFAULT, NULL));
+    deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (events == 0 && g_get_monotonic_time() < deadline)
+        g_main_context_iteration(context, FALSE);
+    g_assert_cmpuint(events, ==, 1);
+    vmc_driver_unwatch(watcher, watch);
+    g_main_context_pop_thread_default(context);
+}
+
 /* The serial logs in data/hostile/serial/: NAME.expect says "IP address"
  * or "NONE"; fed whole and a byte at a time, the scanner agrees. */
 static void
@@ -2006,6 +2036,7 @@ main(int argc, char **argv)
     g_test_add_func("/driver/foreign/adopt-lossy", test_adopt_lossy);
     g_test_add_func("/driver/boot-kill-cycles", test_boot_kill_cycles);
     g_test_add_func("/driver/ready-scanner-hostile", test_ready_scanner_hostile);
+    g_test_add_func("/driver/watch-sees-delete-of-older-vm", test_watch_sees_delete_of_older_vm);
 
     rc = g_test_run();
 

@@ -118,10 +118,11 @@ vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn, gboolean report)
     for (int i = 0; i < n; i++) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         int st, reason, event, detail;
+        g_autofree char *ns = NULL;
         VmcState *state;
         VmcSeen *seen;
 
-        if (virDomainGetUUIDString(doms[i], uuid) < 0 || !vmc_domain_is_ours(doms[i], NULL) ||
+        if (virDomainGetUUIDString(doms[i], uuid) < 0 || !vmc_domain_is_ours(doms[i], &ns) ||
             virDomainGetState(doms[i], &st, &reason, 0) < 0) {
             virDomainFree(doms[i]);
             continue;
@@ -129,6 +130,10 @@ vmc_hub_reconcile(VmcEventHub *hub, virConnectPtr conn, gboolean report)
         state = vmc_state_from_libvirt(st, reason);
         g_hash_table_add(present, g_strdup(uuid));
         g_mutex_lock(&hub->lock);
+        /* A watch then knows the VM is ours even once it is gone (an
+         * undefined domain has no metadata left to read). */
+        if (!g_hash_table_contains(hub->namespaces, uuid))
+            g_hash_table_insert(hub->namespaces, g_strdup(uuid), ns ? g_steal_pointer(&ns) : g_strdup(""));
         seen = g_hash_table_lookup(hub->states, uuid);
         if (!seen || (report && seen->kind != vmc_state_get_kind(state))) {
             vmc_hub_remember(hub, uuid, virDomainGetName(doms[i]), vmc_state_get_kind(state));
