@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <libxml/c14n.h>
 #include <libxml/parser.h>
+#include <libxml/relaxng.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,37 @@ vmc_test_run_clear(VmcTestRun *run)
 {
     g_clear_pointer(&run->out, g_free);
     g_clear_pointer(&run->err, g_free);
+}
+
+static gpointer
+load_domain_schema(gpointer data)
+{
+    const char *path = g_getenv("VMC_LIBVIRT_DOMAIN_RNG");
+    xmlRelaxNGParserCtxt *parser = path ? xmlRelaxNGNewParserCtxt(path) : NULL;
+    xmlRelaxNG *schema = parser ? xmlRelaxNGParse(parser) : NULL;
+
+    if (parser)
+        xmlRelaxNGFreeParserCtxt(parser);
+    if (!schema)
+        g_error("cannot load libvirt's schema from %s", path ? path : "(VMC_LIBVIRT_DOMAIN_RNG unset)");
+    return schema;
+}
+
+void
+vmc_test_assert_schema_valid(const char *what, const char *xml)
+{
+    static GOnce once = G_ONCE_INIT;
+    xmlRelaxNG *schema = g_once(&once, load_domain_schema, NULL);
+    xmlRelaxNGValidCtxt *ctxt = xmlRelaxNGNewValidCtxt(schema);
+    xmlDoc *doc = xmlReadMemory(xml, (int) strlen(xml), NULL, NULL, XML_PARSE_NONET);
+    int rc;
+
+    g_assert_nonnull(doc);
+    rc = xmlRelaxNGValidateDoc(ctxt, doc);
+    xmlFreeDoc(doc);
+    xmlRelaxNGFreeValidCtxt(ctxt);
+    if (rc != 0)
+        g_error("%s: libvirt's domain.rng rejects its XML:\n%s", what, xml);
 }
 
 guint64

@@ -52,6 +52,10 @@ typedef struct {
 void vmc_test_run_clear(VmcTestRun *run);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VmcTestRun, vmc_test_run_clear)
 
+/* libvirt's domain schema ($VMC_LIBVIRT_DOMAIN_RNG), loaded on first use:
+ * the test fails naming @what when @xml does not validate against it. */
+void vmc_test_assert_schema_valid(const char *what, const char *xml);
+
 /* ---- this process ---- */
 
 /* VmRSS of this process, in KiB. */
