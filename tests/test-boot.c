@@ -2585,7 +2585,8 @@ test_boot_kill_cycles(void)
                 fds_after->len, cycles - warm, a);
     }
     /* 45 cycles: a leak of even 100 KiB per boot would show as 4.5 MiB. */
-    g_assert_cmpuint(rss_after, <, rss_before + 2048);
+    if (vmc_test_rss_is_meaningful())
+        g_assert_cmpuint(rss_after, <, rss_before + 2048);
     {
         g_autoptr(GError) error = NULL;
         g_autoptr(VmcHandle) handle = vmc_driver_lookup(driver, "vmc-boot-cycles", &error);

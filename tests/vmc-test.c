@@ -258,6 +258,16 @@ vmc_test_rss_kib(void)
     return g_ascii_strtoull(line + strlen("\nVmRSS:"), NULL, 10);
 }
 
+gboolean
+vmc_test_rss_is_meaningful(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return FALSE;
+#else
+    return !g_getenv("VMC_UNDER_VALGRIND");
+#endif
+}
+
 GPtrArray *
 vmc_test_open_fds(void)
 {

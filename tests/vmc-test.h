@@ -61,6 +61,11 @@ void vmc_test_assert_schema_valid(const char *what, const char *xml);
 /* VmRSS of this process, in KiB. */
 guint64 vmc_test_rss_kib(void);
 
+/* Whether RSS says anything about leaks here: not under ASan (its
+ * quarantine keeps freed memory; LeakSanitizer checks leaks instead) nor
+ * under valgrind (which checks them itself). */
+gboolean vmc_test_rss_is_meaningful(void);
+
 /* "FD -> target" for each open file descriptor of this process (but the
  * one that lists them). */
 GPtrArray *vmc_test_open_fds(void);
