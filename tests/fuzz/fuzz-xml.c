@@ -24,10 +24,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    g_autofree char *xml = g_strndup((const char *) data, size);
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) warnings = NULL;
-    g_autoptr(VmcConfig) cfg = vmc_config_from_domain_xml(xml, &warnings, &error);
+    /* the bytes as a file holds them: a NUL among them is data, not an end */
+    g_autoptr(VmcConfig) cfg = vmc_config_from_domain_xml_data((const char *) data, (gssize) size,
+                                                               &warnings, &error);
 
     if (!cfg) {
         if (!error || error->domain != VMC_ERROR || error->code != VMC_ERROR_INVALID_CONFIG)
