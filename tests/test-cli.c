@@ -3,6 +3,7 @@
  */
 #include "vmc-test.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 
@@ -198,6 +199,188 @@ test_xml_and_import(void)
     vmc_test_rm_rf(dir);
 }
 
+/* @text as one JSON document whose root is an object with "version": 1. */
+static JsonObject *
+parse_json_doc(const char *text)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    JsonObject *root;
+
+    json_parser_load_from_data(parser, text, -1, &error);
+    g_assert_no_error(error);
+    g_assert_true(JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)));
+    root = json_object_ref(json_node_get_object(json_parser_get_root(parser)));
+    g_assert_cmpint(json_object_get_int_member(root, "version"), ==, 1);
+    return root;
+}
+
+/* stderr is exactly one line, a JSON error object; returns its "error". */
+static JsonObject *
+parse_json_error(const VmcTestRun *run, const char *code)
+{
+    g_autoptr(JsonObject) root = NULL;
+    JsonObject *err;
+
+    g_assert_true(g_str_has_suffix(run->err, "\n"));
+    g_assert_null(strchr(run->err, '\n') + 1 == run->err + strlen(run->err) ? NULL : "2 lines");
+    root = parse_json_doc(run->err);
+    err = json_object_get_object_member(root, "error");
+    g_assert_nonnull(err);
+    g_assert_cmpstr(json_object_get_string_member(err, "code"), ==, code);
+    g_assert_true(strlen(json_object_get_string_member(err, "message")) > 0);
+    return json_object_ref(err);
+}
+
+static void
+test_json_errors(void)
+{
+    g_auto(VmcTestRun) missing = { 0 };
+    g_auto(VmcTestRun) missing_text = { 0 };
+    g_auto(VmcTestRun) usage = { 0 };
+    g_auto(VmcTestRun) bad_option = { 0 };
+    g_auto(VmcTestRun) bad_config = { 0 };
+    g_autoptr(JsonObject) err = NULL;
+    g_autofree char *bad = g_test_build_filename(G_TEST_DIST, "data", "config", "bad",
+                                                 "rosetta.json", NULL);
+
+    /* libvirt's test driver: no daemon needed. */
+    run_cli(&missing, "-c", "test:///default", "state", "no-such-vm", "--json", NULL);
+    g_assert_cmpint(missing.status, ==, 4);
+    g_assert_cmpstr(missing.out, ==, "");
+    err = parse_json_error(&missing, "NOT_FOUND");
+    g_assert_nonnull(strstr(json_object_get_string_member(err, "message"), "no-such-vm"));
+    /* VIR_ERR_NO_DOMAIN of VIR_FROM_TEST */
+    g_assert_cmpint(json_object_get_int_member(err, "libvirt_code"), ==, 42);
+    g_assert_cmpint(json_object_get_int_member(err, "libvirt_domain"), ==, 12);
+    g_clear_pointer(&err, json_object_unref);
+    /* Without --json, the same error is a line of text. */
+    run_cli(&missing_text, "-c", "test:///default", "state", "no-such-vm", NULL);
+    g_assert_cmpint(missing_text.status, ==, 4);
+    g_assert_true(g_str_has_prefix(missing_text.err, "virt-vmconfig: VM 'no-such-vm' not found"));
+
+    /* Usage errors, found before or while the options are parsed. */
+    run_cli(&usage, "state", "--json", NULL);
+    g_assert_cmpint(usage.status, ==, 2);
+    err = parse_json_error(&usage, "USAGE");
+    g_assert_true(json_object_get_null_member(err, "libvirt_code"));
+    g_clear_pointer(&err, json_object_unref);
+    run_cli(&bad_option, "list", "--frob", "--json", NULL);
+    g_assert_cmpint(bad_option.status, ==, 2);
+    err = parse_json_error(&bad_option, "USAGE");
+    g_assert_nonnull(strstr(json_object_get_string_member(err, "message"), "--frob"));
+    g_clear_pointer(&err, json_object_unref);
+
+    run_cli(&bad_config, "xml", "--json", bad, NULL);
+    g_assert_cmpint(bad_config.status, ==, 3);
+    g_assert_cmpstr(bad_config.out, ==, "");
+    err = parse_json_error(&bad_config, "INVALID_CONFIG");
+    g_assert_nonnull(strstr(json_object_get_string_member(err, "message"), "rosetta"));
+}
+
+static void
+test_json_output(void)
+{
+    g_autofree char *example = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"), "full-vm.json", NULL);
+    g_autofree char *foreign = g_test_build_filename(G_TEST_DIST, "data", "xml", "foreign",
+                                                     "disk-boot-dumpxml.xml", NULL);
+    g_auto(VmcTestRun) list = { 0 };
+    g_auto(VmcTestRun) ours = { 0 };
+    g_auto(VmcTestRun) validate = { 0 };
+    g_auto(VmcTestRun) xml = { 0 };
+    g_auto(VmcTestRun) import = { 0 };
+    g_autoptr(JsonObject) doc = NULL;
+    JsonArray *items;
+    JsonObject *item;
+
+    run_cli(&list, "-c", "test:///default", "list", "--all", "--json", NULL);
+    g_assert_cmpint(list.status, ==, 0);
+    doc = parse_json_doc(list.out);
+    items = json_object_get_array_member(doc, "vms");
+    g_assert_cmpuint(json_array_get_length(items), ==, 1);
+    item = json_array_get_object_element(items, 0);
+    g_assert_cmpstr(json_object_get_string_member(item, "name"), ==, "test");
+    g_assert_true(json_object_get_boolean_member(item, "foreign"));
+    g_assert_cmpstr(json_object_get_string_member(item, "state"), ==, "running");
+    g_assert_cmpint(json_object_get_int_member(item, "libvirt_state"), ==, 1);
+    g_clear_pointer(&doc, json_object_unref);
+    /* None of ours there: an empty list, still a document. */
+    run_cli(&ours, "-c", "test:///default", "list", "--json", NULL);
+    doc = parse_json_doc(ours.out);
+    g_assert_cmpuint(json_array_get_length(json_object_get_array_member(doc, "vms")), ==, 0);
+    g_clear_pointer(&doc, json_object_unref);
+
+    run_cli(&validate, "validate", "--json", example, "/nonexistent.json", NULL);
+    g_assert_cmpint(validate.status, ==, 1);
+    g_assert_cmpstr(validate.err, ==, "");
+    doc = parse_json_doc(validate.out);
+    items = json_object_get_array_member(doc, "files");
+    g_assert_cmpuint(json_array_get_length(items), ==, 2);
+    item = json_array_get_object_element(items, 0);
+    g_assert_cmpstr(json_object_get_string_member(item, "file"), ==, example);
+    g_assert_true(json_object_get_boolean_member(item, "ok"));
+    g_assert_true(json_object_get_null_member(item, "error"));
+    item = json_array_get_object_element(items, 1);
+    g_assert_false(json_object_get_boolean_member(item, "ok"));
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(item, "error"),
+                                                  "code"), ==, "IO");
+    g_clear_pointer(&doc, json_object_unref);
+
+    run_cli(&xml, "--accel", "qemu", "xml", "--remote-paths", "--json", example, NULL);
+    g_assert_cmpint(xml.status, ==, 0);
+    doc = parse_json_doc(xml.out);
+    g_assert_cmpstr(json_object_get_string_member(doc, "name"), ==, "web-1");
+    g_assert_true(g_str_has_prefix(json_object_get_string_member(doc, "xml"),
+                                   "<domain type=\"qemu\">"));
+    g_clear_pointer(&doc, json_object_unref);
+
+    /* Warnings go into the document, not to stderr. */
+    run_cli(&import, "import", "--json", foreign, NULL);
+    g_assert_cmpint(import.status, ==, 0);
+    g_assert_cmpstr(import.err, ==, "");
+    doc = parse_json_doc(import.out);
+    g_assert_cmpstr(json_object_get_string_member(json_object_get_object_member(doc, "config"),
+                                                  "name"), ==, "legacy-db");
+    items = json_object_get_array_member(doc, "warnings");
+    g_assert_cmpuint(json_array_get_length(items), >, 1);
+    {
+        gboolean spice = FALSE;
+
+        for (guint i = 0; i < json_array_get_length(items); i++)
+            spice |= strcmp(json_array_get_string_element(items, i),
+                            "device <graphics type='spice'> has no VmcConfig equivalent; "
+                            "dropped") == 0;
+        g_assert_true(spice);
+    }
+}
+
+/* Every command that prints data offers --json; the streams do not. */
+static void
+test_json_everywhere(void)
+{
+    static const char *const with_json[] = {
+        "validate", "xml", "import", "up", "wait", "down", "kill", "pause", "resume", "state",
+        "list", "export", "gc", "adopt", "watch", "delete", "check-host",
+    };
+    static const char *const streams[] = { "run", "console" };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(with_json); i++) {
+        g_auto(VmcTestRun) help = { 0 };
+
+        run_cli(&help, with_json[i], "--help", NULL);
+        g_assert_cmpint(help.status, ==, 0);
+        if (!strstr(help.out, "  --json"))
+            g_error("'%s --help' offers no --json", with_json[i]);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(streams); i++) {
+        g_auto(VmcTestRun) help = { 0 };
+
+        run_cli(&help, streams[i], "--help", NULL);
+        g_assert_cmpint(help.status, ==, 0);
+        g_assert_null(strstr(help.out, "--json"));
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,5 +394,8 @@ main(int argc, char **argv)
     g_test_add_func("/cli/validate-bad-files", test_validate_bad_files);
     g_test_add_func("/cli/validate-mixed", test_validate_mixed);
     g_test_add_func("/cli/xml-and-import", test_xml_and_import);
+    g_test_add_func("/cli/json-errors", test_json_errors);
+    g_test_add_func("/cli/json-output", test_json_output);
+    g_test_add_func("/cli/json-everywhere", test_json_everywhere);
     return g_test_run();
 }

@@ -38,10 +38,26 @@ struct _VmcCliCommand {
     VmcCliHandler handler;
 };
 
+/* The "version" of every JSON document the commands print: it changes
+ * only when a member changes meaning or goes away (new members may come). */
+#define VMC_CLI_JSON_VERSION 1
+
 int vmc_cli_exit_code(const GError *error);
+/* Reports @error (on stderr: a line, or with --json one JSON object) and
+ * returns the exit status for it; _about puts "@what: " before the message. */
 int vmc_cli_fail(const GError *error);
+int vmc_cli_fail_about(const char *what, const GError *error);
+/* TRUE when the command line has --json. */
+gboolean vmc_cli_json_mode(void);
+/* Begins a JSON document's object, with its "version" member. */
+void vmc_cli_json_begin(JsonBuilder *b);
 /* Prints what @b built as one JSON document and a newline. */
 void vmc_cli_print_json(JsonBuilder *b, gboolean pretty);
+const char *vmc_cli_error_code_name(const GError *error);
+/* {"version", "config", "warnings"}: what import and export print. */
+void vmc_cli_print_config_json(const VmcConfig *cfg, char **warnings);
+void vmc_cli_add_error_members(JsonBuilder *b, const char *code, const char *message,
+                               const GError *error);
 int vmc_cli_usage(const VmcCliCommand *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 GOptionContext *vmc_cli_option_context(const VmcCliCommand *cmd, const GOptionEntry *entries);
 gboolean vmc_cli_parse(const VmcCliCommand *cmd, GOptionContext *ctx, int *argc, char ***argv,
@@ -60,6 +76,7 @@ int vmc_cmd_gc(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
 int vmc_cmd_adopt(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
+int vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_check_host(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
                        char **argv);

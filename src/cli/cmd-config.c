@@ -5,10 +5,46 @@
  */
 #include "cli.h"
 
+/* A config as a JSON node, from its JSON text. */
+static JsonNode *
+vmc_cli_config_node(const VmcConfig *cfg)
+{
+    g_autofree char *text = vmc_config_to_json(cfg);
+    g_autoptr(JsonParser) parser = json_parser_new();
+
+    if (!json_parser_load_from_data(parser, text, -1, NULL))
+        g_assert_not_reached();   /* the library wrote it */
+    return json_node_copy(json_parser_get_root(parser));
+}
+
+void
+vmc_cli_print_config_json(const VmcConfig *cfg, char **warnings)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    vmc_cli_json_begin(b);
+    json_builder_set_member_name(b, "config");
+    json_builder_add_value(b, vmc_cli_config_node(cfg));
+    json_builder_set_member_name(b, "warnings");
+    json_builder_begin_array(b);
+    for (char **w = warnings; w && *w; w++)
+        json_builder_add_string_value(b, *w);
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    vmc_cli_print_json(b, TRUE);
+}
+
 int
 vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print one JSON object: each file, whether it is ok, and its error", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
+    g_autoptr(JsonBuilder) b = json_builder_new();
     int status = VMC_EXIT_OK;
 
     if (!vmc_cli_parse(cmd, ctx, &argc, &argv, &status))
@@ -16,23 +52,46 @@ vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int arg
     if (argc < 2)
         return vmc_cli_usage(cmd, "name at least one config file");
 
+    vmc_cli_json_begin(b);
+    json_builder_set_member_name(b, "files");
+    json_builder_begin_array(b);
     for (int i = 1; i < argc; i++) {
         g_autoptr(GError) error = NULL;
         g_autoptr(VmcConfig) cfg = vmc_config_load_file(argv[i], &error);
         g_autofree char *file = vmc_escape_text(argv[i]);
+        gboolean ok = cfg && vmc_config_validate(cfg, &error);
 
-        if (cfg && vmc_config_validate(cfg, &error)) {
+        if (json) {
+            json_builder_begin_object(b);
+            json_builder_set_member_name(b, "file");
+            json_builder_add_string_value(b, argv[i]);
+            json_builder_set_member_name(b, "ok");
+            json_builder_add_boolean_value(b, ok);
+            json_builder_set_member_name(b, "error");
+            if (ok) {
+                json_builder_add_null_value(b);
+            } else {
+                json_builder_begin_object(b);
+                vmc_cli_add_error_members(b, vmc_cli_error_code_name(error), error->message,
+                                          error);
+                json_builder_end_object(b);
+            }
+            json_builder_end_object(b);
+        } else if (ok) {
             g_print("%s: ok\n", file);
-            continue;
-        }
-        /* Messages from loading already start with the file's name. */
-        if (g_str_has_prefix(error->message, file))
+        } else if (g_str_has_prefix(error->message, file)) {
+            /* Messages from loading already start with the file's name. */
             g_printerr("%s\n", error->message);
-        else
+        } else {
             g_printerr("%s: %s\n", file, error->message);
-        if (status == VMC_EXIT_OK)
+        }
+        if (!ok && status == VMC_EXIT_OK)
             status = vmc_cli_exit_code(error);
     }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+    if (json)
+        vmc_cli_print_json(b, TRUE);
     return status;
 }
 
@@ -40,10 +99,13 @@ int
 vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
     gboolean remote = FALSE;
+    gboolean json = FALSE;
     const GOptionEntry entries[] = {
         { "remote-paths", 0, 0, G_OPTION_ARG_NONE, &remote,
           "the config's files are on another host: do not read disk headers here "
           "(disks are rendered as raw)", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print one JSON object with the VM's name and the XML as a string", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
@@ -70,18 +132,35 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
     xml = vmc_config_to_domain_xml(cfg, opts, &error);
     if (!xml)
         return vmc_cli_fail(error);
-    g_print("%s", xml);
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        vmc_cli_json_begin(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, vmc_config_get_name(cfg));
+        json_builder_set_member_name(b, "xml");
+        json_builder_add_string_value(b, xml);
+        json_builder_end_object(b);
+        vmc_cli_print_json(b, TRUE);
+    } else {
+        g_print("%s", xml);
+    }
     return VMC_EXIT_OK;
 }
 
 int
 vmc_cmd_import(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print one JSON object with the config and the warnings (none on stderr)", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
     g_autoptr(VmcConfig) cfg = NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *xml = NULL;
-    g_autofree char *json = NULL;
     g_auto(GStrv) warnings = NULL;
     g_autofree char *file = NULL;
     int status = VMC_EXIT_OK;
@@ -92,19 +171,23 @@ vmc_cmd_import(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
     if (argc != 2)
         return vmc_cli_usage(cmd, "name one domain XML file");
 
-    if (!g_file_get_contents(argv[1], &xml, &length, &error)) {
-        g_printerr("virt-vmconfig: cannot read domain XML: %s\n", error->message);
-        return VMC_EXIT_FAILED;
-    }
     file = vmc_escape_text(argv[1]);
-    cfg = vmc_config_from_domain_xml_data(xml, (gssize) MIN(length, G_MAXSSIZE), &warnings, &error);
-    if (!cfg) {
-        g_printerr("%s: %s\n", file, error->message);
-        return vmc_cli_exit_code(error);
+    if (!g_file_get_contents(argv[1], &xml, &length, &error)) {
+        g_autoptr(GError) io = g_error_new(VMC_ERROR, VMC_ERROR_IO,
+                                           "cannot read domain XML: %s", error->message);
+        return vmc_cli_fail(io);
     }
-    for (char **w = warnings; *w; w++)
-        g_printerr("%s: warning: %s\n", file, *w);
-    json = vmc_config_to_json(cfg);
-    g_print("%s", json);
+    cfg = vmc_config_from_domain_xml_data(xml, (gssize) MIN(length, G_MAXSSIZE), &warnings, &error);
+    if (!cfg)
+        return vmc_cli_fail_about(file, error);
+    if (json) {
+        vmc_cli_print_config_json(cfg, warnings);
+    } else {
+        g_autofree char *text = vmc_config_to_json(cfg);
+
+        for (char **w = warnings; *w; w++)
+            g_printerr("%s: warning: %s\n", file, *w);
+        g_print("%s", text);
+    }
     return VMC_EXIT_OK;
 }

@@ -12,7 +12,7 @@ vmc_cli_host_json(GPtrArray *checks)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
 
-    json_builder_begin_object(b);
+    vmc_cli_json_begin(b);
     json_builder_set_member_name(b, "can_boot");
     json_builder_add_boolean_value(b, vmc_host_checks_can_boot(checks));
     json_builder_set_member_name(b, "checks");

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <glib-unix.h>
+#include <glib/gstdio.h>
 #include <errno.h>
 #include <json-glib/json-glib.h>
 #include <stdio.h>
@@ -67,10 +68,11 @@ vmc_cli_add_state_json(JsonBuilder *b, const VmcState *state)
     vmc_cli_add_nullable(b, "reason", vmc_state_get_reason(state));
 }
 
+/* The members of a VM object: name, namespace, foreign, uuid, state, ip,
+ * reason, libvirt_state, libvirt_reason, serial_log, vsock_cid, owned_taps. */
 static void
-vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState *state)
+vmc_cli_add_vm_members(JsonBuilder *b, const VmcHandle *handle, const VmcState *state)
 {
-    json_builder_begin_object(b);
     json_builder_set_member_name(b, "name");
     json_builder_add_string_value(b, vmc_handle_get_name(handle));
     json_builder_set_member_name(b, "namespace");
@@ -83,6 +85,10 @@ vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState 
     json_builder_set_member_name(b, "uuid");
     json_builder_add_string_value(b, vmc_handle_get_uuid(handle));
     vmc_cli_add_state_json(b, state);
+    json_builder_set_member_name(b, "libvirt_state");
+    json_builder_add_int_value(b, vmc_state_get_libvirt_state(state));
+    json_builder_set_member_name(b, "libvirt_reason");
+    json_builder_add_int_value(b, vmc_state_get_libvirt_reason(state));
     json_builder_set_member_name(b, "serial_log");
     json_builder_add_string_value(b, vmc_handle_get_serial_log(handle));
     json_builder_set_member_name(b, "vsock_cid");
@@ -92,7 +98,18 @@ vmc_cli_add_handle_json(JsonBuilder *b, const VmcHandle *handle, const VmcState 
     for (const char *const *tap = vmc_handle_get_owned_taps(handle); *tap; tap++)
         json_builder_add_string_value(b, *tap);
     json_builder_end_array(b);
+}
+
+/* One VM as a document of its own: {"version", VM members...}. */
+static void
+vmc_cli_print_vm_json(const VmcHandle *handle, const VmcState *state)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    vmc_cli_json_begin(b);
+    vmc_cli_add_vm_members(b, handle, state);
     json_builder_end_object(b);
+    vmc_cli_print_json(b, TRUE);
 }
 
 static gboolean
@@ -219,7 +236,13 @@ vmc_cli_stage_progress(const char *field, const char *path, guint64 done, guint6
 int
 vmc_cmd_gc(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
-    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print one JSON object: the files removed",
+          NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
     g_autoptr(VmcDriver) driver = NULL;
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) removed = NULL;
@@ -233,6 +256,19 @@ vmc_cmd_gc(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
     removed = driver ? vmc_driver_gc_staged(driver, &error) : NULL;
     if (!removed)
         return vmc_cli_fail(error);
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        vmc_cli_json_begin(b);
+        json_builder_set_member_name(b, "removed");
+        json_builder_begin_array(b);
+        for (char **r = removed; *r; r++)
+            json_builder_add_string_value(b, *r);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        vmc_cli_print_json(b, TRUE);
+        return VMC_EXIT_OK;
+    }
     for (char **r = removed; *r; r++)
         g_print("removed %s\n", *r);
     g_print("%u staged file%s removed\n", g_strv_length(removed),
@@ -245,6 +281,7 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
 {
     int ready_secs = -1;
     gboolean stage = FALSE;
+    gboolean json = FALSE;
     GOptionEntry entries[] = {
         { "wait-ready", 'w', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
           (gpointer) vmc_cli_parse_ready,
@@ -252,6 +289,8 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
         { "stage", 0, 0, G_OPTION_ARG_NONE, &stage,
           "copy kernel, initramfs, seed ISO and disks from this host to the libvirt host "
           "first (its storage API; unchanged files are not copied again)", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print the VM as one JSON object (as 'state --json' does) once it is up, or ready", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
@@ -278,31 +317,39 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
         return vmc_cli_fail(error);
     if (stage) {
         VmcStageShown shown = { isatty(STDERR_FILENO), 0 };
-        VmcConfig *staged = vmc_driver_stage(driver, cfg, vmc_cli_stage_progress, &shown, &error);
+        /* With --json, stderr carries nothing but an error. */
+        VmcConfig *staged = vmc_driver_stage(driver, cfg, json ? NULL : vmc_cli_stage_progress,
+                                             &shown, &error);
 
         if (!staged)
             return vmc_cli_fail(error);
         vmc_config_free(cfg);
         cfg = staged;
-        if (shown.uploads == 0)
+        if (shown.uploads == 0 && !json)
             g_printerr("virt-vmconfig: every file was staged on %s already\n",
                        vmc_driver_get_uri(driver));
     }
     handle = vmc_driver_boot(driver, cfg, &error);
     if (!handle)
         return vmc_cli_fail(error);
-    g_print("VM '%s' started (UUID %s, serial log %s", vmc_handle_get_name(handle),
-            vmc_handle_get_uuid(handle), vmc_handle_get_serial_log(handle));
-    if (vmc_handle_get_vsock_cid(handle))
-        g_print(", vsock CID %u", vmc_handle_get_vsock_cid(handle));
-    g_print(")\n");
+    if (!json) {
+        g_print("VM '%s' started (UUID %s, serial log %s", vmc_handle_get_name(handle),
+                vmc_handle_get_uuid(handle), vmc_handle_get_serial_log(handle));
+        if (vmc_handle_get_vsock_cid(handle))
+            g_print(", vsock CID %u", vmc_handle_get_vsock_cid(handle));
+        g_print(")\n");
+    }
 
     if (ready_secs > 0) {
         ready = vmc_cli_wait_ready(driver, handle, (guint) ready_secs * 1000, &error);
         if (!ready)
             return vmc_cli_fail(error);
-        g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle), vmc_state_get_ip(ready));
+        if (!json)
+            g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle),
+                    vmc_state_get_ip(ready));
     }
+    if (json)
+        vmc_cli_print_vm_json(handle, ready ? ready : vmc_handle_get_state(handle));
     return VMC_EXIT_OK;
 }
 
@@ -316,11 +363,12 @@ typedef enum {
 
 static int
 vmc_cli_act(const VmcCliGlobals *globals, const char *name, VmcAction action, guint timeout_ms,
-            VmcDeleteFlags flags)
+            VmcDeleteFlags flags, gboolean json)
 {
     static const char *const done[] = { "stopped", "killed", "paused", "resumed", "deleted" };
     g_autoptr(VmcDriver) driver = NULL;
     g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
     g_autoptr(GError) error = NULL;
     gboolean ok = FALSE;
 
@@ -349,17 +397,48 @@ vmc_cli_act(const VmcCliGlobals *globals, const char *name, VmcAction action, gu
     }
     if (!ok)
         return vmc_cli_fail(error);
-    g_print("VM '%s' %s\n", name, done[action]);
+    if (!json) {
+        g_print("VM '%s' %s\n", name, done[action]);
+        return VMC_EXIT_OK;
+    }
+    if (action == VMC_ACT_DELETE) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        vmc_cli_json_begin(b);
+        json_builder_set_member_name(b, "deleted");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, vmc_handle_get_name(handle));
+        json_builder_set_member_name(b, "namespace");
+        json_builder_add_string_value(b, vmc_handle_get_namespace(handle));
+        json_builder_set_member_name(b, "uuid");
+        json_builder_add_string_value(b, vmc_handle_get_uuid(handle));
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+        vmc_cli_print_json(b, TRUE);
+        return VMC_EXIT_OK;
+    }
+    /* The state it is in now that the action is done. */
+    state = vmc_driver_get_state(driver, handle, &error);
+    if (!state)
+        return vmc_cli_fail(error);
+    vmc_cli_print_vm_json(handle, state);
     return VMC_EXIT_OK;
 }
+
+#define VMC_CLI_ACT_JSON_ENTRY(json) \
+    { "json", 0, 0, G_OPTION_ARG_NONE, (json), \
+      "print the VM as one JSON object (as 'state --json' does) when it is done", NULL }
 
 int
 vmc_cmd_down(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
     int timeout = VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS / 1000;
+    gboolean json = FALSE;
     GOptionEntry entries[] = {
         { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
           "seconds the guest may take to power off before it is forced off (default 10)", "SECS" },
+        VMC_CLI_ACT_JSON_ENTRY(&json),
         { NULL },
     };
     int status;
@@ -368,7 +447,7 @@ vmc_cmd_down(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
         return status;
     if (timeout < 1)
         return vmc_cli_usage(cmd, "--timeout must be at least 1 second");
-    return vmc_cli_act(globals, argv[1], VMC_ACT_DOWN, (guint) timeout * 1000, 0);
+    return vmc_cli_act(globals, argv[1], VMC_ACT_DOWN, (guint) timeout * 1000, 0, json);
 }
 
 /* kill, pause and resume: a name and nothing else. */
@@ -383,13 +462,18 @@ vmc_cmd_act(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
         { "pause", VMC_ACT_PAUSE },
         { "resume", VMC_ACT_RESUME },
     };
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        VMC_CLI_ACT_JSON_ENTRY(&json),
+        { NULL },
+    };
     int status;
 
-    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
         return status;
     for (gsize i = 0; i < G_N_ELEMENTS(actions); i++) {
         if (strcmp(cmd->name, actions[i].name) == 0)
-            return vmc_cli_act(globals, argv[1], actions[i].action, 0, 0);
+            return vmc_cli_act(globals, argv[1], actions[i].action, 0, 0, json);
     }
     g_assert_not_reached();
 }
@@ -398,9 +482,12 @@ int
 vmc_cmd_delete(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
     gboolean remove_nvram = FALSE;
+    gboolean json = FALSE;
     GOptionEntry entries[] = {
         { "remove-nvram", 0, 0, G_OPTION_ARG_NONE, &remove_nvram,
           "remove the NVRAM file of a UEFI VM too (it is kept by default)", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print one JSON object: the name, namespace and UUID of the VM deleted", NULL },
         { NULL },
     };
     int status;
@@ -408,7 +495,7 @@ vmc_cmd_delete(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
     if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
         return status;
     return vmc_cli_act(globals, argv[1], VMC_ACT_DELETE, 0,
-                       remove_nvram ? VMC_DELETE_REMOVE_NVRAM : VMC_DELETE_DEFAULT);
+                       remove_nvram ? VMC_DELETE_REMOVE_NVRAM : VMC_DELETE_DEFAULT, json);
 }
 
 int
@@ -416,7 +503,7 @@ vmc_cmd_state(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
 {
     gboolean json = FALSE;
     GOptionEntry entries[] = {
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print the VM as one JSON object", NULL },
         { NULL },
     };
     g_autoptr(VmcDriver) driver = NULL;
@@ -435,9 +522,7 @@ vmc_cmd_state(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
     if (!state)
         return vmc_cli_fail(error);
     if (json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        vmc_cli_add_handle_json(b, handle, state);
-        vmc_cli_print_json(b, TRUE);
+        vmc_cli_print_vm_json(handle, state);
     } else {
         g_autofree char *text = vmc_state_to_string(state);
         const char *const *taps = vmc_handle_get_owned_taps(handle);
@@ -464,7 +549,8 @@ vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
         { "namespace", 'n', 0, G_OPTION_ARG_STRING, &ns, "only VMs of this namespace", "NS" },
         { "all", 'a', 0, G_OPTION_ARG_NONE, &all,
           "every domain of the host: the others are marked foreign", NULL },
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "print JSON", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print one JSON object whose \"vms\" holds a VM object for each", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, entries);
@@ -487,12 +573,19 @@ vmc_cmd_list(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
 
     if (json) {
         g_autoptr(JsonBuilder) b = json_builder_new();
+
+        vmc_cli_json_begin(b);
+        json_builder_set_member_name(b, "vms");
         json_builder_begin_array(b);
         for (guint i = 0; i < handles->len; i++) {
             const VmcHandle *h = g_ptr_array_index(handles, i);
-            vmc_cli_add_handle_json(b, h, vmc_handle_get_state(h));
+
+            json_builder_begin_object(b);
+            vmc_cli_add_vm_members(b, h, vmc_handle_get_state(h));
+            json_builder_end_object(b);
         }
         json_builder_end_array(b);
+        json_builder_end_object(b);
         vmc_cli_print_json(b, TRUE);
         return VMC_EXIT_OK;
     }
@@ -684,9 +777,12 @@ int
 vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
     int timeout = VMC_CLI_DEFAULT_READY_SECS;
+    gboolean json = FALSE;
     GOptionEntry entries[] = {
         { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout,
           "seconds to wait before giving up (default 120)", "SECS" },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print the ready VM as one JSON object (as 'state --json' does)", NULL },
         { NULL },
     };
     g_autoptr(VmcDriver) driver = NULL;
@@ -709,7 +805,140 @@ vmc_cmd_wait(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, c
     ready = vmc_cli_wait_ready(driver, handle, (guint) timeout * 1000, &error);
     if (!ready)
         return vmc_cli_fail(error);
-    g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle), vmc_state_get_ip(ready));
+    if (json)
+        vmc_cli_print_vm_json(handle, ready);
+    else
+        g_print("VM '%s' is ready at %s\n", vmc_handle_get_name(handle), vmc_state_get_ip(ready));
+    return VMC_EXIT_OK;
+}
+
+static gboolean
+vmc_watch_on_signal(gpointer data)
+{
+    g_main_loop_quit(data);
+    return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+    GMainLoop *loop;
+    guint64 skip;      /* bytes of this boot's log not to print (printed before we came) */
+    guint64 seen;      /* bytes of this boot's log delivered so far */
+    gboolean failed;   /* stdout went away */
+} VmcConsole;
+
+static void
+vmc_console_on_serial(const char *data, gsize len, gpointer user_data)
+{
+    VmcConsole *c = user_data;
+    guint64 skipped;
+
+    if (!data) {
+        /* A new boot started the log over: all of it is new. */
+        c->skip = c->seen = 0;
+        return;
+    }
+    skipped = MIN(c->skip, (guint64) len);
+    c->skip -= skipped;
+    c->seen += len;
+    if (skipped == len)
+        return;
+    if (fwrite(data + skipped, 1, len - skipped, stdout) != len - skipped ||
+        fflush(stdout) == EOF) {
+        c->failed = TRUE;
+        g_main_loop_quit(c->loop);
+    }
+}
+
+static void
+vmc_console_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
+{
+    VmcConsole *c = data;
+
+    if (vmc_event_ends_run(event))
+        g_main_loop_quit(c->loop);
+}
+
+/* What the VM wrote after the last bytes the follow delivered: QEMU's last
+ * lines can reach the log after libvirt said the VM stopped. */
+static void
+vmc_console_drain(VmcConsole *c, const char *path)
+{
+    g_autoptr(GMappedFile) log = g_mapped_file_new(path, FALSE, NULL);
+    guint64 len, from;
+
+    if (!log || c->failed)
+        return;
+    len = g_mapped_file_get_length(log);
+    from = c->seen + c->skip;
+    if (from < len)
+        fwrite(g_mapped_file_get_contents(log) + from, 1, len - from, stdout);
+    fflush(stdout);
+}
+
+int
+vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
+{
+    gboolean since_boot = FALSE;
+    GOptionEntry entries[] = {
+        { "since-boot", 'b', 0, G_OPTION_ARG_NONE, &since_boot,
+          "first print what the VM printed since it booted", NULL },
+        { NULL },
+    };
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GMainLoop) loop = NULL;
+    g_autoptr(GError) error = NULL;
+    VmcConsole console = { 0 };
+    guint watch, follow, sigint, sigterm;
+    GStatBuf st;
+    int status;
+
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
+        return status;
+    driver = vmc_cli_open(globals, &error);
+    if (!driver)
+        return vmc_cli_fail(error);
+    loop = g_main_loop_new(NULL, FALSE);
+    console.loop = loop;
+    /* Watch first: a VM that stops after the state below is seen to. */
+    watch = vmc_driver_watch(driver, argv[1], NULL, vmc_console_on_event, &console, NULL);
+    handle = vmc_driver_lookup(driver, argv[1], &error);
+    state = handle ? vmc_driver_get_state(driver, handle, &error) : NULL;
+    if (state && !vmc_state_is_running(state)) {
+        g_autofree char *text = vmc_state_to_string(state);
+
+        g_set_error(&error, VMC_ERROR, VMC_ERROR_STATE_FAILED,
+                    "VM '%s' is not running (%s); what it printed last is in %s", argv[1], text,
+                    vmc_handle_get_serial_log(handle));
+        g_clear_pointer(&state, vmc_state_free);
+    }
+    if (!state) {
+        vmc_driver_unwatch(driver, watch);
+        return vmc_cli_fail(error);
+    }
+    /* The follow delivers the log from its start; what is there now was
+     * printed before this command came, and is shown only if asked for. */
+    if (!since_boot && g_stat(vmc_handle_get_serial_log(handle), &st) == 0)
+        console.skip = (guint64) st.st_size;
+    follow = vmc_driver_follow_serial(driver, handle, vmc_console_on_serial, &console, &error);
+    if (!follow) {
+        vmc_driver_unwatch(driver, watch);
+        return vmc_cli_fail(error);
+    }
+    if (isatty(STDERR_FILENO))
+        g_printerr("virt-vmconfig: console of VM '%s' (Ctrl-C leaves it; the VM runs on)\n",
+                   argv[1]);
+    sigint = g_unix_signal_add(SIGINT, vmc_watch_on_signal, loop);
+    sigterm = g_unix_signal_add(SIGTERM, vmc_watch_on_signal, loop);
+
+    g_main_loop_run(loop);
+
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
+    vmc_driver_unfollow_serial(driver, follow);
+    vmc_driver_unwatch(driver, watch);
+    vmc_console_drain(&console, vmc_handle_get_serial_log(handle));
     return VMC_EXIT_OK;
 }
 
@@ -734,7 +963,7 @@ vmc_watch_print_json(const VmcEvent *event)
     const VmcState *state = vmc_event_get_state(event);
     g_autoptr(JsonBuilder) b = json_builder_new();
 
-    json_builder_begin_object(b);
+    vmc_cli_json_begin(b);
     json_builder_set_member_name(b, "name");
     json_builder_add_string_value(b, vmc_event_get_name(event));
     json_builder_set_member_name(b, "uuid");
@@ -793,13 +1022,6 @@ vmc_watch_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
         g_main_loop_quit(out->loop);
 }
 
-static gboolean
-vmc_watch_on_signal(gpointer data)
-{
-    g_main_loop_quit(data);
-    return G_SOURCE_CONTINUE;
-}
-
 int
 vmc_cmd_watch(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
@@ -856,20 +1078,30 @@ vmc_cmd_export(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc,
     g_autoptr(VmcConfig) cfg = NULL;
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) warnings = NULL;
-    g_autofree char *json = NULL;
+    g_autofree char *text = NULL;
+    gboolean json = FALSE;
+    GOptionEntry entries[] = {
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print one JSON object with the config and the warnings (none on stderr)", NULL },
+        { NULL },
+    };
     int status;
 
-    if (!vmc_cli_one_arg(cmd, NULL, &argc, &argv, &status))
+    if (!vmc_cli_one_arg(cmd, entries, &argc, &argv, &status))
         return status;
     driver = vmc_cli_open(globals, &error);
     handle = driver ? vmc_driver_lookup(driver, argv[1], &error) : NULL;
     cfg = handle ? vmc_driver_export(driver, handle, &warnings, &error) : NULL;
     if (!cfg)
         return vmc_cli_fail(error);
+    if (json) {
+        vmc_cli_print_config_json(cfg, warnings);
+        return VMC_EXIT_OK;
+    }
     for (char **w = warnings; w && *w; w++)
         g_printerr("VM '%s': warning: %s\n", argv[1], *w);
-    json = vmc_config_to_json(cfg);
-    g_print("%s", json);
+    text = vmc_config_to_json(cfg);
+    g_print("%s", text);
     return VMC_EXIT_OK;
 }
 
@@ -878,11 +1110,15 @@ vmc_cmd_adopt(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
 {
     g_autofree char *ns = NULL;
     gboolean force = FALSE;
+    gboolean json = FALSE;
     GOptionEntry entries[] = {
         { "namespace", 'n', 0, G_OPTION_ARG_STRING, &ns, "the namespace it joins (required)",
           "NS" },
         { "force", 'f', 0, G_OPTION_ARG_NONE, &force,
           "adopt it though a VM config cannot hold all of it (what is listed)", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print the adopted VM as one JSON object, with \"lost\": what its next boot drops",
+          NULL },
         { NULL },
     };
     g_autoptr(VmcDriver) driver = NULL;
@@ -900,11 +1136,26 @@ vmc_cmd_adopt(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, 
         return vmc_cli_fail(error);
     handle = vmc_driver_adopt(driver, argv[1], ns, force ? VMC_ADOPT_FORCE : VMC_ADOPT_DEFAULT,
                               &lost, &error);
-    for (char **l = lost; l && *l; l++)
+    /* With --json the refusal's message says what would be lost. */
+    for (char **l = lost; !json && l && *l; l++)
         g_printerr("domain '%s': %s: %s\n", argv[1], handle ? "dropped at its next boot" : "lost",
                    *l);
     if (!handle)
         return vmc_cli_fail(error);
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        vmc_cli_json_begin(b);
+        vmc_cli_add_vm_members(b, handle, vmc_handle_get_state(handle));
+        json_builder_set_member_name(b, "lost");
+        json_builder_begin_array(b);
+        for (char **l = lost; l && *l; l++)
+            json_builder_add_string_value(b, *l);
+        json_builder_end_array(b);
+        json_builder_end_object(b);
+        vmc_cli_print_json(b, TRUE);
+        return VMC_EXIT_OK;
+    }
     g_print("VM '%s' adopted into namespace '%s'\n", argv[1], ns);
     return VMC_EXIT_OK;
 }

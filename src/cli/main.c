@@ -53,6 +53,11 @@ static const VmcCliCommand vmc_commands[] = {
       "first or --timeout passes (default 120 s). When stderr is a terminal, a status line there\n"
       "shows how long it has waited and how much console output it has seen.",
       vmc_cmd_wait },
+    { "console", "NAME", "follow a running VM's serial console",
+      "Copies what the VM prints on its serial console (its serial log) to stdout as it comes,\n"
+      "until the VM stops or Ctrl-C (the VM runs on). With --since-boot it first prints what the\n"
+      "VM printed since it booted. A VM that is not running is refused (status 1).",
+      vmc_cmd_console },
     { "down", "NAME", "stop a VM gracefully",
       "Presses the VM's ACPI power button and waits for it to power off; past --timeout it is\n"
       "forced off and the command fails (status 1). Stopping a stopped VM succeeds.",
@@ -135,26 +140,112 @@ vmc_cli_exit_code(const GError *error)
     }
 }
 
+/* Set once by main(), before a command runs. */
+static gboolean vmc_cli_json;
+
+gboolean
+vmc_cli_json_mode(void)
+{
+    return vmc_cli_json;
+}
+
 void
-vmc_cli_print_json(JsonBuilder *b, gboolean pretty)
+vmc_cli_json_begin(JsonBuilder *b)
+{
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "version");
+    json_builder_add_int_value(b, VMC_CLI_JSON_VERSION);
+}
+
+static char *
+vmc_cli_json_text(JsonBuilder *b, gboolean pretty)
 {
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autofree char *text = NULL;
 
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, pretty);
-    text = json_generator_to_data(gen, NULL);
+    return json_generator_to_data(gen, NULL);
+}
+
+void
+vmc_cli_print_json(JsonBuilder *b, gboolean pretty)
+{
+    g_autofree char *text = vmc_cli_json_text(b, pretty);
+
     g_print("%s\n", text);
+}
+
+/* The members "code", "message", "libvirt_code" and "libvirt_domain" of
+ * an error; @code is the VmError name, or USAGE for a usage error. */
+void
+vmc_cli_add_error_members(JsonBuilder *b, const char *code, const char *message,
+                          const GError *error)
+{
+    int libvirt_code = vmc_error_get_libvirt_code(error);
+
+    json_builder_set_member_name(b, "code");
+    json_builder_add_string_value(b, code);
+    json_builder_set_member_name(b, "message");
+    json_builder_add_string_value(b, message);
+    json_builder_set_member_name(b, "libvirt_code");
+    if (libvirt_code)
+        json_builder_add_int_value(b, libvirt_code);
+    else
+        json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "libvirt_domain");
+    if (libvirt_code)
+        json_builder_add_int_value(b, vmc_error_get_libvirt_domain(error));
+    else
+        json_builder_add_null_value(b);
+}
+
+const char *
+vmc_cli_error_code_name(const GError *error)
+{
+    if (error->domain == VMC_ERROR)
+        return vmc_error_code_to_string((VmcError) error->code);
+    /* Only the library's errors reach here; anything else was file work. */
+    return vmc_error_code_to_string(VMC_ERROR_IO);
+}
+
+/* One line on stderr: the JSON error object. */
+static void
+vmc_cli_print_json_error(const char *code, const char *message, const GError *error)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autofree char *text = NULL;
+
+    vmc_cli_json_begin(b);
+    json_builder_set_member_name(b, "error");
+    json_builder_begin_object(b);
+    vmc_cli_add_error_members(b, code, message, error);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    text = vmc_cli_json_text(b, FALSE);
+    g_printerr("%s\n", text);
+}
+
+int
+vmc_cli_fail_about(const char *what, const GError *error)
+{
+    g_autofree char *message = NULL;
+
+    message = what ? g_strdup_printf("%s: %s", what, error->message) : g_strdup(error->message);
+    if (vmc_cli_json) {
+        vmc_cli_print_json_error(vmc_cli_error_code_name(error), message, error);
+    } else {
+        g_autofree char *shown = vmc_escape_text(message);
+
+        g_printerr("%s%s\n", what ? "" : "virt-vmconfig: ", shown);
+    }
+    return vmc_cli_exit_code(error);
 }
 
 int
 vmc_cli_fail(const GError *error)
 {
-    g_autofree char *message = vmc_escape_text(error->message);
-
-    g_printerr("virt-vmconfig: %s\n", message);
-    return vmc_cli_exit_code(error);
+    return vmc_cli_fail_about(NULL, error);
 }
 
 int
@@ -166,7 +257,9 @@ vmc_cli_usage(const VmcCliCommand *cmd, const char *fmt, ...)
     va_start(args, fmt);
     msg = g_strdup_vprintf(fmt, args);
     va_end(args);
-    if (cmd)
+    if (vmc_cli_json)
+        vmc_cli_print_json_error("USAGE", msg, NULL);
+    else if (cmd)
         g_printerr("virt-vmconfig %s: %s\nTry 'virt-vmconfig %s --help'.\n", cmd->name, msg,
                    cmd->name);
     else
@@ -265,6 +358,13 @@ main(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_strict_posix(ctx, TRUE);
     g_option_context_set_help_enabled(ctx, FALSE);
+
+    /* Asked for JSON, the user gets errors as JSON too, even the ones
+     * found while the options are parsed. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            vmc_cli_json = TRUE;
+    }
 
     /* --help is ours, so that it lists the commands. */
     if (!g_option_context_parse(ctx, &argc, &argv, &error))
