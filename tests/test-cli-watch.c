@@ -6,7 +6,8 @@
  * happens there (a failed assertion, a hang past the time limit), the
  * parent then kills and deletes their VMs. Every process they spawn dies
  * with them (PR_SET_PDEATHSIG) and is killed past its own deadline.
- * Nothing here skips: a host that cannot boot the guest fails.
+ * It needs root and libvirtd: without them, meson's boot_tests=auto skips
+ * them but cannot boot the guest fails.
  */
 #include "vmc-test.h"
 
@@ -271,7 +272,7 @@ in_subprocess(const char *const *vms)
 /* ---- the watch's output ---- */
 
 static const char *const json_members[] = {
-    "name", "uuid", "state", "ip", "reason", "libvirt_event", "libvirt_detail",
+    "version", "name", "uuid", "state", "ip", "reason", "libvirt_event", "libvirt_detail",
 };
 
 typedef struct {
@@ -292,7 +293,7 @@ watch_line_free(gpointer data)
     g_free(l);
 }
 
-/* Every line of --json output is one compact JSON object with the seven
+/* Every line of --json output is one compact JSON object with the eight
  * members. */
 static GPtrArray *
 parse_json_lines(const char *text)
@@ -318,6 +319,7 @@ parse_json_lines(const char *text)
         g_assert_cmpuint(json_object_get_size(obj), ==, G_N_ELEMENTS(json_members));
         for (gsize m = 0; m < G_N_ELEMENTS(json_members); m++)
             g_assert_true(json_object_has_member(obj, json_members[m]));
+        g_assert_cmpint(json_object_get_int_member(obj, "version"), ==, 1);
         l->name = g_strdup(json_object_get_string_member(obj, "name"));
         l->uuid = g_strdup(json_object_get_string_member(obj, "uuid"));
         l->state = g_strdup(json_object_get_string_member(obj, "state"));
@@ -573,6 +575,109 @@ test_wait_timeout(void)
     g_free(cli(COMMAND_SECS, "delete", name));
 }
 
+/* A JSON document of one VM (state, down, ...): "version" 1 and the VM's
+ * members; returns its "state". */
+static char *
+vm_json_state(const char *text, const char *name, const char *uuid)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_autoptr(GError) error = NULL;
+    JsonObject *obj;
+
+    if (!json_parser_load_from_data(parser, text, -1, &error))
+        g_error("not JSON: %s\n%s", error->message, text);
+    obj = json_node_get_object(json_parser_get_root(parser));
+    g_assert_nonnull(obj);
+    g_assert_cmpint(json_object_get_int_member(obj, "version"), ==, 1);
+    g_assert_cmpstr(json_object_get_string_member(obj, "name"), ==, name);
+    g_assert_cmpstr(json_object_get_string_member(obj, "uuid"), ==, uuid);
+    g_assert_false(json_object_get_boolean_member(obj, "foreign"));
+    return g_strdup(json_object_get_string_member(obj, "state"));
+}
+
+/* `console NAME` follows what the VM prints from when it attached,
+ * `--since-boot` from the boot on; both end by themselves, status 0, when
+ * the VM stops. A stopped VM's console is refused. Along the way, the
+ * JSON of up, state, down and delete. */
+static void
+test_console(void)
+{
+    static const char *const vms[] = { "d", NULL };
+    g_autofree char *name = vm_name("d");
+    g_autofree char *ns = vm_namespace(NULL);
+    g_autofree char *config = NULL;
+    g_autofree char *uuid = NULL;
+    g_autofree char *state = NULL;
+    g_autofree char *out = NULL;
+    g_autoptr(Proc) since_boot = NULL;
+    g_autoptr(Proc) from_now = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    g_auto(VmcTestRun) up_json = { 0 };
+    g_auto(VmcTestRun) stopped = { 0 };
+    g_auto(VmcTestRun) missing = { 0 };
+    JsonObject *obj;
+    int wait_status;
+
+    if (!in_subprocess(vms))
+        return;
+
+    config = write_config(name, ns, FALSE);
+    run_cli(&up_json, WAIT_COMMAND_SECS, "--accel", "qemu", "up", "--json",
+            "--wait-ready=" G_STRINGIFY(READY_SECS), config);
+    if (up_json.status != 0)
+        g_error("up --json failed with status %d: %s", up_json.status, up_json.err);
+    g_assert_cmpstr(up_json.err, ==, "");
+    g_assert_true(json_parser_load_from_data(parser, up_json.out, -1, NULL));
+    obj = json_node_get_object(json_parser_get_root(parser));
+    uuid = g_strdup(json_object_get_string_member(obj, "uuid"));
+    state = vm_json_state(up_json.out, name, uuid);
+    g_assert_cmpstr(state, ==, "ready");
+    g_assert_cmpstr(json_object_get_string_member(obj, "ip"), ==, "10.0.2.15");
+    g_clear_pointer(&state, g_free);
+    out = cli(COMMAND_SECS, "state", name, "--json");
+    state = vm_json_state(out, name, uuid);
+    g_assert_cmpstr(state, ==, "ready");
+    g_clear_pointer(&state, g_free);
+    g_clear_pointer(&out, g_free);
+
+    since_boot = proc_spawn((const char *const[]) { "console", name, "--since-boot", NULL });
+    proc_read(since_boot, out_has, "VMRS_READY 10.0.2.15", COMMAND_SECS);
+    g_assert_true(g_str_has_prefix(since_boot->out->str, "GUEST cmdline=") ||
+                  strstr(since_boot->out->str, "\nGUEST cmdline="));
+    from_now = proc_spawn((const char *const[]) { "console", name, NULL });
+    proc_read(from_now, err_has, "follows", COMMAND_SECS);
+
+    /* The guest says when it gets the power button: both see that. */
+    out = cli(COMMAND_SECS, "down", name, "--timeout", "30", "--json");
+    state = vm_json_state(out, name, uuid);
+    g_assert_cmpstr(state, ==, "stopped");
+    proc_read(since_boot, NULL, NULL, COMMAND_SECS);
+    proc_read(from_now, NULL, NULL, COMMAND_SECS);
+    g_printerr("# console printed:\n%s# console --since-boot printed:\n%s", from_now->out->str,
+               since_boot->out->str);
+    wait_status = vmc_test_reap(since_boot->pid, g_get_monotonic_time() + COMMAND_SECS *
+                                G_USEC_PER_SEC, since_boot->what);
+    g_assert_true(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+    wait_status = vmc_test_reap(from_now->pid, g_get_monotonic_time() + COMMAND_SECS *
+                                G_USEC_PER_SEC, from_now->what);
+    g_assert_true(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
+    g_assert_nonnull(strstr(since_boot->out->str, "GUEST acpi=power-button"));
+    g_assert_nonnull(strstr(from_now->out->str, "GUEST acpi=power-button"));
+    /* What was printed before it came is not shown again. */
+    g_assert_null(strstr(from_now->out->str, "GUEST cmdline="));
+    g_assert_null(strstr(from_now->out->str, "VMRS_READY"));
+
+    run_cli(&stopped, COMMAND_SECS, "console", name);
+    g_assert_cmpint(stopped.status, ==, 1);
+    g_assert_nonnull(strstr(stopped.err, "is not running"));
+    g_clear_pointer(&out, g_free);
+    out = cli(COMMAND_SECS, "delete", name, "--json");
+    g_assert_nonnull(strstr(out, "\"deleted\""));
+    g_assert_nonnull(strstr(out, uuid));
+    run_cli(&missing, COMMAND_SECS, "console", name);
+    g_assert_cmpint(missing.status, ==, 4);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -599,6 +704,7 @@ main(int argc, char **argv)
     g_test_add_func("/cli-watch/wait-not-found", test_wait_not_found);
     g_test_add_func("/cli-watch/events", test_watch_events);
     g_test_add_func("/cli-watch/wait-timeout", test_wait_timeout);
+    g_test_add_func("/cli-watch/console", test_console);
     status = g_test_run();
 
     if (own_dir)

@@ -926,9 +926,9 @@ vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc
         vmc_driver_unwatch(driver, watch);
         return vmc_cli_fail(error);
     }
-    if (isatty(STDERR_FILENO))
-        g_printerr("virt-vmconfig: console of VM '%s' (Ctrl-C leaves it; the VM runs on)\n",
-                   argv[1]);
+    /* Said once the follow is there: what the VM prints from now on is shown. */
+    g_printerr("virt-vmconfig: console of VM '%s' follows (Ctrl-C leaves it; the VM runs on)\n",
+               argv[1]);
     sigint = g_unix_signal_add(SIGINT, vmc_watch_on_signal, loop);
     sigterm = g_unix_signal_add(SIGTERM, vmc_watch_on_signal, loop);
 
