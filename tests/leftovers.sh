@@ -11,7 +11,10 @@
 # Test names are ours alone: vmc-boot-*, vmc-watch-* (domains), vmct*
 # (TAPs), vmcb* (bridges), vmc-test-* (namespaces, libvirt networks),
 # read-only share views under /run/virt-vmconfig/views, /var/tmp/vmc-{boot,embed,cli-watch}-*
-# and the run's own TMPDIR.
+# and the run's own TMPDIR; and what examples/ names, which the examples
+# tier boots: domains hello-{initramfs,cloud-init,netns,uefi}, namespace
+# vmc-example, TAP vmcex0, and the share and NVRAM file it makes in the
+# test guest's directory.
 set -uo pipefail
 
 quiet=false
@@ -30,7 +33,7 @@ if [ -S /run/libvirt/libvirt-sock ]; then
     virsh -q -c qemu:///system destroy "$dom" >/dev/null 2>&1
     virsh -q -c qemu:///system undefine --nvram "$dom" >/dev/null 2>&1 ||
       virsh -q -c qemu:///system undefine "$dom" >/dev/null 2>&1
-  done < <(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -E '^vmc-(boot|watch)-')
+  done < <(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -E '^(vmc-(boot|watch)-|hello-(initramfs|cloud-init|netns|uefi)$)')
 fi
 
 # QEMU started for test VMs under an embedded driver outlives its process.
@@ -38,19 +41,19 @@ while read -r pid; do
   [ -n "$pid" ] || continue
   report "QEMU process $pid ($(tr '\0' ' ' < "/proc/$pid/cmdline" | grep -o 'guest=[^, ]*'))"
   kill -9 "$pid" 2>/dev/null
-done < <(pgrep -f 'qemu-system.*-name guest=(vmc-boot-|vmc-watch-|hello,)' 2>/dev/null)
+done < <(pgrep -f 'qemu-system.*-name guest=(vmc-boot-|vmc-watch-|hello,|hello-(initramfs|cloud-init|netns|uefi),)' 2>/dev/null)
 
 while read -r ns; do
   [ -n "$ns" ] || continue
   report "network namespace '$ns'"
   ip netns del "$ns" 2>/dev/null
-done < <(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^vmc-test-')
+done < <(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^(vmc-test-|vmc-example$)')
 
 while read -r tap; do
   [ -n "$tap" ] || continue
   report "TAP device '$tap'"
   ip link del "$tap" 2>/dev/null
-done < <(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^vmct[0-9]+$')
+done < <(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(vmct[0-9]+|vmcex[0-9]+)$')
 
 while read -r bridge; do
   [ -n "$bridge" ] || continue
@@ -91,6 +94,13 @@ if pgrep -f 'libvirtd -d --listen' >/dev/null 2>&1; then
   for _ in $(seq 100); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
   libvirtd -d
 fi
+
+guest_dir=${VMC_GUEST_DIR:-/var/tmp/virt-vmconfig-guest}
+for file in "$guest_dir/examples-share" "$guest_dir/hello-uefi_VARS.fd"; do
+  [ -e "$file" ] || continue
+  report "example file $file"
+  rm -rf "$file"
+done
 
 for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
   [ -e "$dir" ] || continue

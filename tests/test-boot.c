@@ -3,9 +3,12 @@
  *
  * $VMC_TEST_URI names the libvirt host: "qemu:///system" (libvirtd must
  * run) or "embed" for an embedded QEMU driver in a fresh root, with no
- * daemon. The guest prints what it sees on its serial console as GUEST
- * lines; the tests check them against the config. Nothing here skips: a
- * host that cannot boot the guest fails.
+ * daemon; "examples" boots the examples/ configs as they are under
+ * qemu:///system. The guest prints what it sees on its serial console as
+ * GUEST lines; the tests check them against the config. Without root (or
+ * libvirtd, where the tier uses it), meson's boot_tests=auto skips the
+ * tier and boot_tests=enabled fails it (vmc_test_require); a host that
+ * has them but cannot boot the guest fails.
  *
  * Each test runs in a GTest subprocess (vmc_test_isolated): whatever
  * becomes of it, the parent then removes the domains, TAP devices and
@@ -124,19 +127,26 @@ teardown(gpointer data)
     }
 }
 
+/* In a test's subprocess: this process's driver, on TCG. */
+static void
+open_test_driver(void)
+{
+    g_autoptr(GError) error = NULL;
+
+    driver = vmc_driver_open(uri, &error);
+    if (!driver)
+        g_error("cannot open %s: %s", uri, error->message);
+    vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
+}
+
 /* The start of every test: in the parent, runs the test in a subprocess
  * and tears down; in the subprocess, opens the driver. */
 static gboolean
 isolated_within(const Leftovers *left, guint secs)
 {
-    g_autoptr(GError) error = NULL;
-
     if (!vmc_test_isolated(secs, teardown, (gpointer) left))
         return FALSE;
-    driver = vmc_driver_open(uri, &error);
-    if (!driver)
-        g_error("cannot open %s: %s", uri, error->message);
-    vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
+    open_test_driver();
     return TRUE;
 }
 
@@ -217,8 +227,9 @@ serial_has_line(const VmcConfig *cfg, const char *line)
     return strstr(text, needle) != NULL;
 }
 
+/* Boots @cfg and waits until its guest is ready at @ip. */
 static VmcHandle *
-boot_ready(const VmcConfig *cfg)
+boot_ready_at(const VmcConfig *cfg, const char *ip)
 {
     g_autoptr(GError) error = NULL;
     g_autoptr(VmcHandle) handle = vmc_driver_boot(driver, cfg, &error);
@@ -234,10 +245,17 @@ boot_ready(const VmcConfig *cfg)
         g_error("%s: %s\nconsole:\n%s", uri, error->message, text ? text : "(none)");
     }
     g_assert_cmpint(vmc_state_get_kind(ready), ==, VMC_STATE_READY);
-    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.0.2.15");
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, ip);
     g_test_message("%s: %s ready in %.1f s", uri, vmc_config_get_name(cfg),
                    (g_get_monotonic_time() - start) / 1e6);
     return g_steal_pointer(&handle);
+}
+
+/* The same on a user NIC, whose guest QEMU's DHCP gives 10.0.2.15. */
+static VmcHandle *
+boot_ready(const VmcConfig *cfg)
+{
+    return boot_ready_at(cfg, "10.0.2.15");
 }
 
 static VmcStateKind
@@ -2596,6 +2614,417 @@ test_boot_kill_cycles(void)
     }
 }
 
+/* ---- the examples (VMC_TEST_URI=examples) ----
+ *
+ * Each example of examples/ that can boot here, loaded from
+ * $VMC_EXAMPLES_DIR and booted as it is under qemu:///system: it reaches
+ * Ready and its guest prints what proves the example's feature. Every
+ * example also renders XML that libvirt's schema accepts. */
+
+/* Each JSON file of examples/: the test that boots it, or why none does. */
+static const struct {
+    const char *file;
+    const char *booted_by;
+} examples[] = {
+    { "cloud-init-vm.json", "/examples/cloud-init-vm" },
+    { "full-vm.json", NULL },   /* a host of its own: br0, tap-web1, /srv/web-1, vsock */
+    { "hello.json", "/boot/cli-run-example (embed tier)" },
+    { "initramfs-vm.json", "/examples/initramfs-vm" },
+    { "netns-vm.json", "/examples/netns-vm" },
+    { "uefi-vm.json", "/examples/uefi-vm" },
+};
+
+static VmcConfig *
+load_example(const char *file)
+{
+    g_autofree char *path = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"), file, NULL);
+    g_autoptr(GError) error = NULL;
+    VmcConfig *cfg = vmc_config_load_file(path, &error);
+
+    if (!cfg)
+        g_error("%s: %s", path, error->message);
+    return cfg;
+}
+
+/* The teardown of an example's test, from what its config names: the
+ * domain, share views, TAP devices, namespace, share directories, serial
+ * log and NVRAM file. */
+static void
+example_teardown(gpointer data)
+{
+    g_autoptr(VmcConfig) cfg = load_example(data);
+    const char *name = vmc_config_get_name(cfg);
+    const char *ns = vmc_config_get_netns(cfg);
+    const char *nvram = vmc_config_get_efi_variable_store(cfg);
+
+    vmc_test_purge_domain(uri, name);
+    remove_views(name);
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
+        const char *dev = vmc_network_attachment_get_source(net);
+
+        if (vmc_network_attachment_get_kind(net) != VMC_NETWORK_TAP)
+            continue;
+        if (link_exists(NULL, dev))
+            run_command("ip", "link", "del", dev, NULL);
+        if (ns && link_exists(ns, dev))
+            run_command("ip", "-n", ns, "link", "del", dev, NULL);
+    }
+    if (ns)
+        run_command("ip", "netns", "del", ns, NULL);
+    for (guint i = 0; i < vmc_config_get_n_shared_dirs(cfg); i++)
+        vmc_test_rm_rf(vmc_shared_dir_get_host_path(vmc_config_get_shared_dir(cfg, i)));
+    g_unlink(vmc_config_get_serial_log(cfg));
+    if (nvram)
+        g_unlink(nvram);
+}
+
+/* The start of an example's test: skipped (boot_tests=auto) or failed
+ * without root and libvirtd; then as isolated(). In the subprocess, the
+ * example's config, with no serial log of an earlier boot. */
+static VmcConfig *
+example_isolated(const char *file)
+{
+    VmcConfig *cfg;
+
+    if (!vmc_test_check_needs(VMC_TEST_NEEDS_ROOT | VMC_TEST_NEEDS_DAEMON))
+        return NULL;
+    if (!vmc_test_isolated(TEST_SECS, example_teardown, (gpointer) file))
+        return NULL;
+    open_test_driver();
+    cfg = load_example(file);
+    g_unlink(vmc_config_get_serial_log(cfg));
+    return cfg;
+}
+
+/* Every example validates and renders XML that libvirt's schema takes;
+ * every one is booted by a test, or says why not. */
+static void
+test_examples_render(void)
+{
+    g_autoptr(GPtrArray) files = vmc_test_list_dir(g_getenv("VMC_EXAMPLES_DIR"), ".json");
+
+    g_assert_cmpuint(files->len, ==, G_N_ELEMENTS(examples));
+    for (guint i = 0; i < files->len; i++) {
+        g_autoptr(VmcConfig) cfg = load_example(g_ptr_array_index(files, i));
+        g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = NULL;
+
+        g_assert_cmpstr(g_ptr_array_index(files, i), ==, examples[i].file);
+        if (!vmc_config_validate(cfg, &error))
+            g_error("%s: %s", examples[i].file, error->message);
+        vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+        /* The files of one that cannot boot here are on the host that can. */
+        vmc_render_options_set_remote_paths(opts, examples[i].booted_by == NULL);
+        xml = vmc_config_to_domain_xml(cfg, opts, &error);
+        g_assert_no_error(error);
+        vmc_test_assert_schema_valid(examples[i].file, xml);
+        g_test_message("%s: valid, schema-valid XML; booted by %s", examples[i].file,
+                       examples[i].booted_by ? examples[i].booted_by : "none (not bootable here)");
+    }
+}
+
+/* An initramfs VM with a read-only config share: the guest reads the
+ * share's file and cannot write it; the host directory is unchanged. */
+static void
+test_example_initramfs(void)
+{
+    g_autoptr(VmcConfig) cfg = example_isolated("initramfs-vm.json");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) after = NULL;
+    g_autofree char *file = NULL;
+    g_autofree char *line = NULL;
+    g_autofree char *mounted = NULL;
+    g_autofree char *writable = NULL;
+    g_autofree char *text = NULL;
+    const VmcSharedDir *share;
+
+    if (!cfg)
+        return;
+    g_assert_null(vmc_config_get_root_disk(cfg));
+    g_assert_cmpuint(vmc_config_get_n_shared_dirs(cfg), ==, 1);
+    share = vmc_config_get_shared_dir(cfg, 0);
+    g_assert_true(vmc_shared_dir_get_read_only(share));
+    /* The share: a directory of the test guest's, made here. */
+    g_assert_cmpint(g_mkdir_with_parents(vmc_shared_dir_get_host_path(share), 0755), ==, 0);
+    file = g_build_filename(vmc_shared_dir_get_host_path(share), "app.conf", NULL);
+    g_assert_true(g_file_set_contents(file, "greeting=hello from the host\n", -1, NULL));
+    g_assert_cmpint(g_chmod(file, 0644), ==, 0);
+
+    handle = boot_ready(cfg);
+    line = g_strdup_printf("GUEST share=%s file=app.conf content=greeting=hello from the host",
+                           vmc_shared_dir_get_tag(share));
+    g_assert_true(serial_has_line(cfg, line));
+    mounted = g_strdup_printf("GUEST share=%s mounted=yes writable=",
+                              vmc_shared_dir_get_tag(share));
+    writable = wait_guest_line(cfg, mounted, 5);
+    g_assert_cmpstr(writable, ==, "no");
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    delete_vm(handle);
+
+    after = vmc_test_list_dir(vmc_shared_dir_get_host_path(share), "");
+    g_assert_cmpuint(after->len, ==, 1);
+    g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+    g_assert_cmpstr(text, ==, "greeting=hello from the host\n");
+}
+
+/* A cloud-init VM: root disk and NoCloud seed; the guest mounts the root
+ * disk and reads the seed's meta-data. */
+static void
+test_example_cloud_init(void)
+{
+    g_autoptr(VmcConfig) cfg = example_isolated("cloud-init-vm.json");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *nic = NULL;
+
+    if (!cfg)
+        return;
+    g_assert_nonnull(vmc_config_get_seed_iso(cfg));
+    handle = boot_ready(cfg);
+    g_assert_true(serial_has_line(cfg, "GUEST seed meta-data: instance-id: vmc-test"));
+    g_assert_true(serial_has_line(cfg, "GUEST rootfs dev=/dev/vda1 marker=vmc-rootfs-ok"));
+    nic = g_strdup_printf("GUEST nic=eth0 mac=%s",
+                          vmc_network_attachment_get_mac(vmc_config_get_network(cfg, 0)));
+    g_assert_true(serial_has_line(cfg, nic));
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    delete_vm(handle);
+}
+
+/* A VM in a network namespace: its TAP device is in the namespace, not in
+ * the host's, and the guest answers a ping from inside it; the TAP is gone
+ * after stop. */
+static void
+test_example_netns(void)
+{
+    g_autoptr(VmcConfig) cfg = example_isolated("netns-vm.json");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *nic = NULL;
+    const char *ns, *tap;
+
+    if (!cfg)
+        return;
+    ns = vmc_config_get_netns(cfg);
+    g_assert_nonnull(ns);
+    g_assert_cmpuint(vmc_config_get_n_networks(cfg), ==, 1);
+    tap = vmc_network_attachment_get_source(vmc_config_get_network(cfg, 0));
+    g_assert_nonnull(strstr(vmc_config_get_cmdline(cfg), "vm.ip=10.213.9.2/24"));
+
+    g_assert_cmpint(run_command("ip", "netns", "add", ns, NULL), ==, 0);
+    handle = boot_ready_at(cfg, "10.213.9.2");
+    g_assert_false(link_exists(NULL, tap));
+    g_assert_true(link_exists(ns, tap));
+    nic = g_strdup_printf("GUEST nic=eth0 mac=%s",
+                          vmc_network_attachment_get_mac(vmc_config_get_network(cfg, 0)));
+    g_assert_true(serial_has_line(cfg, nic));
+    /* The namespace's end of the TAP lost its address in the move. */
+    g_assert_cmpint(run_command("ip", "-n", ns, "addr", "add", "10.213.9.1/24", "dev", tap,
+                                NULL), ==, 0);
+    g_assert_cmpint(run_command("ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "10",
+                                "10.213.9.2", NULL), ==, 0);
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    g_assert_false(link_exists(ns, tap));
+    g_assert_false(link_exists(NULL, tap));
+    delete_vm(handle);
+    g_assert_cmpint(run_command("ip", "netns", "del", ns, NULL), ==, 0);
+}
+
+/* A UEFI VM: the kernel boots through its EFI stub (which adds initrd=
+ * to the command line the guest sees) and libvirt makes the NVRAM file;
+ * delete with VMC_DELETE_REMOVE_NVRAM removes it. */
+static void
+test_example_uefi(void)
+{
+    g_autoptr(VmcConfig) cfg = example_isolated("uefi-vm.json");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) gone = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *cmdline = NULL;
+    const char *nvram;
+
+    if (!cfg)
+        return;
+    nvram = vmc_config_get_efi_variable_store(cfg);
+    g_assert_nonnull(nvram);
+    g_unlink(nvram);
+    handle = boot_ready(cfg);
+    g_assert_true(g_file_test(nvram, G_FILE_TEST_IS_REGULAR));
+    cmdline = guest_value(cfg, "cmdline");
+    g_assert_true(g_str_has_prefix(cmdline, "console=ttyS0"));
+    g_assert_nonnull(strstr(cmdline, "initrd="));
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_REMOVE_NVRAM, &error));
+    g_assert_no_error(error);
+    gone = vmc_driver_lookup(driver, vmc_config_get_name(cfg), &error);
+    g_assert_null(gone);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    g_assert_false(g_file_test(nvram, G_FILE_TEST_EXISTS));
+}
+
+/* ---- the _async calls on a real guest ------------------------------------ */
+
+typedef struct {
+    GMainContext *context;
+    GAsyncResult *result;
+    gboolean in_context;
+    gint64 done_at;
+    GCancellable *cancellable;
+    gint64 cancelled_at;
+    const VmcConfig *cfg;     /* cancel once its guest got the power button */
+} AsyncCall;
+
+static void
+async_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    AsyncCall *call = data;
+
+    call->in_context = g_main_context_is_owner(call->context) &&
+                       g_main_context_get_thread_default() == call->context;
+    call->done_at = g_get_monotonic_time();
+    call->result = g_object_ref(result);
+}
+
+static gboolean
+async_cancel(gpointer data)
+{
+    AsyncCall *call = data;
+
+    call->cancelled_at = g_get_monotonic_time();
+    g_cancellable_cancel(call->cancellable);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean
+async_cancel_at_button(gpointer data)
+{
+    AsyncCall *call = data;
+
+    if (!serial_has_line(call->cfg, "GUEST acpi=power-button"))
+        return G_SOURCE_CONTINUE;
+    return async_cancel(call);
+}
+
+static gboolean
+async_flag(gpointer data)
+{
+    *(gboolean *) data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+/* Runs the caller's context until the callback ran there. */
+static GAsyncResult *
+async_wait(AsyncCall *call, guint bound_ms, const char *what)
+{
+    g_autoptr(GSource) bound = g_timeout_source_new(bound_ms);
+    gboolean timed_out = FALSE;
+
+    g_source_set_callback(bound, async_flag, &timed_out, NULL);
+    g_source_attach(bound, call->context);
+    while (!call->result && !timed_out)
+        g_main_context_iteration(call->context, TRUE);
+    g_source_destroy(bound);
+    if (!call->result)
+        g_error("%s did not call back within %u ms", what, bound_ms);
+    g_assert_true(call->in_context);
+    return g_steal_pointer(&call->result);
+}
+
+/* The wait for Ready and the stop, cancelled on a real guest that never
+ * prints its marker (vmc.noready) and waits 8 s after the power button
+ * (vmc.acpidelay): each ends within a second of the cancel, with the VM
+ * left running; then it is stopped and deleted for real. */
+static void
+test_async_cancel(void)
+{
+    static const Leftovers left = { { "vmc-boot-async" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-async");
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GCancellable) wait_cancel = g_cancellable_new();
+    g_autoptr(GCancellable) stop_cancel = g_cancellable_new();
+    g_autoptr(GSource) timer = NULL;
+    g_autoptr(GSource) poll = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    AsyncCall call = { context };
+    gint64 t0;
+
+    if (!isolated(&left))
+        return;
+    vmc_config_clear_networks(cfg);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.noready vmc.acpidelay=8");
+    g_main_context_push_thread_default(context);
+
+    vmc_driver_boot_async(driver, cfg, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, 60000, "vmc_driver_boot_async()");
+        handle = vmc_driver_boot_finish(driver, result, &error);
+    }
+    g_assert_no_error(error);
+    g_assert_nonnull(handle);
+
+    /* Ready never comes: the wait ends on the cancel, not at 120 s. */
+    t0 = g_get_monotonic_time();
+    call = (AsyncCall) { .context = context, .cancellable = wait_cancel };
+    timer = g_timeout_source_new(1000);
+    g_source_set_callback(timer, async_cancel, &call, NULL);
+    g_source_attach(timer, context);
+    vmc_driver_wait_ready_async(driver, handle, 120000, wait_cancel, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, 10000,
+                                                    "vmc_driver_wait_ready_async()");
+        state = vmc_driver_wait_ready_finish(driver, result, &error);
+    }
+    g_assert_null(state);
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error(&error);
+    g_test_message("%s: wait_ready cancelled after %.2f s, reported %.3f s after the cancel",
+                   uri, (call.cancelled_at - t0) / 1e6, (call.done_at - call.cancelled_at) / 1e6);
+    g_assert_cmpint(call.cancelled_at, >, 0);
+    g_assert_cmpint(call.done_at - call.cancelled_at, <, G_TIME_SPAN_SECOND);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_RUNNING);
+
+    /* The stop is cancelled once the guest got the button, well before it
+     * powers off: the VM runs on, and is not forced off. */
+    t0 = g_get_monotonic_time();
+    call = (AsyncCall) { .context = context, .cancellable = stop_cancel, .cfg = cfg };
+    poll = g_timeout_source_new(50);
+    g_source_set_callback(poll, async_cancel_at_button, &call, NULL);
+    g_source_attach(poll, context);
+    vmc_driver_stop_async(driver, handle, 60000, stop_cancel, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, 40000, "vmc_driver_stop_async()");
+        g_assert_false(vmc_driver_stop_finish(driver, result, &error));
+    }
+    g_source_destroy(poll);
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_test_message("%s: stop cancelled %.2f s after it began, reported %.3f s after the cancel: %s",
+                   uri, (call.cancelled_at - t0) / 1e6, (call.done_at - call.cancelled_at) / 1e6,
+                   error->message);
+    g_clear_error(&error);
+    g_assert_cmpint(call.cancelled_at, >, 0);
+    g_assert_cmpint(call.done_at - call.cancelled_at, <, G_TIME_SPAN_SECOND);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_RUNNING);
+    g_assert_true(serial_has_line(cfg, "GUEST acpi=power-button"));
+
+    g_main_context_pop_thread_default(context);
+
+    /* For real: the guest powers off at the end of its delay. */
+    t0 = g_get_monotonic_time();
+    g_assert_true(vmc_driver_stop(driver, handle, 30000, &error));
+    g_assert_no_error(error);
+    g_test_message("%s: the stop after it took %.2f s", uri, (g_get_monotonic_time() - t0) / 1e6);
+    g_assert_cmpint(state_of(handle), ==, VMC_STATE_STOPPED);
+    delete_vm(handle);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2615,7 +3044,13 @@ main(int argc, char **argv)
     if (!vmc_driver_quiet_process(NULL, &error))
         g_error("%s", error->message);
     if (!which)
-        g_error("VMC_TEST_URI must be qemu:///system, embed, remote or faults");
+        g_error("VMC_TEST_URI must be qemu:///system, embed, remote, faults or examples");
+    /* The examples tier checks for itself, test by test: its XML test
+     * needs nothing. */
+    if (g_strcmp0(which, "embed") == 0)
+        vmc_test_require(VMC_TEST_NEEDS_ROOT);
+    else if (g_strcmp0(which, "examples") != 0)
+        vmc_test_require(VMC_TEST_NEEDS_ROOT | VMC_TEST_NEEDS_DAEMON);
 
     /* The parent picks the names, the work directory and the embedded
      * driver's root; its subprocesses find them in the environment. */
@@ -2657,6 +3092,23 @@ main(int argc, char **argv)
         return ret;
     }
 
+    /* The examples, as they are, under the system daemon. */
+    if (g_strcmp0(which, "examples") == 0) {
+        g_free(uri);
+        uri = g_strdup("qemu:///system");
+        g_test_add_func("/examples/render", test_examples_render);
+        g_test_add_func("/examples/initramfs-vm", test_example_initramfs);
+        g_test_add_func("/examples/cloud-init-vm", test_example_cloud_init);
+        g_test_add_func("/examples/netns-vm", test_example_netns);
+        g_test_add_func("/examples/uefi-vm", test_example_uefi);
+        ret = g_test_run();
+        g_clear_pointer(&driver, vmc_driver_free);
+        if (own_dir)
+            vmc_test_rm_rf(own_dir);
+        g_free(uri);
+        return ret;
+    }
+
     /* The network transports, on their own: they restart libvirtd. */
     if (g_strcmp0(which, "remote") == 0) {
         g_test_add_func("/boot/remote-tcp", test_remote_tcp);
@@ -2689,8 +3141,10 @@ main(int argc, char **argv)
     }
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
     g_test_add_func("/boot/cli-run", test_cli_run);
-    if (!embed_root)
+    if (!embed_root) {
         g_test_add_func("/boot/daemon-restart", test_daemon_restart);
+        g_test_add_func("/boot/async-cancel", test_async_cancel);
+    }
     if (embed_root)
         g_test_add_func("/boot/cli-run-example", test_cli_run_example);
 

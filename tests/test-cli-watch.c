@@ -7,6 +7,7 @@
  * parent then kills and deletes their VMs. Every process they spawn dies
  * with them (PR_SET_PDEATHSIG) and is killed past its own deadline.
  * It needs root and libvirtd: without them, meson's boot_tests=auto skips
+ * it and boot_tests=enabled fails it (vmc_test_require); a host that has
  * them but cannot boot the guest fails.
  */
 #include "vmc-test.h"
@@ -685,6 +686,7 @@ main(int argc, char **argv)
     int status;
 
     g_test_init(&argc, &argv, NULL);
+    vmc_test_require(VMC_TEST_NEEDS_ROOT | VMC_TEST_NEEDS_DAEMON);
     if (!g_getenv("VMC_CLI"))
         g_error("VMC_CLI must name the virt-vmconfig binary");
 

@@ -14,11 +14,14 @@
 #include "vmc-xml-private.h"
 #include "vmc-serial-private.h"
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -1993,6 +1996,509 @@ test_ready_scanner_hostile(void)
     }
 }
 
+/* ---- the _async calls --------------------------------------------------- */
+
+/* Where and when an _async call's callback ran. */
+typedef struct {
+    GMainContext *context;    /* the thread-default context of the caller */
+    GThread *thread;          /* the caller */
+    GAsyncResult *result;
+    gboolean in_context;
+    gboolean in_thread;
+    gint64 done_at;
+} AsyncCall;
+
+static void
+async_call_init(AsyncCall *call, GMainContext *context)
+{
+    memset(call, 0, sizeof(*call));
+    call->context = context;
+    call->thread = g_thread_self();
+}
+
+static void
+async_done(GObject *source, GAsyncResult *result, gpointer data)
+{
+    AsyncCall *call = data;
+
+    g_assert_null(source);
+    g_assert_null(call->result);
+    call->in_thread = g_thread_self() == call->thread;
+    call->in_context = g_main_context_is_owner(call->context) &&
+                       g_main_context_get_thread_default() == call->context;
+    call->done_at = g_get_monotonic_time();
+    call->result = g_object_ref(result);
+}
+
+/* Runs the caller's context until the callback ran (bounded), and checks
+ * it ran there; returns the result, for the _finish call. */
+static GAsyncResult *
+async_wait(AsyncCall *call, const char *what)
+{
+    gboolean timed_out = FALSE;
+    g_autoptr(GSource) bound = g_timeout_source_new(WAIT_TIMEOUT_MS);
+
+    g_source_set_callback(bound, set_flag, &timed_out, NULL);
+    g_source_attach(bound, call->context);
+    while (!call->result && !timed_out)
+        g_main_context_iteration(call->context, TRUE);
+    g_source_destroy(bound);
+    if (!call->result)
+        g_error("%s did not call back within %d ms", what, WAIT_TIMEOUT_MS);
+    g_assert_true(call->in_thread);
+    g_assert_true(call->in_context);
+    return g_steal_pointer(&call->result);
+}
+
+/* Every call, each completing on a context of the test's own that is
+ * thread-default here (not the global default context). */
+static void
+test_async_lifecycle(void)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-async", "ns-async");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) removed = NULL;
+    AsyncCall call;
+
+    g_main_context_push_thread_default(context);
+
+    async_call_init(&call, context);
+    vmc_driver_boot_async(driver, cfg, NULL, async_done, &call);
+    /* Never on the global default context. */
+    while (g_main_context_iteration(NULL, FALSE))
+        ;
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_boot_async()");
+        handle = vmc_driver_boot_finish(driver, result, &error);
+    }
+    g_assert_no_error(error);
+    g_assert_nonnull(handle);
+    g_assert_cmpstr(vmc_handle_get_name(handle), ==, "drv-async");
+    g_assert_cmpint(domain_active("drv-async"), ==, 1);
+
+    async_call_init(&call, context);
+    vmc_driver_get_state_async(driver, handle, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_get_state_async()");
+        state = vmc_driver_get_state_finish(driver, result, &error);
+    }
+    g_assert_no_error(error);
+    assert_kind(vmc_state_get_kind(state), VMC_STATE_RUNNING);
+    g_clear_pointer(&state, vmc_state_free);
+
+    async_call_init(&call, context);
+    vmc_driver_pause_async(driver, handle, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_pause_async()");
+        g_assert_true(vmc_driver_pause_finish(driver, result, &error));
+    }
+    g_assert_no_error(error);
+    assert_state(driver, handle, VMC_STATE_PAUSED);
+
+    async_call_init(&call, context);
+    vmc_driver_resume_async(driver, handle, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_resume_async()");
+        g_assert_true(vmc_driver_resume_finish(driver, result, &error));
+    }
+    g_assert_no_error(error);
+    assert_state(driver, handle, VMC_STATE_RUNNING);
+
+    append_log(vmc_config_get_serial_log(cfg), "VMRS_READY 10.7.7.7\n");
+    async_call_init(&call, context);
+    vmc_driver_wait_ready_async(driver, handle, WAIT_TIMEOUT_MS, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_wait_ready_async()");
+        state = vmc_driver_wait_ready_finish(driver, result, &error);
+    }
+    g_assert_no_error(error);
+    assert_kind(vmc_state_get_kind(state), VMC_STATE_READY);
+    g_assert_cmpstr(vmc_state_get_ip(state), ==, "10.7.7.7");
+
+    async_call_init(&call, context);
+    vmc_driver_stop_async(driver, handle, WAIT_TIMEOUT_MS, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_stop_async()");
+        g_assert_true(vmc_driver_stop_finish(driver, result, &error));
+    }
+    g_assert_no_error(error);
+    g_assert_cmpint(domain_active("drv-async"), ==, 0);
+
+    g_clear_pointer(&handle, vmc_handle_free);
+    handle = boot_ok(driver, cfg);
+    async_call_init(&call, context);
+    vmc_driver_kill_async(driver, handle, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_kill_async()");
+        g_assert_true(vmc_driver_kill_finish(driver, result, &error));
+    }
+    g_assert_no_error(error);
+    g_assert_cmpint(domain_active("drv-async"), ==, 0);
+
+    async_call_init(&call, context);
+    vmc_driver_delete_async(driver, handle, VMC_DELETE_DEFAULT, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_delete_async()");
+        g_assert_true(vmc_driver_delete_finish(driver, result, &error));
+    }
+    g_assert_no_error(error);
+    g_assert_cmpint(count_domains("drv-async"), ==, 0);
+
+    /* The test driver has no storage pool of ours: nothing to remove. */
+    async_call_init(&call, context);
+    vmc_driver_gc_staged_async(driver, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_gc_staged_async()");
+        removed = vmc_driver_gc_staged_finish(driver, result, &error);
+    }
+    g_assert_no_error(error);
+    g_assert_nonnull(removed);
+    g_assert_cmpuint(g_strv_length(removed), ==, 0);
+
+    g_main_context_pop_thread_default(context);
+    purge_domain("drv-async");
+}
+
+/* A call made from another thread calls back on that thread's context. */
+typedef struct {
+    VmcDriver *driver;
+    const VmcHandle *handle;
+    VmcStateKind kind;
+} AsyncThreadJob;
+
+static gpointer
+async_thread_run(gpointer data)
+{
+    AsyncThreadJob *job = data;
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    AsyncCall call;
+
+    g_main_context_push_thread_default(context);
+    async_call_init(&call, context);
+    vmc_driver_get_state_async(job->driver, job->handle, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_get_state_async()");
+        state = vmc_driver_get_state_finish(job->driver, result, &error);
+    }
+    g_assert_no_error(error);
+    job->kind = vmc_state_get_kind(state);
+    g_main_context_pop_thread_default(context);
+    return NULL;
+}
+
+static void
+test_async_other_thread(void)
+{
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-async-thread", "ns-async");
+    g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
+    AsyncThreadJob job = { driver, handle, VMC_STATE_FAILED };
+
+    g_thread_join(g_thread_new("async-caller", async_thread_run, &job));
+    assert_kind(job.kind, VMC_STATE_RUNNING);
+    purge_domain("drv-async-thread");
+}
+
+/* The errors of the sync calls come through _finish. */
+static void
+test_async_errors(void)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) bad = make_config("drv-async-bad", "ns-async");
+    g_autoptr(VmcConfig) cfg = make_config("drv-async-err", "ns-async");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) none = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    AsyncCall call;
+
+    g_main_context_push_thread_default(context);
+
+    vmc_config_set_cpus(bad, 0);
+    async_call_init(&call, context);
+    vmc_driver_boot_async(driver, bad, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_boot_async()");
+        none = vmc_driver_boot_finish(driver, result, &error);
+    }
+    g_assert_null(none);
+    assert_vm_error(error, VMC_ERROR_INVALID_CONFIG, "drv-async-bad", NULL);
+    g_clear_error(&error);
+    g_assert_cmpint(count_domains("drv-async-bad"), ==, 0);
+
+    /* A running VM is refused, and left running. */
+    handle = boot_ok(driver, cfg);
+    async_call_init(&call, context);
+    vmc_driver_boot_async(driver, cfg, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_boot_async()");
+        none = vmc_driver_boot_finish(driver, result, &error);
+    }
+    g_assert_null(none);
+    assert_vm_error(error, VMC_ERROR_BOOT_FAILED, "drv-async-err", "already running");
+    g_clear_error(&error);
+    g_assert_cmpint(domain_active("drv-async-err"), ==, 1);
+
+    /* The VM stops while the wait goes on: BOOT_FAILED, as the sync call. */
+    ASSERT_OK(vmc_driver_kill, driver, handle);
+    async_call_init(&call, context);
+    vmc_driver_wait_ready_async(driver, handle, WAIT_TIMEOUT_MS, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_wait_ready_async()");
+        state = vmc_driver_wait_ready_finish(driver, result, &error);
+    }
+    g_assert_null(state);
+    assert_vm_error(error, VMC_ERROR_BOOT_FAILED, "drv-async-err", "stopped before");
+    g_clear_error(&error);
+
+    /* Gone behind the driver's back: NOT_FOUND. */
+    purge_domain("drv-async-err");
+    async_call_init(&call, context);
+    vmc_driver_get_state_async(driver, handle, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_get_state_async()");
+        state = vmc_driver_get_state_finish(driver, result, &error);
+    }
+    g_assert_null(state);
+    assert_vm_error(error, VMC_ERROR_NOT_FOUND, "drv-async-err", NULL);
+    g_clear_error(&error);
+
+    async_call_init(&call, context);
+    vmc_driver_delete_async(driver, handle, VMC_DELETE_DEFAULT, NULL, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_delete_async()");
+        g_assert_false(vmc_driver_delete_finish(driver, result, &error));
+    }
+    assert_vm_error(error, VMC_ERROR_NOT_FOUND, "drv-async-err", NULL);
+
+    g_main_context_pop_thread_default(context);
+}
+
+static void
+assert_cancelled(const GError *error, const char *name)
+{
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    if (name) {
+        g_autofree char *quoted = g_strdup_printf("'%s'", name);
+        g_assert_nonnull(strstr(error->message, quoted));
+    }
+}
+
+/* A cancellable cancelled before the call: CANCELLED, and nothing done. */
+static void
+test_async_cancelled_before(void)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GCancellable) cancellable = g_cancellable_new();
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-async-cancel", "ns-async");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(VmcConfig) staged = NULL;
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) removed = NULL;
+    g_autofree char *xml_before = NULL;
+    g_autofree char *xml_after = NULL;
+    AsyncCall call;
+
+    g_main_context_push_thread_default(context);
+    g_cancellable_cancel(cancellable);
+
+    async_call_init(&call, context);
+    vmc_driver_boot_async(driver, cfg, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_boot_async()");
+        handle = vmc_driver_boot_finish(driver, result, &error);
+    }
+    g_assert_null(handle);
+    assert_cancelled(error, "drv-async-cancel");
+    g_clear_error(&error);
+    g_assert_cmpint(count_domains("drv-async-cancel"), ==, 0);
+
+    handle = boot_ok(driver, cfg);
+    xml_before = domain_xml("drv-async-cancel", 0);
+
+#define CANCELLED_OK_CALL(call_async, call_finish, ...)                                 \
+    G_STMT_START {                                                                      \
+        async_call_init(&call, context);                                                \
+        call_async(driver, __VA_ARGS__, cancellable, async_done, &call);                \
+        {                                                                               \
+            g_autoptr(GAsyncResult) result_ = async_wait(&call, #call_async "()");      \
+            g_assert_false(call_finish(driver, result_, &error));                       \
+        }                                                                               \
+        assert_cancelled(error, "drv-async-cancel");                                    \
+        g_clear_error(&error);                                                          \
+        g_assert_cmpint(domain_active("drv-async-cancel"), ==, 1);                      \
+    } G_STMT_END
+
+    CANCELLED_OK_CALL(vmc_driver_stop_async, vmc_driver_stop_finish, handle, WAIT_TIMEOUT_MS);
+    CANCELLED_OK_CALL(vmc_driver_kill_async, vmc_driver_kill_finish, handle);
+    CANCELLED_OK_CALL(vmc_driver_pause_async, vmc_driver_pause_finish, handle);
+    CANCELLED_OK_CALL(vmc_driver_delete_async, vmc_driver_delete_finish, handle,
+                      VMC_DELETE_DEFAULT);
+    assert_state(driver, handle, VMC_STATE_RUNNING);
+    ASSERT_OK(vmc_driver_pause, driver, handle);
+    CANCELLED_OK_CALL(vmc_driver_resume_async, vmc_driver_resume_finish, handle);
+    assert_state(driver, handle, VMC_STATE_PAUSED);
+    ASSERT_OK(vmc_driver_resume, driver, handle);
+#undef CANCELLED_OK_CALL
+
+    append_log(vmc_config_get_serial_log(cfg), "VMRS_READY 10.7.7.8\n");
+    async_call_init(&call, context);
+    vmc_driver_wait_ready_async(driver, handle, WAIT_TIMEOUT_MS, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_wait_ready_async()");
+        state = vmc_driver_wait_ready_finish(driver, result, &error);
+    }
+    g_assert_null(state);
+    assert_cancelled(error, "drv-async-cancel");
+    g_clear_error(&error);
+
+    async_call_init(&call, context);
+    vmc_driver_get_state_async(driver, handle, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_get_state_async()");
+        state = vmc_driver_get_state_finish(driver, result, &error);
+    }
+    g_assert_null(state);
+    assert_cancelled(error, "drv-async-cancel");
+    g_clear_error(&error);
+
+    async_call_init(&call, context);
+    vmc_driver_stage_async(driver, cfg, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_stage_async()");
+        staged = vmc_driver_stage_finish(driver, result, &error);
+    }
+    g_assert_null(staged);
+    assert_cancelled(error, "drv-async-cancel");
+    g_clear_error(&error);
+
+    async_call_init(&call, context);
+    vmc_driver_gc_staged_async(driver, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_gc_staged_async()");
+        removed = vmc_driver_gc_staged_finish(driver, result, &error);
+    }
+    g_assert_null(removed);
+    assert_cancelled(error, NULL);
+    g_clear_error(&error);
+
+    /* Nothing happened to the VM: same domain, same run. */
+    xml_after = domain_xml("drv-async-cancel", 0);
+    g_assert_cmpstr(xml_before, ==, xml_after);
+    g_assert_cmpint(count_domains("drv-async-cancel"), ==, 1);
+
+    g_main_context_pop_thread_default(context);
+    purge_domain("drv-async-cancel");
+}
+
+typedef struct {
+    GCancellable *cancellable;
+    gint64 cancelled_at;
+} CancelLater;
+
+static gboolean
+cancel_later(gpointer data)
+{
+    CancelLater *later = data;
+
+    later->cancelled_at = g_get_monotonic_time();
+    g_cancellable_cancel(later->cancellable);
+    return G_SOURCE_REMOVE;
+}
+
+/* A wait for a marker that never comes ends as soon as it is cancelled,
+ * from a timeout on the caller's own context; the worker does not wait on. */
+static void
+test_async_cancel_wait_ready(void)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GCancellable) cancellable = g_cancellable_new();
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-async-wait", "ns-async");
+    g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
+    g_autoptr(GSource) timer = g_timeout_source_new(300);
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    CancelLater later = { cancellable, 0 };
+    AsyncCall call;
+
+    g_main_context_push_thread_default(context);
+    g_assert_true(g_file_set_contents(vmc_config_get_serial_log(cfg), "booting\n", -1, NULL));
+    g_source_set_callback(timer, cancel_later, &later, NULL);
+    g_source_attach(timer, context);
+
+    async_call_init(&call, context);
+    vmc_driver_wait_ready_async(driver, handle, 120000, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_wait_ready_async()");
+        state = vmc_driver_wait_ready_finish(driver, result, &error);
+    }
+    g_assert_null(state);
+    assert_cancelled(error, "drv-async-wait");
+    g_assert_cmpint(later.cancelled_at, >, 0);
+    g_test_message("cancelled wait_ready reported %.3f s after the cancel",
+                   (call.done_at - later.cancelled_at) / 1e6);
+    g_assert_cmpint(call.done_at - later.cancelled_at, <, G_TIME_SPAN_SECOND);
+    g_assert_cmpint(domain_active("drv-async-wait"), ==, 1);
+
+    g_main_context_pop_thread_default(context);
+    purge_domain("drv-async-wait");
+}
+
+/* A boot that waits for the boot lock of its name (held here, as another
+ * process would hold it) ends on the cancel, having changed nothing. */
+static void
+test_async_cancel_boot_lock(void)
+{
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GCancellable) cancellable = g_cancellable_new();
+    g_autoptr(VmcDriver) driver = open_driver();
+    g_autoptr(VmcConfig) cfg = make_config("drv-async-lock", "ns-async");
+    g_autofree char *uri_hash = g_compute_checksum_for_string(G_CHECKSUM_SHA1, TEST_URI, -1);
+    g_autofree char *dir = g_build_filename(geteuid() == 0 ? "/run" : g_get_user_runtime_dir(),
+                                            "virt-vmconfig", "locks", NULL);
+    g_autofree char *file = g_strdup_printf("%.16s-drv-async-lock.lock", uri_hash);
+    g_autofree char *path = g_build_filename(dir, file, NULL);
+    g_autoptr(GSource) timer = g_timeout_source_new(300);
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+    CancelLater later = { cancellable, 0 };
+    AsyncCall call;
+    int fd;
+
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(flock(fd, LOCK_EX), ==, 0);
+
+    g_main_context_push_thread_default(context);
+    g_source_set_callback(timer, cancel_later, &later, NULL);
+    g_source_attach(timer, context);
+    async_call_init(&call, context);
+    vmc_driver_boot_async(driver, cfg, cancellable, async_done, &call);
+    {
+        g_autoptr(GAsyncResult) result = async_wait(&call, "vmc_driver_boot_async()");
+        handle = vmc_driver_boot_finish(driver, result, &error);
+    }
+    g_assert_null(handle);
+    assert_cancelled(error, "drv-async-lock");
+    g_assert_cmpint(call.done_at - later.cancelled_at, <, G_TIME_SPAN_SECOND);
+    g_assert_cmpint(count_domains("drv-async-lock"), ==, 0);
+    g_main_context_pop_thread_default(context);
+
+    g_unlink(path);
+    close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -2060,6 +2566,12 @@ main(int argc, char **argv)
     g_test_add_func("/driver/boot-kill-cycles", test_boot_kill_cycles);
     g_test_add_func("/driver/ready-scanner-hostile", test_ready_scanner_hostile);
     g_test_add_func("/driver/watch-sees-delete-of-older-vm", test_watch_sees_delete_of_older_vm);
+    g_test_add_func("/driver/async/lifecycle", test_async_lifecycle);
+    g_test_add_func("/driver/async/other-thread", test_async_other_thread);
+    g_test_add_func("/driver/async/errors", test_async_errors);
+    g_test_add_func("/driver/async/cancelled-before", test_async_cancelled_before);
+    g_test_add_func("/driver/async/cancel-wait-ready", test_async_cancel_wait_ready);
+    g_test_add_func("/driver/async/cancel-boot-lock", test_async_cancel_boot_lock);
 
     rc = g_test_run();
 

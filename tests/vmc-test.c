@@ -10,10 +10,13 @@
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,6 +288,78 @@ vmc_test_open_fds(void)
             g_ptr_array_add(fds, g_strdup_printf("%s -> %s", name, target));
     }
     return fds;
+}
+
+#define LIBVIRT_SOCK "/run/libvirt/libvirt-sock"
+
+/* Whether something accepts connections on the system daemon's socket (a
+ * socket file that a killed libvirtd left does not count). */
+static gboolean
+daemon_answers(void)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = LIBVIRT_SOCK };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    gboolean ok;
+
+    g_assert_cmpint(fd, >=, 0);
+    ok = connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+char *
+vmc_test_missing(VmcTestNeeds needs)
+{
+    if ((needs & VMC_TEST_NEEDS_ROOT) && geteuid() != 0)
+        return g_strdup_printf("needs root; runs as uid %u", (guint) geteuid());
+    if ((needs & VMC_TEST_NEEDS_DAEMON) && !g_file_test(LIBVIRT_SOCK, G_FILE_TEST_EXISTS))
+        return g_strdup("needs the libvirt system daemon (qemu:///system): no " LIBVIRT_SOCK);
+    if ((needs & VMC_TEST_NEEDS_DAEMON) && !daemon_answers())
+        return g_strdup("needs the libvirt system daemon (qemu:///system): nothing answers on "
+                        LIBVIRT_SOCK);
+    return NULL;
+}
+
+static gboolean
+boot_tests_are(const char *mode)
+{
+    return g_strcmp0(g_getenv("VMC_BOOT_TESTS"), mode) == 0;
+}
+
+#define NOT_RUN "not run: meson's boot_tests option is 'disabled'"
+
+void
+vmc_test_require(VmcTestNeeds needs)
+{
+    g_autofree char *missing = boot_tests_are("disabled") ? g_strdup(NOT_RUN)
+                                                         : vmc_test_missing(needs);
+
+    if (!missing)
+        return;
+    if (!boot_tests_are("enabled") && g_getenv("VMC_BOOT_TESTS")) {
+        printf("1..0 # SKIP %s\n", missing);
+        fflush(stdout);
+        exit(0);
+    }
+    fprintf(stderr, "%s (boot_tests is not 'auto': a missing prerequisite fails)\n", missing);
+    printf("Bail out! %s\n", missing);
+    fflush(stdout);
+    exit(1);
+}
+
+gboolean
+vmc_test_check_needs(VmcTestNeeds needs)
+{
+    g_autofree char *missing = boot_tests_are("disabled") ? g_strdup(NOT_RUN)
+                                                         : vmc_test_missing(needs);
+
+    if (!missing)
+        return TRUE;
+    if (!boot_tests_are("enabled") && g_getenv("VMC_BOOT_TESTS")) {
+        g_test_skip(missing);
+        return FALSE;
+    }
+    g_error("%s (boot_tests is not 'auto': a missing prerequisite fails)", missing);
 }
 
 void

@@ -70,6 +70,32 @@ gboolean vmc_test_rss_is_meaningful(void);
  * one that lists them). */
 GPtrArray *vmc_test_open_fds(void);
 
+/* ---- what a test needs of the host ---- */
+
+/* The tests that need root or the system daemon are meson's boot_tests
+ * option ($VMC_BOOT_TESTS): "auto" skips them, with the reason, on a host
+ * that lacks what they need; "enabled" (and a program run by hand, with
+ * the variable unset) fails them with the reason instead, so that CI
+ * cannot pass by skipping; "disabled" does not define the programs, and
+ * skips such tests in the others. */
+typedef enum {
+    VMC_TEST_NEEDS_ROOT = 1 << 0,     /* TAP devices, namespaces, mounts, QEMU as libvirt-qemu */
+    VMC_TEST_NEEDS_DAEMON = 1 << 1,   /* libvirtd answering on /run/libvirt/libvirt-sock */
+} VmcTestNeeds;
+
+/* What this host lacks of @needs, as a sentence, or NULL if nothing. */
+char *vmc_test_missing(VmcTestNeeds needs);
+
+/* For main() of a program whose every test needs @needs, right after
+ * g_test_init(): if the host lacks some, under "auto" prints the TAP plan
+ * "1..0 # SKIP <reason>" and exits 0 (so does "disabled", whatever the
+ * host has); under "enabled" prints "Bail out! <reason>" and exits 1. */
+void vmc_test_require(VmcTestNeeds needs);
+
+/* The same for one test function: TRUE when it can run; under "auto",
+ * FALSE after g_test_skip() with the reason; else the test fails. */
+gboolean vmc_test_check_needs(VmcTestNeeds needs);
+
 /* ---- processes ---- */
 
 /* For g_spawn's child setup: the child is killed when the test dies. */

@@ -21,9 +21,12 @@ G_BEGIN_DECLS
  *
  * The version of #VmcDriverOps this header describes. A later version only
  * appends members to the struct, so a table of version N also serves every
- * caller that asks for a version below N.
+ * caller that asks for a version below N. The core loads modules of an
+ * older version too (down to 1): a call whose member the module's table
+ * lacks then fails with %VMC_ERROR_HYPERVISOR, and the _async calls of a
+ * module older than 3 see their #GCancellable only before they start.
  */
-#define VMC_DRIVER_ABI_VERSION 2
+#define VMC_DRIVER_ABI_VERSION 3
 
 /**
  * VMC_DRIVER_PLUGIN_SYMBOL:
@@ -78,11 +81,28 @@ typedef struct {
  * @adopt: as vmc_driver_adopt() (ABI 2)
  * @stage: as vmc_driver_stage() (ABI 2)
  * @gc_staged: as vmc_driver_gc_staged() (ABI 2)
+ * @boot_cancellable: as vmc_driver_boot(), observing @cancellable
+ *   (vmc_driver_boot_async() runs it on a worker thread) (ABI 3)
+ * @stop_cancellable: as vmc_driver_stop(), observing @cancellable
+ *   (ABI 3)
+ * @wait_ready_cancellable: as vmc_driver_wait_ready_full(), observing
+ *   @cancellable (ABI 3)
+ * @remove_cancellable: as vmc_driver_delete(), observing @cancellable
+ *   (ABI 3)
+ * @stage_cancellable: as vmc_driver_stage(), observing @cancellable
+ *   (ABI 3)
  *
  * The seed's VmDriver trait as a C ABI: what a driver module does, with
  * the semantics, ownership and error codes of the vmc_driver_* call each
  * member names. Every member is set. Members are only ever appended, with
  * a new @abi_version.
+ *
+ * The members that take a #GCancellable (%NULL for none) end their waits
+ * as soon as it is cancelled, from any thread, and then fail with
+ * %G_IO_ERROR_CANCELLED, with the contract of the call they name: boot
+ * undoes what it did; stop and remove leave the VM as it is at that
+ * moment; stage removes the upload under way. A cancellable that is
+ * cancelled before the call makes it do nothing.
  */
 struct _VmcDriverOps {
     guint abi_version;
@@ -129,6 +149,22 @@ struct _VmcDriverOps {
     VmcConfig *(*stage)(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
                         gpointer user_data, GError **error);
     char **(*gc_staged)(VmcDriver *driver, GError **error);
+
+    /* ABI 3 */
+    VmcHandle *(*boot_cancellable)(VmcDriver *driver, const VmcConfig *cfg,
+                                   GCancellable *cancellable, GError **error);
+    gboolean (*stop_cancellable)(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                 GCancellable *cancellable, GError **error);
+    VmcState *(*wait_ready_cancellable)(VmcDriver *driver, const VmcHandle *handle,
+                                        guint timeout_ms, VmcWaitProgressFunc progress,
+                                        gpointer user_data, GCancellable *cancellable,
+                                        GError **error);
+    gboolean (*remove_cancellable)(VmcDriver *driver, const VmcHandle *handle,
+                                   VmcDeleteFlags flags, GCancellable *cancellable,
+                                   GError **error);
+    VmcConfig *(*stage_cancellable)(VmcDriver *driver, const VmcConfig *cfg,
+                                    VmcStageProgressFunc progress, gpointer user_data,
+                                    GCancellable *cancellable, GError **error);
 };
 
 /**

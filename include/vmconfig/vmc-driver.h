@@ -9,6 +9,7 @@
 #error "Only <vmconfig/vmconfig.h> can be included directly."
 #endif
 
+#include <gio/gio.h>
 #include <vmconfig/vmc-config.h>
 #include <vmconfig/vmc-domain.h>
 
@@ -171,6 +172,54 @@ typedef void (*VmcWaitProgressFunc)(guint64 elapsed_ms, guint64 serial_bytes, gp
 VmcState *vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle,
                                      guint timeout_ms, VmcWaitProgressFunc progress,
                                      gpointer user_data, GError **error);
+
+/*
+ * The long calls without blocking, GIO style: each _async() call copies
+ * its arguments, runs the call on a worker thread and calls @callback on
+ * the thread-default main context of the thread that called it; the
+ * matching _finish(), called from @callback, gives the result and the
+ * errors of the sync call, or %G_IO_ERROR_CANCELLED. The driver must stay
+ * open until @callback has run. Their gtk-doc is in vmc-driver-loader.c.
+ */
+void vmc_driver_boot_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
+                           GAsyncReadyCallback callback, gpointer user_data);
+VmcHandle *vmc_driver_boot_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_stop_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data);
+gboolean vmc_driver_stop_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_kill_async(VmcDriver *driver, const VmcHandle *handle,
+                           GCancellable *cancellable, GAsyncReadyCallback callback,
+                           gpointer user_data);
+gboolean vmc_driver_kill_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_pause_async(VmcDriver *driver, const VmcHandle *handle,
+                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                            gpointer user_data);
+gboolean vmc_driver_pause_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_resume_async(VmcDriver *driver, const VmcHandle *handle,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean vmc_driver_resume_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_get_state_async(VmcDriver *driver, const VmcHandle *handle,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data);
+VmcState *vmc_driver_get_state_finish(VmcDriver *driver, GAsyncResult *result,
+                                      GError **error);
+void vmc_driver_delete_async(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                             GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean vmc_driver_delete_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_wait_ready_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                 GCancellable *cancellable, GAsyncReadyCallback callback,
+                                 gpointer user_data);
+VmcState *vmc_driver_wait_ready_finish(VmcDriver *driver, GAsyncResult *result,
+                                       GError **error);
+void vmc_driver_stage_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
+                            GAsyncReadyCallback callback, gpointer user_data);
+VmcConfig *vmc_driver_stage_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
+void vmc_driver_gc_staged_async(VmcDriver *driver, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data);
+char **vmc_driver_gc_staged_finish(VmcDriver *driver, GAsyncResult *result, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcState, vmc_state_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcHandle, vmc_handle_free)

@@ -52,16 +52,45 @@ vmc_driver_dir(void)
     return g_strdup(VMC_DRIVER_DIR_DEFAULT);
 }
 
-/* Every member a caller of this ABI version may call is set. */
+/* The oldest table of operations the core still uses: the calls whose
+ * members came later fail on such a module (vmc_driver_serves), or, for
+ * the _async calls, use the members of before ABI 3. */
+#define VMC_DRIVER_ABI_OLDEST 1
+
+/* Every member of the module's version of the table is set. */
 static gboolean
 vmc_driver_ops_complete(const VmcDriverOps *ops)
 {
-    return ops->open && ops->close && ops->boot && ops->stop && ops->kill && ops->pause &&
-           ops->resume && ops->get_state && ops->wait_ready && ops->remove && ops->lookup &&
-           ops->list && ops->watch && ops->unwatch && ops->get_uri && ops->is_local &&
-           ops->get_accel && ops->set_accel && ops->wait_ready_full && ops->follow_serial &&
-           ops->unfollow_serial && ops->check_host && ops->quiet_process && ops->list_all &&
-           ops->export_config && ops->adopt && ops->stage && ops->gc_staged;
+    if (!(ops->open && ops->close && ops->boot && ops->stop && ops->kill && ops->pause &&
+          ops->resume && ops->get_state && ops->wait_ready && ops->remove && ops->lookup &&
+          ops->list && ops->watch && ops->unwatch && ops->get_uri && ops->is_local &&
+          ops->get_accel && ops->set_accel && ops->wait_ready_full && ops->follow_serial &&
+          ops->unfollow_serial && ops->check_host && ops->quiet_process))
+        return FALSE;
+    if (ops->abi_version >= 2 && !(ops->list_all && ops->export_config && ops->adopt &&
+                                   ops->stage && ops->gc_staged))
+        return FALSE;
+    if (ops->abi_version >= 3 &&
+        !(ops->boot_cancellable && ops->stop_cancellable && ops->wait_ready_cancellable &&
+          ops->remove_cancellable && ops->stage_cancellable))
+        return FALSE;
+    return TRUE;
+}
+
+/* Whether the table of @driver's module has the members of ABI @abi;
+ * if not, @call fails with VMC_ERROR_HYPERVISOR saying why. */
+gboolean
+vmc_driver_serves(VmcDriver *driver, guint abi, const char *call, GError **error)
+{
+    const VmcDriverOps *ops = VMC_OPS(driver);
+
+    if (ops->abi_version >= abi)
+        return TRUE;
+    g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                "%s() needs a '%s' driver module of ABI %u or later, and the one loaded "
+                "serves ABI %u: install the module that came with this library", call,
+                ops->name, abi, ops->abi_version);
+    return FALSE;
 }
 
 static const VmcDriverOps *
@@ -71,7 +100,9 @@ vmc_driver_load_locked(const char *name, GError **error)
     g_autofree char *file = NULL;
     g_autofree char *path = NULL;
     VmcDriverPluginGetOps get_ops = NULL;
-    const VmcDriverOps *ops;
+    g_autoptr(GError) first_refusal = NULL;
+    const VmcDriverOps *ops = NULL;
+    guint asked = 0;
     GModule *module;
 
     if (vmc_loaded && (ops = g_hash_table_lookup(vmc_loaded, name)))
@@ -93,13 +124,31 @@ vmc_driver_load_locked(const char *name, GError **error)
         g_module_close(module);
         return NULL;
     }
-    ops = get_ops(VMC_DRIVER_ABI_VERSION, error);
+    /* A module older than this core refuses its version: its own, older
+     * table is asked for next. */
+    for (guint version = VMC_DRIVER_ABI_VERSION; version >= VMC_DRIVER_ABI_OLDEST; version--) {
+        g_autoptr(GError) refusal = NULL;
+
+        ops = get_ops(version, &refusal);
+        if (ops) {
+            asked = version;
+            break;
+        }
+        if (!first_refusal)
+            first_refusal = g_steal_pointer(&refusal);
+    }
     if (!ops) {
-        g_prefix_error(error, "cannot use the '%s' driver (%s): ", name, path);
+        if (first_refusal)
+            g_propagate_prefixed_error(error, g_steal_pointer(&first_refusal),
+                                       "cannot use the '%s' driver (%s): ", name, path);
+        else
+            g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
+                        "cannot use the '%s' driver (%s): it serves no driver ABI version",
+                        name, path);
         g_module_close(module);
         return NULL;
     }
-    if (ops->abi_version < VMC_DRIVER_ABI_VERSION || g_strcmp0(ops->name, name) != 0 ||
+    if (ops->abi_version < asked || g_strcmp0(ops->name, name) != 0 ||
         !vmc_driver_ops_complete(ops)) {
         g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
                     "%s returned an unusable table of operations (ABI %u, name '%s')", path,
@@ -501,6 +550,8 @@ vmc_driver_list_all(VmcDriver *driver, GError **error)
 {
     g_return_val_if_fail(driver != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!vmc_driver_serves(driver, 2, "vmc_driver_list_all", error))
+        return NULL;
     return VMC_OPS(driver)->list_all(driver, error);
 }
 
@@ -524,6 +575,8 @@ vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings, 
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!vmc_driver_serves(driver, 2, "vmc_driver_export", error))
+        return NULL;
     return VMC_OPS(driver)->export_config(driver, handle, warnings, error);
 }
 
@@ -558,6 +611,8 @@ vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFl
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
     if (lost)
         *lost = NULL;
+    if (!vmc_driver_serves(driver, 2, "vmc_driver_adopt", error))
+        return NULL;
     return VMC_OPS(driver)->adopt(driver, name, ns, flags, lost, error);
 }
 
@@ -588,6 +643,8 @@ vmc_driver_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc p
 {
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!vmc_driver_serves(driver, 2, "vmc_driver_stage", error))
+        return NULL;
     return VMC_OPS(driver)->stage(driver, cfg, progress, user_data, error);
 }
 
@@ -607,6 +664,8 @@ vmc_driver_gc_staged(VmcDriver *driver, GError **error)
 {
     g_return_val_if_fail(driver != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!vmc_driver_serves(driver, 2, "vmc_driver_gc_staged", error))
+        return NULL;
     return VMC_OPS(driver)->gc_staged(driver, error);
 }
 

@@ -88,6 +88,10 @@ char *vmc_config_default_cmdline(const VmcConfig *cfg, const char *arch);
  * (vmc-driver-loader.c). */
 const VmcDriverOps *vmc_driver_load_default(GError **error);
 
+/* Whether the module of @driver serves the members of driver ABI @abi;
+ * else FALSE with VMC_ERROR_HYPERVISOR naming @call (vmc-driver-loader.c). */
+gboolean vmc_driver_serves(VmcDriver *driver, guint abi, const char *call, GError **error);
+
 /* vmc-json-strict.c: a VM config file is RFC 8259 JSON, and bounded. */
 #define VMC_JSON_MAX_BYTES (1024 * 1024)
 #define VMC_JSON_MAX_DEPTH 32

@@ -216,9 +216,9 @@ vmc_boot_lock_path(VmcDriver *driver, const char *name)
 
 /* The lock file, once flock() holds it and it is still the file of that
  * name (the holder before removes it when done); -1 when it cannot be
- * made; -2 past @deadline. */
+ * made; -2 past @deadline; -3 once @cancellable is cancelled. */
 static int
-vmc_boot_lock_file(const char *path, gint64 deadline)
+vmc_boot_lock_file(const char *path, gint64 deadline, GCancellable *cancellable)
 {
     for (;;) {
         struct stat held, named;
@@ -234,6 +234,10 @@ vmc_boot_lock_file(const char *path, gint64 deadline)
             if (g_get_monotonic_time() > deadline) {
                 close(fd);
                 return -2;
+            }
+            if (g_cancellable_is_cancelled(cancellable)) {
+                close(fd);
+                return -3;
             }
             g_usleep(20 * 1000);
         }
@@ -266,9 +270,12 @@ vmc_boot_lock_release(VmcBootLock *lock)
     g_free(lock);
 }
 
+/* The wait for the lock looks at @cancellable this often. */
+#define VMC_BOOT_LOCK_CANCEL_POLL_US (20 * G_TIME_SPAN_MILLISECOND)
+
 static VmcBootLock *
 vmc_boot_lock_acquire_within(VmcDriver *driver, const char *name, guint timeout_ms,
-                             GError **error)
+                             GCancellable *cancellable, GError **error)
 {
     g_autoptr(VmcBootLock) lock = g_new0(VmcBootLock, 1);
     gint64 deadline = g_get_monotonic_time() + timeout_ms * G_TIME_SPAN_MILLISECOND;
@@ -287,13 +294,27 @@ vmc_boot_lock_acquire_within(VmcDriver *driver, const char *name, guint timeout_
     }
     nl->users++;
     while (nl->held) {
-        if (!g_cond_wait_until(&nl->cond, &driver->boot_lock, deadline) && nl->held) {
+        gint64 until = cancellable ? MIN(deadline, g_get_monotonic_time() +
+                                                       VMC_BOOT_LOCK_CANCEL_POLL_US)
+                                   : deadline;
+        gboolean cancelled;
+
+        g_cond_wait_until(&nl->cond, &driver->boot_lock, until);
+        if (!nl->held)
+            break;
+        cancelled = g_cancellable_is_cancelled(cancellable);
+        if (cancelled || g_get_monotonic_time() >= deadline) {
             if (--nl->users == 0)
                 g_hash_table_remove(driver->name_locks, name);
             g_mutex_unlock(&driver->boot_lock);
-            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
-                     "VM '%s': another boot of it in this process did not finish in %d s; "
-                     "nothing was changed", name, VMC_BOOT_LOCK_TIMEOUT_MS / 1000);
+            if (cancelled)
+                g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                            "VM '%s': the boot was cancelled while another boot of it ran; "
+                            "nothing was changed", name);
+            else
+                vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                         "VM '%s': another boot of it in this process did not finish in %d s; "
+                         "nothing was changed", name, VMC_BOOT_LOCK_TIMEOUT_MS / 1000);
             return NULL;
         }
     }
@@ -303,7 +324,14 @@ vmc_boot_lock_acquire_within(VmcDriver *driver, const char *name, guint timeout_
 
     lock->path = vmc_boot_lock_path(driver, name);
     if (lock->path) {
-        lock->fd = vmc_boot_lock_file(lock->path, deadline);
+        lock->fd = vmc_boot_lock_file(lock->path, deadline, cancellable);
+        if (lock->fd == -3) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "VM '%s': the boot was cancelled while another process booted it; "
+                        "nothing was changed", name);
+            lock->fd = -1;
+            return NULL;
+        }
         if (lock->fd == -2) {
             vmc_fail(error, VMC_ERROR_BOOT_FAILED,
                      "VM '%s': another process has been booting it for %d s (it holds %s); "
@@ -316,16 +344,18 @@ vmc_boot_lock_acquire_within(VmcDriver *driver, const char *name, guint timeout_
 }
 
 static VmcBootLock *
-vmc_boot_lock_acquire(VmcDriver *driver, const char *name, GError **error)
+vmc_boot_lock_acquire(VmcDriver *driver, const char *name, GCancellable *cancellable,
+                      GError **error)
 {
-    return vmc_boot_lock_acquire_within(driver, name, VMC_BOOT_LOCK_TIMEOUT_MS, error);
+    return vmc_boot_lock_acquire_within(driver, name, VMC_BOOT_LOCK_TIMEOUT_MS, cancellable,
+                                        error);
 }
 
 /* The boot lock of @name if no boot holds it now, else NULL. */
 VmcBootLock *
 vmc_boot_lock_try(VmcDriver *driver, const char *name)
 {
-    return vmc_boot_lock_acquire_within(driver, name, 0, NULL);
+    return vmc_boot_lock_acquire_within(driver, name, 0, NULL, NULL);
 }
 
 /**
@@ -345,6 +375,46 @@ vmc_boot_lock_try(VmcDriver *driver, const char *name)
  */
 VmcHandle *
 vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+{
+    return vmc_lv_boot_cancellable(driver, cfg, NULL, error);
+}
+
+/* Whether a boot is cancelled; then @error says so, with what was done. */
+static gboolean
+vmc_boot_cancelled(GCancellable *cancellable, const char *name, gboolean undone,
+                   GError **error)
+{
+    if (!g_cancellable_is_cancelled(cancellable))
+        return FALSE;
+    if (undone)
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "VM '%s': the boot was cancelled, and what it had done was undone", name);
+    else
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "VM '%s': the boot was cancelled before it changed anything", name);
+    return TRUE;
+}
+
+/**
+ * vmc_lv_boot_cancellable:
+ * @driver: a driver
+ * @cfg: the VM
+ * @cancellable: (nullable): ends the boot when cancelled, from any thread
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_lv_boot() that looks at @cancellable before it changes anything,
+ * while it waits for the boot lock of the name, before the define, before
+ * the start and after it. Cancelled, it fails with %G_IO_ERROR_CANCELLED
+ * and undoes what it did, as a failed boot: a VM it started is forced off
+ * and its old definition (or none) put back. A libvirt call under way is
+ * let finish first; the wait for a lost libvirtd to come back (30 s at
+ * most) does not look at @cancellable.
+ *
+ * Returns: (transfer full): the VM's handle.
+ */
+VmcHandle *
+vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
+                        GError **error)
 {
     g_autoptr(GError) move_error = NULL;
     g_autoptr(virConnect) conn = NULL;
@@ -368,7 +438,8 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-    if (!vmc_config_validate(cfg, error))
+    if (!vmc_config_validate(cfg, error) ||
+        vmc_boot_cancelled(cancellable, vmc_config_get_name(cfg), FALSE, error))
         return NULL;
     if (!driver->local && vmc_config_get_netns(cfg)) {
         vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
@@ -385,8 +456,8 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     vmc_render_options_set_user_backend(opts, vmc_lv_user_backend(driver));
     uuid = vmc_config_get_uuid_string(cfg);
 
-    lock = vmc_boot_lock_acquire(driver, name, error);
-    if (!lock)
+    lock = vmc_boot_lock_acquire(driver, name, cancellable, error);
+    if (!lock || vmc_boot_cancelled(cancellable, name, FALSE, error))
         return NULL;
     conn = vmc_driver_conn_checked(driver, error);
     if (!conn || !vmc_check_networks(driver, conn, cfg, error))
@@ -444,6 +515,8 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     /* What an earlier run left (a crash, a killed boot) goes first; then
      * the TAPs that do not exist and the read-only views are made, and
      * every failure from here on removes them again. */
+    if (vmc_boot_cancelled(cancellable, name, FALSE, error))
+        return NULL;
     vmc_release_host_resources(driver, name, old_xml);
     made_taps = vmc_taps_create_missing(driver, cfg, error);
     if (!made_taps)
@@ -467,10 +540,21 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     }
     nvram = vmc_config_get_efi_variable_store(cfg);
     nvram_existed = nvram && g_file_test(nvram, G_FILE_TEST_EXISTS);
+    if (vmc_boot_cancelled(cancellable, name, TRUE, error)) {
+        vmc_taps_restore(cfg, taps_where);
+        vmc_boot_undo_host(driver, cfg, made_taps);
+        return NULL;
+    }
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!dom) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
         vmc_boot_undo_if_lost(driver, conn, uuid, old_xml, cfg, nvram_existed, error);
+        vmc_taps_restore(cfg, taps_where);
+        vmc_boot_undo_host(driver, cfg, made_taps);
+        return NULL;
+    }
+    if (vmc_boot_cancelled(cancellable, name, TRUE, error)) {
+        vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         vmc_taps_restore(cfg, taps_where);
         vmc_boot_undo_host(driver, cfg, made_taps);
         return NULL;
@@ -497,8 +581,13 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
         virResetError(&start_error);
         return NULL;
     }
-    if (!vmc_move_taps(cfg, TRUE, &move_error) ||
-        !vmc_taps_set_up(cfg, (const char *const *) made_taps, &move_error)) {
+    /* Cancelled while it started: undone as a start that failed. */
+    if (g_cancellable_is_cancelled(cancellable)) {
+        g_set_error(&failure, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "VM '%s': the boot was cancelled once the VM had started, so it was "
+                    "stopped again and put back as it was", name);
+    } else if (!vmc_move_taps(cfg, TRUE, &move_error) ||
+               !vmc_taps_set_up(cfg, (const char *const *) made_taps, &move_error)) {
         g_set_error_literal(&failure, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
     } else {
         handle = vmc_handle_from_domain(driver, dom, &failure);
@@ -513,6 +602,13 @@ vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
      * a VM that cannot even be stopped is left as it is, and says so. */
     vmc_hub_mark_stopping(driver->hub, uuid);
     if (!vmc_destroy(dom, &destroy_error, VMC_OP_START, name)) {
+        if (g_error_matches(failure, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+            g_set_error(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED,
+                        "VM '%s': the boot was cancelled once the VM had started, but it "
+                        "could not be stopped again (%s): it runs; kill it with "
+                        "'virt-vmconfig kill %s'", name, destroy_error->message, name);
+            return NULL;
+        }
         g_set_error(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED,
                     "VM '%s' started, but %s, and it could not be stopped again (%s): it runs; "
                     "kill it with 'virt-vmconfig kill %s'", name, failure->message,

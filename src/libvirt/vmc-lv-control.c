@@ -15,6 +15,7 @@
 typedef struct {
     gboolean stopped;
     gboolean timed_out;
+    gboolean cancelled;
     VmcState *last;
 } VmcStopWait;
 
@@ -30,6 +31,13 @@ vmc_stop_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 
 gboolean
 vmc_flag_on_timeout(gpointer data)
+{
+    *(gboolean *) data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+gboolean
+vmc_flag_on_cancel(GCancellable *cancellable, gpointer data)
 {
     *(gboolean *) data = TRUE;
     return G_SOURCE_REMOVE;
@@ -95,15 +103,45 @@ vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name)
 gboolean
 vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
 {
+    return vmc_lv_stop_cancellable(driver, handle, timeout_ms, NULL, error);
+}
+
+/**
+ * vmc_lv_stop_cancellable:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long the guest may take to power off
+ * @cancellable: (nullable): ends the wait when cancelled, from any thread
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_lv_stop() that a #GCancellable ends: cancelled before it starts, it
+ * does nothing; cancelled while it waits for the power-off (its source on
+ * the wait's own main context wakes it at once), it fails with
+ * %G_IO_ERROR_CANCELLED and leaves the VM as it is: the power button was
+ * pressed, the VM is not forced off.
+ *
+ * Returns: %TRUE when the guest powered off by itself.
+ */
+gboolean
+vmc_lv_stop_cancellable(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                        GCancellable *cancellable, GError **error)
+{
     g_autoptr(virDomain) dom = NULL;
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(GSource) timeout = NULL;
     g_autoptr(GSource) repress = NULL;
-    VmcStopWait wait = { FALSE, FALSE, NULL };
+    g_autoptr(GSource) cancel = NULL;
+    VmcStopWait wait = { FALSE, FALSE, FALSE, NULL };
     guint watch;
     int active;
 
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    if (g_cancellable_is_cancelled(cancellable)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "The stop of VM '%s' was cancelled before it started; nothing was done.",
+                    vmc_handle_get_name(handle));
+        return FALSE;
+    }
     dom = vmc_driver_domain(driver, handle, VMC_OP_STOP, error);
     if (!dom)
         return FALSE;
@@ -136,20 +174,36 @@ vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError
     repress = g_timeout_source_new(VMC_STOP_REPRESS_MS);
     g_source_set_callback(repress, vmc_stop_repress, dom, NULL);
     g_source_attach(repress, context);
+    if (cancellable) {
+        cancel = g_cancellable_source_new(cancellable);
+        g_source_set_callback(cancel, G_SOURCE_FUNC(vmc_flag_on_cancel), &wait.cancelled, NULL);
+        g_source_attach(cancel, context);
+    }
 
     /* The check after subscribing closes the race with a VM that stopped
      * before the watch existed. */
-    while (active == 1 && !wait.stopped && !wait.timed_out && virDomainIsActive(dom) == 1)
+    while (active == 1 && !wait.stopped && !wait.timed_out && !wait.cancelled &&
+           virDomainIsActive(dom) == 1)
         g_main_context_iteration(context, TRUE);
 
     g_source_destroy(timeout);
     g_source_destroy(repress);
+    if (cancel)
+        g_source_destroy(cancel);
     vmc_lv_unwatch(driver, watch);
     g_main_context_pop_thread_default(context);
 
     if (active < 0)
         return vmc_libvirt_error(error, VMC_OP_STOP, "cannot read the state of VM '%s'",
                                  vmc_handle_get_name(handle));
+    if (wait.cancelled && !wait.stopped && virDomainIsActive(dom) == 1) {
+        virResetLastError();
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "The stop of VM '%s' was cancelled: the VM was left running as it was "
+                    "(its ACPI power button was pressed, so its guest may still power off).",
+                    vmc_handle_get_name(handle));
+        return FALSE;
+    }
     if (!wait.timed_out || virDomainIsActive(dom) == 0) {
         vmc_release_if_stopped(driver, dom);
         return TRUE;
@@ -287,6 +341,27 @@ gboolean
 vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
                   GError **error)
 {
+    return vmc_lv_remove_cancellable(driver, handle, flags, NULL, error);
+}
+
+/**
+ * vmc_lv_remove_cancellable:
+ * @driver: a driver
+ * @handle: a VM
+ * @flags: whether to remove the NVRAM file of a UEFI VM too
+ * @cancellable: (nullable): ends the wait for the power-off when cancelled
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_lv_remove() that a #GCancellable ends: cancelled before it starts
+ * or while the stop waits, it fails with %G_IO_ERROR_CANCELLED and leaves
+ * the VM defined, as vmc_lv_stop_cancellable() leaves it.
+ *
+ * Returns: %TRUE on success.
+ */
+gboolean
+vmc_lv_remove_cancellable(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                          GCancellable *cancellable, GError **error)
+{
     g_autoptr(virDomain) dom = NULL;
     g_autoptr(GError) stop_error = NULL;
     unsigned int undefine = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
@@ -295,11 +370,19 @@ vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
                                                                : VIR_DOMAIN_UNDEFINE_KEEP_NVRAM);
 
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
+    if (g_cancellable_is_cancelled(cancellable)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "The deletion of VM '%s' was cancelled before it started; nothing was done.",
+                    vmc_handle_get_name(handle));
+        return FALSE;
+    }
     dom = vmc_driver_domain(driver, handle, VMC_OP_DELETE, error);
     if (!dom)
         return FALSE;
+    /* A cancelled stop is no STOP_FAILED: the VM is left as it is, defined. */
     if (virDomainIsActive(dom) == 1 &&
-        !vmc_lv_stop(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS, &stop_error)) {
+        !vmc_lv_stop_cancellable(driver, handle, VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS,
+                                 cancellable, &stop_error)) {
         if (!g_error_matches(stop_error, VMC_ERROR, VMC_ERROR_STOP_FAILED)) {
             g_propagate_error(error, g_steal_pointer(&stop_error));
             return FALSE;

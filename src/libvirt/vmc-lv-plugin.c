@@ -39,6 +39,11 @@ const VmcDriverOps vmc_lv_ops = {
     .adopt = vmc_lv_adopt,
     .stage = vmc_lv_stage,
     .gc_staged = vmc_lv_gc_staged,
+    .boot_cancellable = vmc_lv_boot_cancellable,
+    .stop_cancellable = vmc_lv_stop_cancellable,
+    .wait_ready_cancellable = vmc_lv_wait_ready_cancellable,
+    .remove_cancellable = vmc_lv_remove_cancellable,
+    .stage_cancellable = vmc_lv_stage_cancellable,
 };
 
 /* Declared here, not in a header: every module defines its own. */

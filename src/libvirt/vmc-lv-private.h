@@ -169,14 +169,21 @@ VmcAccel vmc_lv_get_accel(VmcDriver *driver);
 VmcUserBackend vmc_lv_user_backend(VmcDriver *driver);
 void vmc_lv_set_accel(VmcDriver *driver, VmcAccel accel);
 VmcHandle *vmc_lv_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error);
+VmcHandle *vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg,
+                                   GCancellable *cancellable, GError **error);
 gboolean vmc_lv_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                      GError **error);
+gboolean vmc_lv_stop_cancellable(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                 GCancellable *cancellable, GError **error);
 gboolean vmc_lv_kill(VmcDriver *driver, const VmcHandle *handle, GError **error);
 VmcState *vmc_lv_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error);
 gboolean vmc_lv_pause(VmcDriver *driver, const VmcHandle *handle, GError **error);
 gboolean vmc_lv_resume(VmcDriver *driver, const VmcHandle *handle, GError **error);
 gboolean vmc_lv_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
                        GError **error);
+gboolean vmc_lv_remove_cancellable(VmcDriver *driver, const VmcHandle *handle,
+                                   VmcDeleteFlags flags, GCancellable *cancellable,
+                                   GError **error);
 VmcHandle *vmc_lv_lookup(VmcDriver *driver, const char *name, GError **error);
 GPtrArray *vmc_lv_list(VmcDriver *driver, const char *ns, GError **error);
 GPtrArray *vmc_lv_list_all(VmcDriver *driver, GError **error);
@@ -186,12 +193,19 @@ VmcHandle *vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns,
                         VmcAdoptFlags flags, char ***lost, GError **error);
 VmcConfig *vmc_lv_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
                         gpointer user_data, GError **error);
+VmcConfig *vmc_lv_stage_cancellable(VmcDriver *driver, const VmcConfig *cfg,
+                                    VmcStageProgressFunc progress, gpointer user_data,
+                                    GCancellable *cancellable, GError **error);
 char **vmc_lv_gc_staged(VmcDriver *driver, GError **error);
 VmcState *vmc_lv_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                             GError **error);
 VmcState *vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                                  VmcWaitProgressFunc progress, gpointer user_data,
                                  GError **error);
+VmcState *vmc_lv_wait_ready_cancellable(VmcDriver *driver, const VmcHandle *handle,
+                                        guint timeout_ms, VmcWaitProgressFunc progress,
+                                        gpointer user_data, GCancellable *cancellable,
+                                        GError **error);
 guint vmc_lv_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
                            gpointer user_data, GError **error);
 void vmc_lv_unfollow_serial(VmcDriver *driver, guint id);
@@ -222,5 +236,6 @@ gboolean vmc_host_resources_left(VmcDriver *driver, const char *name, const char
 
 /* vmc-lv-control.c */
 gboolean vmc_flag_on_timeout(gpointer data);
+gboolean vmc_flag_on_cancel(GCancellable *cancellable, gpointer data);
 gboolean vmc_destroy(virDomainPtr dom, GError **error, VmcOperation op, const char *name);
 int vmc_domain_undefine(virDomainPtr dom, unsigned int flags);

@@ -144,6 +144,8 @@ typedef struct {
     VmcStageProgressFunc progress;
     gpointer user_data;
     int err;
+    GCancellable *cancellable;
+    gboolean cancelled;
 } VmcUpload;
 
 static int
@@ -152,6 +154,11 @@ vmc_upload_source(virStreamPtr stream, char *data, size_t nbytes, void *opaque)
     VmcUpload *up = opaque;
     ssize_t got;
 
+    /* Seen between chunks: the stream is then aborted. */
+    if (g_cancellable_is_cancelled(up->cancellable)) {
+        up->cancelled = TRUE;
+        return -1;
+    }
     do
         got = read(up->fd, data, nbytes);
     while (got < 0 && errno == EINTR);
@@ -169,12 +176,12 @@ vmc_upload_source(virStreamPtr stream, char *data, size_t nbytes, void *opaque)
 static virStorageVolPtr
 vmc_stage_file(VmcDriver *driver, virConnectPtr conn, virStoragePoolPtr pool, const char *field,
                const char *path, const char *name, VmcStageProgressFunc progress,
-               gpointer user_data, GError **error)
+               gpointer user_data, GCancellable *cancellable, GError **error)
 {
     virStorageVolPtr vol = virStorageVolLookupByName(pool, name);
     g_autoptr(virStream) stream = NULL;
     g_autofree char *xml = NULL;
-    VmcUpload up = { -1, field, path, 0, 0, progress, user_data, 0 };
+    VmcUpload up = { -1, field, path, 0, 0, progress, user_data, 0, cancellable, FALSE };
     GStatBuf st;
 
     if (vol)
@@ -199,7 +206,10 @@ vmc_stage_file(VmcDriver *driver, virConnectPtr conn, virStoragePoolPtr pool, co
         progress(field, path, 0, up.total, user_data);
     if (!stream || virStorageVolUpload(vol, stream, 0, up.total, 0) < 0 ||
         virStreamSendAll(stream, vmc_upload_source, &up) < 0 || virStreamFinish(stream) < 0) {
-        if (up.err)
+        if (up.cancelled)
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "the upload of %s was cancelled, and its partial copy removed", path);
+        else if (up.err)
             g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "cannot read %s: %s", path,
                         g_strerror(up.err));
         else
@@ -245,6 +255,29 @@ VmcConfig *
 vmc_lv_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
              gpointer user_data, GError **error)
 {
+    return vmc_lv_stage_cancellable(driver, cfg, progress, user_data, NULL, error);
+}
+
+/**
+ * vmc_lv_stage_cancellable:
+ * @driver: a driver
+ * @cfg: a VM
+ * @progress: (nullable): told how uploads go
+ * @user_data: data for @progress
+ * @cancellable: (nullable): stops the staging when cancelled
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_lv_stage() that a #GCancellable stops, before each file and between
+ * the chunks of an upload, with %G_IO_ERROR_CANCELLED: the volume under
+ * upload is removed, the files staged before stay, as after a failure.
+ *
+ * Returns: (transfer full): @cfg with the paths of the staged copies.
+ */
+VmcConfig *
+vmc_lv_stage_cancellable(VmcDriver *driver, const VmcConfig *cfg,
+                         VmcStageProgressFunc progress, gpointer user_data,
+                         GCancellable *cancellable, GError **error)
+{
     const struct {
         const char *field;
         const char *path;
@@ -265,6 +298,11 @@ vmc_lv_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progr
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     if (!vmc_config_validate(cfg, error))
         return NULL;
+    if (g_cancellable_is_cancelled(cancellable)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "VM '%s': staging was cancelled before it started; nothing was done", name);
+        return NULL;
+    }
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
         if (files[i].path && !g_file_test(files[i].path, G_FILE_TEST_IS_REGULAR)) {
             vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
@@ -289,6 +327,12 @@ vmc_lv_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progr
 
         if (!files[i].path)
             continue;
+        if (g_cancellable_is_cancelled(cancellable)) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "VM '%s': staging was cancelled before %s was staged", name,
+                        files[i].field);
+            return NULL;
+        }
         base = vmc_stage_base_name(files[i].path);
         if (files[i].own) {
             vol_name = g_strdup_printf("vm-%s-%s-%s", name, files[i].field, base);
@@ -299,7 +343,7 @@ vmc_lv_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progr
             vol_name = g_strdup_printf("%.32s-%s", sum, base);
         }
         vol = vmc_stage_file(driver, conn, pool, files[i].field, files[i].path, vol_name,
-                             progress, user_data, error);
+                             progress, user_data, cancellable, error);
         if (!vol) {
             g_prefix_error(error, "VM '%s': %s: ", name, files[i].field);
             return NULL;

@@ -13,6 +13,7 @@ typedef struct {
     gboolean timed_out;
     const char *log;        /* checked for space when it is on this host, else NULL */
     gboolean log_full;
+    gboolean cancelled;
 } VmcReadyWait;
 
 /* A serial log on a full file system gets none of the guest's output, so
@@ -107,12 +108,38 @@ VmcState *
 vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                            VmcWaitProgressFunc progress, gpointer user_data, GError **error)
 {
+    return vmc_lv_wait_ready_cancellable(driver, handle, timeout_ms, progress, user_data, NULL,
+                                         error);
+}
+
+/**
+ * vmc_lv_wait_ready_cancellable:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long to wait
+ * @progress: (nullable): told how the wait goes, about every 100 ms
+ * @user_data: data for @progress
+ * @cancellable: (nullable): ends the wait when cancelled, from any thread
+ * @error: return location for a #GError, or %NULL
+ *
+ * vmc_lv_wait_ready_full() that a #GCancellable ends: its source on the
+ * wait's own main context wakes the wait at once, which then fails with
+ * %G_IO_ERROR_CANCELLED; the VM is not touched.
+ *
+ * Returns: (transfer full): the ready state, with the guest's IP.
+ */
+VmcState *
+vmc_lv_wait_ready_cancellable(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                              VmcWaitProgressFunc progress, gpointer user_data,
+                              GCancellable *cancellable, GError **error)
+{
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
     g_autoptr(GSource) timeout = NULL;
     g_autoptr(VmcState) now = NULL;
-    VmcReadyWait wait = { scanner, NULL, FALSE, NULL, FALSE };
+    VmcReadyWait wait = { scanner, NULL, FALSE, NULL, FALSE, FALSE };
     g_autoptr(GSource) space = NULL;
+    g_autoptr(GSource) cancel = NULL;
     VmcSerialWatch *serial = NULL;
     g_autoptr(GSource) ticker = NULL;
     VmcWaitProgress ticker_data = { 0 };
@@ -123,6 +150,12 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     if (!vmc_handle_get_serial_log(handle)) {
         vmc_fail(error, VMC_ERROR_STATE_FAILED,
                  "VM '%s' has no serial log to read the ready marker from", vmc_handle_get_name(handle));
+        return NULL;
+    }
+    if (g_cancellable_is_cancelled(cancellable)) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "The wait for VM '%s' to be ready was cancelled before it started.",
+                    vmc_handle_get_name(handle));
         return NULL;
     }
 
@@ -138,6 +171,11 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     timeout = g_timeout_source_new(timeout_ms);
     g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
     g_source_attach(timeout, context);
+    if (cancellable) {
+        cancel = g_cancellable_source_new(cancellable);
+        g_source_set_callback(cancel, G_SOURCE_FUNC(vmc_flag_on_cancel), &wait.cancelled, NULL);
+        g_source_attach(cancel, context);
+    }
     if (vmc_lv_is_local(driver)) {
         wait.log = vmc_handle_get_serial_log(handle);
         vmc_ready_check_space(&wait);
@@ -155,7 +193,7 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
         g_source_attach(ticker, context);
     }
     while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out &&
-           !wait.log_full)
+           !wait.log_full && !wait.cancelled)
         g_main_context_iteration(context, TRUE);
     if (ticker)
         g_source_destroy(ticker);
@@ -167,6 +205,10 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     } else if (vmc_ready_scanner_get_ip(scanner)) {
         result = vmc_state_new_full(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
                                        VIR_DOMAIN_RUNNING, 0);
+    } else if (wait.cancelled) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                    "The wait for VM '%s' to be ready was cancelled; the VM was left as it is.",
+                    vmc_handle_get_name(handle));
     } else if (wait.log_full) {
         g_autofree char *q = vmc_quote_value(wait.log);
         vmc_fail(error, VMC_ERROR_IO,
@@ -187,6 +229,8 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
     }
 
     g_source_destroy(timeout);
+    if (cancel)
+        g_source_destroy(cancel);
     vmc_serial_watch_free(serial);
     vmc_lv_unwatch(driver, watch);
     vmc_state_free(wait.stopped);
