@@ -242,6 +242,29 @@ test_mac_is_lower_case(void)
     g_assert_cmpstr(vmc_network_attachment_get_mac(net), ==, "52:54:00:ab:cd:ef");
 }
 
+/* Every control character in a string (an unvalidated config may hold
+ * them) is written as an escape, so the JSON loads again: json-glib left
+ * U+001F raw (found by fuzz-json). */
+static void
+test_control_characters_round_trip(void)
+{
+    for (int c = 1; c < 0x20; c++) {
+        g_autofree char *in = g_strdup_printf("{\"name\": \"x\\u%04xy\"}", c);
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmcConfig) cfg = vmc_config_load_data(in, -1, &error);
+        g_autoptr(VmcConfig) back = NULL;
+        g_autofree char *out = NULL;
+
+        g_assert_no_error(error);
+        out = vmc_config_to_json(cfg);
+        for (const char *p = out; *p; p++)
+            g_assert_true(*p == '\n' || (guchar) *p >= 0x20);
+        back = vmc_config_load_data(out, -1, &error);
+        g_assert_no_error(error);
+        g_assert_true(vmc_config_equal(cfg, back));
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -253,6 +276,7 @@ main(int argc, char **argv)
     g_test_add_func("/json/load-example", test_load_example);
     g_test_add_func("/json/file-errors", test_file_errors);
     g_test_add_func("/json/mac-is-lower-case", test_mac_is_lower_case);
+    g_test_add_func("/json/control-characters-round-trip", test_control_characters_round_trip);
     for (gsize i = 0; i < G_N_ELEMENTS(bad_json); i++) {
         g_autofree char *path = g_strdup_printf("/json/bad/%s", bad_json[i].name);
         g_test_add_data_func(path, &bad_json[i], test_bad_json);

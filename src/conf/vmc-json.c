@@ -539,6 +539,27 @@ vmc_json_write_field(JsonBuilder *builder, const VmcFieldInfo *f, const VmcConfi
     }
 }
 
+/* json-glib (1.6, Debian 12) escapes the control characters below 0x1f
+ * only, and writes U+001F raw, which RFC 8259 (and our loader) refuses.
+ * Outside strings the generator writes no control character, and in UTF-8
+ * the byte 0x1f is never part of another character: each one is the
+ * character, inside a string. Returns @text with each as \u001f, and a
+ * newline. */
+static char *
+vmc_json_escape_unit_separator(const char *text)
+{
+    GString *out = g_string_sized_new(strlen(text) + 2);
+
+    for (const char *p = text; *p; p++) {
+        if (*p == '\x1f')
+            g_string_append(out, "\\u001f");
+        else
+            g_string_append_c(out, *p);
+    }
+    g_string_append_c(out, '\n');
+    return g_string_free(out, FALSE);
+}
+
 /**
  * vmc_config_to_json:
  * @cfg: a config
@@ -568,5 +589,5 @@ vmc_config_to_json(const VmcConfig *cfg)
     json_generator_set_pretty(generator, TRUE);
     json_generator_set_indent(generator, 2);
     text = json_generator_to_data(generator, NULL);
-    return g_strconcat(text, "\n", NULL);
+    return vmc_json_escape_unit_separator(text);
 }
