@@ -77,8 +77,12 @@ flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs vmconfig)
 libdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=libdir vmconfig)
 # shellcheck disable=SC2086 # flags are words
 cc -Wall -Werror examples/boot-and-wait.c $flags -Wl,-rpath,"$libdir" -o "$destdir/boot-and-wait"
-# It boots an example VM under the system daemon to a real Ready.
-if ! out=$("$destdir/boot-and-wait" examples/cloud-init-vm.json qemu:///system); then
+driverdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=driverdir vmconfig)
+# It boots an example VM under the system daemon to a real Ready. The
+# staged install is not where its prefix says, so the library is told
+# where its driver module is, as VMC_DRIVER_DIR lets any caller do.
+if ! out=$(VMC_DRIVER_DIR=$driverdir "$destdir/boot-and-wait" examples/cloud-init-vm.json \
+             qemu:///system 2>&1); then
   echo "run-all: boot-and-wait examples/cloud-init-vm.json failed: $out" >&2
   exit 1
 fi
@@ -90,7 +94,6 @@ fi
 rm -f /var/tmp/virt-vmconfig-guest/hello-cloud-init.serial
 # A program that loads the installed driver module from driverdir with
 # dlopen and uses its table of operations alone.
-driverdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --variable=driverdir vmconfig)
 # shellcheck disable=SC2086 # flags are words
 cc -Wall -Werror examples/dlopen-driver.c $flags -ldl -Wl,-rpath,"$libdir" -o "$destdir/dlopen-driver"
 "$destdir/dlopen-driver" "$driverdir"
