@@ -10,7 +10,8 @@
 #
 # Test names are ours alone: vmc-boot-*, vmc-watch-* (domains), vmct*
 # (TAPs), vmcb* (bridges), vmc-test-* (namespaces, libvirt networks),
-# read-only share views under /run/virt-vmconfig/views, /var/tmp/vmc-{boot,embed,cli-watch}-*
+# read-only share views under /run/virt-vmconfig/views, /var/tmp/vmc-{boot,embed,cli-watch}-*,
+# /run/vmc-kvm-variant.*
 # and the run's own TMPDIR; and what examples/ names, which the examples
 # tier boots: domains hello-{initramfs,cloud-init,netns,uefi}, namespace
 # vmc-example, TAP vmcex0, and the share and NVRAM file it makes in the
@@ -106,6 +107,15 @@ for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
   [ -e "$dir" ] || continue
   report "directory $dir"
   rm -rf "$dir"
+done
+
+# The stage of a KVM variant's private /dev (tests/vmc-kvm-variant.c): it
+# removes its own once the overlay is mounted. Mounted in the variant's
+# namespace only, so here it is an empty directory at most.
+for dir in /run/vmc-kvm-variant.*; do
+  [ -e "$dir" ] || continue
+  report "directory $dir"
+  rmdir "$dir" 2>/dev/null || rm -rf "$dir"
 done
 
 # Boot lock files: a boot removes its own when it is done.

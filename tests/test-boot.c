@@ -127,7 +127,9 @@ teardown(gpointer data)
     }
 }
 
-/* In a test's subprocess: this process's driver, on TCG. */
+/* In a test's subprocess: this process's driver, on TCG. Left to itself it
+ * picks what a host of this test's KVM variant must give (TCG but where a
+ * probe vCPU runs). */
 static void
 open_test_driver(void)
 {
@@ -136,6 +138,8 @@ open_test_driver(void)
     driver = vmc_driver_open(uri, &error);
     if (!driver)
         g_error("cannot open %s: %s", uri, error->message);
+    g_assert_cmpstr(vmc_accel_to_string(vmc_driver_get_accel(driver)), ==,
+                    vmc_accel_to_string(vmc_test_kvm_expected_accel()));
     vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
 }
 
@@ -1073,7 +1077,9 @@ test_cli_run(void)
     g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
 }
 
-/* The example of README.md: a guest that powers off by itself; run exits 0. */
+/* The example of README.md, as its quick start runs it (no --accel): a
+ * guest that powers off by itself; run exits 0. Where no vCPU runs under
+ * KVM the CLI must have picked TCG for the guest to print anything. */
 static void
 test_cli_run_example(void)
 {
@@ -1089,8 +1095,8 @@ test_cli_run_example(void)
     g_assert_cmpint(g_mkdir(root, 0755), ==, 0);
     cli_uri = g_strdup_printf("qemu:///embed?root=%s", root);
     vmc_test_spawn(&run, FALSE, TEST_SECS - 30,
-                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", cli_uri, "--accel",
-                                           "qemu", "run", example, NULL });
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", cli_uri, "run", example,
+                                           NULL });
     if (run.status != 0)
         g_error("run %s failed (status %d): %s\n%s", example, run.status, run.err, run.out);
     g_assert_nonnull(strstr(run.out, "VMRS_READY 10.0.2.15"));
@@ -2014,6 +2020,29 @@ exercise_remote(const char *remote_uri, const char *name, guint16 restart_port)
     if (!remote)
         g_error("cannot open %s: %s", remote_uri, error->message);
     g_assert_false(vmc_driver_is_local(remote));
+
+    /* Left to itself, the driver gives a remote host's VMs KVM where its
+     * libvirt offers it. Asked for on a host that offers none, KVM is
+     * refused by libvirt there, and the error names that host and says
+     * what to do; nothing is left defined. */
+    if (vmc_driver_get_accel(remote) == VMC_ACCEL_QEMU) {
+        g_autoptr(VmcHandle) none = NULL;
+
+        vmc_driver_set_accel(remote, VMC_ACCEL_KVM);
+        none = vmc_driver_boot(remote, cfg, &error);
+        g_assert_null(none);
+        g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, "VM 'vmc-boot-"));
+        g_assert_nonnull(strstr(error->message, remote_uri));
+        g_assert_nonnull(strstr(error->message, "offers no KVM"));
+        g_assert_nonnull(strstr(error->message, "--accel qemu"));
+        g_assert_cmpint(vmc_error_get_libvirt_code(error), !=, 0);
+        g_clear_error(&error);
+        none = vmc_driver_lookup(remote, name, &error);
+        g_assert_null(none);
+        g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+    }
     vmc_driver_set_accel(remote, VMC_ACCEL_QEMU);
 
     /* No file is checked here for a remote host: its own refusal names

@@ -44,33 +44,63 @@ assert_status(GPtrArray *checks, const char *id, VmcHostCheckStatus expected)
         g_assert_nonnull(vmc_host_check_get_hint(c));
 }
 
+/* What /dev/kvm is in this test's variant: the checks must say the same. */
+static gboolean
+kvm_device_present(void)
+{
+    gboolean present = g_file_test(VMC_HOST_KVM_DEVICE, G_FILE_TEST_EXISTS);
+
+    switch (vmc_test_kvm_variant()) {
+    case VMC_TEST_KVM_NONE:
+        g_assert_false(present);
+        break;
+    case VMC_TEST_KVM_USELESS:
+    case VMC_TEST_KVM_WORKING:
+        g_assert_true(present);
+        break;
+    case VMC_TEST_KVM_NATIVE:
+        break;
+    }
+    return present;
+}
+
 static void
 test_checks_follow_probes(void)
 {
-    static const char *const ids[] = {
-        "libvirt", "qemu", "kvm-device", "kvm-access", "kvm-vcpu", "caps-cache", "virtiofsd",
-        "vhost-vsock", "ovmf", "virtiofs-readonly", "user-network", "dnsmasq",
-    };
     g_autoptr(GPtrArray) checks = vmc_host_check(embed_uri);
     virConnectPtr conn = virConnectOpen(embed_uri);
     g_autofree char *detail = NULL;
     g_autofree char *passt_why = NULL;
-    gboolean readonly, passt;
+    g_autoptr(GError) probe = NULL;
+    g_autofree char *offered = NULL;
+    gboolean readonly, passt, device = kvm_device_present();
+    gboolean runs = vmc_host_kvm_runs(&probe);
+    VmcTestKvm variant = vmc_test_kvm_variant();
+    guint n = 0;
 
     g_assert_nonnull(conn);
+    offered = vmc_host_emulator(conn, NULL, "kvm");
     readonly = vmc_host_libvirt_accepts_virtiofs_readonly(conn);
     passt = vmc_host_passt_works(conn, TRUE, &passt_why);
     virConnectClose(conn);
 
-    /* Every check, in order; the embedded driver is no system daemon, so
-     * there is no image directory check. */
-    g_assert_cmpuint(checks->len, ==, G_N_ELEMENTS(ids));
-    for (guint i = 0; i < checks->len; i++) {
-        const VmcHostCheck *c = g_ptr_array_index(checks, i);
-        g_assert_cmpstr(vmc_host_check_get_id(c), ==, ids[i]);
-        g_assert_nonnull(vmc_host_check_get_title(c));
+    /* Every check of the table that applies to this host, in the table's
+     * order, titled as there: the embedded driver is local and no system
+     * daemon; the KVM checks past the device's come only with a device. */
+    for (gsize i = 0; i < vmc_host_n_check_rows; i++) {
+        const VmcHostCheckRow *row = &vmc_host_check_rows[i];
+        const VmcHostCheck *c;
+
+        if (!vmc_host_check_applies(row, TRUE, FALSE, device))
+            continue;
+        if (n >= checks->len)
+            g_error("check-host stopped before check '%s'", row->id);
+        c = g_ptr_array_index(checks, n++);
+        g_assert_cmpstr(vmc_host_check_get_id(c), ==, row->id);
+        g_assert_cmpstr(vmc_host_check_get_title(c), ==, row->title);
         g_assert_nonnull(vmc_host_check_get_detail(c));
     }
+    g_assert_cmpuint(checks->len, ==, n);
     assert_status(checks, "libvirt", VMC_HOST_CHECK_PASS);
     detail = g_strdup(vmc_host_check_get_detail(find_check(checks, "libvirt")));
     g_assert_nonnull(strstr(detail, embed_uri));
@@ -78,11 +108,49 @@ test_checks_follow_probes(void)
     assert_status(checks, "qemu", VMC_HOST_CHECK_PASS);
     g_assert_true(vmc_host_checks_can_boot(checks));
 
-    assert_status(checks, "kvm-device", g_file_test(VMC_HOST_KVM_DEVICE, G_FILE_TEST_EXISTS)
-                                            ? VMC_HOST_CHECK_PASS
-                                            : VMC_HOST_CHECK_WARN);
-    assert_status(checks, "kvm-vcpu", vmc_host_kvm_runs(NULL) ? VMC_HOST_CHECK_PASS
-                                                              : VMC_HOST_CHECK_WARN);
+    /* KVM, as this variant of host must show it. */
+    switch (variant) {
+    case VMC_TEST_KVM_NONE:
+        g_assert_false(runs);
+        g_assert_nonnull(strstr(probe->message, "there is no /dev/kvm"));
+        break;
+    case VMC_TEST_KVM_USELESS:
+        g_assert_false(runs);
+        break;
+    case VMC_TEST_KVM_WORKING:
+        g_assert_true(runs);
+        break;
+    case VMC_TEST_KVM_NATIVE:
+        break;
+    }
+    if (!device) {
+        assert_status(checks, "kvm-device", VMC_HOST_CHECK_WARN);
+        g_assert_true(g_str_has_prefix(
+            vmc_host_check_get_detail(find_check(checks, "kvm-device")),
+            "no /dev/kvm: VMs get domain type 'qemu'"));
+    } else {
+        assert_status(checks, "kvm-device", VMC_HOST_CHECK_PASS);
+        assert_status(checks, "kvm-vcpu", runs ? VMC_HOST_CHECK_PASS : VMC_HOST_CHECK_WARN);
+        detail = g_strdup(vmc_host_check_get_detail(find_check(checks, "kvm-vcpu")));
+        if (runs) {
+            g_assert_nonnull(strstr(detail, "VMs get domain type 'kvm'"));
+        } else {
+            /* The probe's own reason, and what follows from it. */
+            g_assert_nonnull(strstr(detail, probe->message));
+            g_assert_nonnull(strstr(detail, "VMs get domain type 'qemu' (TCG)"));
+        }
+        g_clear_pointer(&detail, g_free);
+        /* libvirt keeps its QEMU capabilities exactly when what it finds
+         * of /dev/kvm (may QEMU's user open it?) agrees with what QEMU
+         * found when probed (KVM behind it?): on a host whose vCPUs never
+         * run, both say yes once udev's rule is applied; behind a node no
+         * module serves, QEMU finds nothing. */
+        assert_status(checks, "caps-cache",
+                      (vmc_host_check_get_status(find_check(checks, "kvm-access")) ==
+                       VMC_HOST_CHECK_PASS) == (offered != NULL)
+                          ? VMC_HOST_CHECK_PASS
+                          : VMC_HOST_CHECK_WARN);
+    }
     assert_status(checks, "vhost-vsock", vmc_host_has_vhost_vsock() ? VMC_HOST_CHECK_PASS
                                                                      : VMC_HOST_CHECK_WARN);
     /* Enforced by libvirt, or by a bind mount, which takes root here. */
@@ -96,9 +164,24 @@ test_checks_follow_probes(void)
     g_assert_true(g_str_has_prefix(detail, passt ? "passt" : "QEMU's built-in slirp"));
     if (!passt)
         g_assert_nonnull(strstr(detail, passt_why));
-    /* The cache is stable exactly when QEMU's user may open /dev/kvm. */
-    g_assert_cmpint(vmc_host_check_get_status(find_check(checks, "caps-cache")), ==,
-                    vmc_host_check_get_status(find_check(checks, "kvm-access")));
+}
+
+/* The table is the one vocabulary of checks: ids and titles once each. */
+static void
+test_check_table(void)
+{
+    g_autoptr(GHashTable) ids = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) titles = g_hash_table_new(g_str_hash, g_str_equal);
+
+    g_assert_cmpuint(vmc_host_n_check_rows, >, 0);
+    for (gsize i = 0; i < vmc_host_n_check_rows; i++) {
+        const VmcHostCheckRow *row = &vmc_host_check_rows[i];
+
+        g_assert_true(g_hash_table_add(ids, (gpointer) row->id));
+        g_assert_true(g_hash_table_add(titles, (gpointer) row->title));
+        g_assert_true(vmc_host_check_row(row->id) == row);
+    }
+    g_assert_null(vmc_host_check_row("no-such-check"));
 }
 
 static void
@@ -132,8 +215,15 @@ test_cli(void)
                                            NULL });
     if (text.status != 0)
         g_error("check-host failed (status %d):\n%s%s", text.status, text.out, text.err);
-    kvm_line = g_strdup_printf("%s  KVM runs a vCPU: ", vmc_host_kvm_runs(NULL) ? "pass" : "warn");
-    g_assert_nonnull(strstr(text.out, kvm_line));
+    /* What this variant of host must show about KVM. */
+    if (!g_file_test(VMC_HOST_KVM_DEVICE, G_FILE_TEST_EXISTS))
+        kvm_line = g_strdup("warn  KVM device: no /dev/kvm: VMs get domain type 'qemu'");
+    else
+        kvm_line = g_strdup_printf("%s  KVM runs a vCPU: ",
+                                   vmc_test_kvm_expected_accel() == VMC_ACCEL_KVM ? "pass"
+                                                                                  : "warn");
+    if (!strstr(text.out, kvm_line))
+        g_error("check-host does not say \"%s\":\n%s", kvm_line, text.out);
     g_assert_nonnull(strstr(text.out, "This host can boot VMs"));
 
     vmc_test_spawn(&json, FALSE, 20,
@@ -243,10 +333,39 @@ test_explicit_kvm(void)
     g_assert_null(handle);
     g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
     g_assert_nonnull(strstr(error->message, "VM 'host-kvm': accelerator 'kvm' was asked for"));
+    g_assert_nonnull(strstr(error->message, "on this host (test:///default)"));
     g_assert_nonnull(strstr(error->message, probe->message));
+    g_assert_nonnull(strstr(error->message, "--accel qemu"));
     g_clear_error(&error);
     g_assert_null(vmc_driver_lookup(driver, "host-kvm", &error));
     g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
+/* Without an accelerator asked for, a VM gets KVM only where a probe vCPU
+ * really runs: TCG on a host with no /dev/kvm and on one whose /dev/kvm
+ * runs nothing. The driver decides it for boot, the CLI for xml and for
+ * every command that boots. */
+static void
+test_accel_picked(void)
+{
+    VmcAccel expected = vmc_test_kvm_expected_accel();
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcDriver) driver = vmc_driver_open(embed_uri, &error);
+    g_autofree char *example = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"), "hello.json",
+                                                NULL);
+    g_autofree char *type = g_strdup_printf("<domain type=\"%s\">",
+                                            vmc_accel_to_string(expected));
+    g_auto(VmcTestRun) xml = { 0 };
+
+    g_assert_no_error(error);
+    g_assert_cmpstr(vmc_accel_to_string(vmc_driver_get_accel(driver)), ==,
+                    vmc_accel_to_string(expected));
+    vmc_test_spawn(&xml, FALSE, 20,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "xml", "--remote-paths",
+                                           example, NULL });
+    g_assert_cmpint(xml.status, ==, 0);
+    if (!g_str_has_prefix(xml.out, type))
+        g_error("virt-vmconfig xml without --accel should start with %s:\n%s", type, xml.out);
 }
 
 int
@@ -260,12 +379,14 @@ main(int argc, char **argv)
     embed_uri = g_strdup_printf("qemu:///embed?root=%s/embed", root_dir);
     cli_uri = g_strdup_printf("qemu:///embed?root=%s/cli", root_dir);
 
+    g_test_add_func("/host/check-table", test_check_table);
     g_test_add_func("/host/checks-follow-probes", test_checks_follow_probes);
     g_test_add_func("/host/unreachable-host-fails", test_unreachable_host_fails);
     g_test_add_func("/host/cli", test_cli);
     g_test_add_func("/host/kvm-probe-cached", test_kvm_probe_cached);
     g_test_add_func("/host/user-may", test_user_may);
     g_test_add_func("/host/explicit-kvm", test_explicit_kvm);
+    g_test_add_func("/host/accel-picked", test_accel_picked);
 
     ret = g_test_run();
     vmc_test_rm_rf(root_dir);

@@ -362,6 +362,57 @@ vmc_test_check_needs(VmcTestNeeds needs)
     g_error("%s (boot_tests is not 'auto': a missing prerequisite fails)", missing);
 }
 
+static const char *const kvm_variant_names[] = {
+    [VMC_TEST_KVM_NONE] = "none",
+    [VMC_TEST_KVM_USELESS] = "useless",
+    [VMC_TEST_KVM_WORKING] = "working",
+};
+
+gboolean
+vmc_test_kvm_variant_from_string(const char *name, VmcTestKvm *out)
+{
+    for (guint i = VMC_TEST_KVM_NONE; i < G_N_ELEMENTS(kvm_variant_names); i++) {
+        if (g_strcmp0(name, kvm_variant_names[i]) == 0) {
+            if (out)
+                *out = i;
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+const char *
+vmc_test_kvm_variant_to_string(VmcTestKvm variant)
+{
+    return variant < G_N_ELEMENTS(kvm_variant_names) ? kvm_variant_names[variant] : NULL;
+}
+
+VmcTestKvm
+vmc_test_kvm_variant(void)
+{
+    const char *name = g_getenv("VMC_TEST_KVM_VARIANT");
+    VmcTestKvm variant = VMC_TEST_KVM_NATIVE;
+
+    if (name && !vmc_test_kvm_variant_from_string(name, &variant))
+        g_error("VMC_TEST_KVM_VARIANT is '%s', not none, useless or working", name);
+    return variant;
+}
+
+VmcAccel
+vmc_test_kvm_expected_accel(void)
+{
+    switch (vmc_test_kvm_variant()) {
+    case VMC_TEST_KVM_NONE:
+    case VMC_TEST_KVM_USELESS:
+        return VMC_ACCEL_QEMU;
+    case VMC_TEST_KVM_WORKING:
+        return VMC_ACCEL_KVM;
+    case VMC_TEST_KVM_NATIVE:
+        break;
+    }
+    return vmc_host_kvm_runs(NULL) ? VMC_ACCEL_KVM : VMC_ACCEL_QEMU;
+}
+
 void
 vmc_test_die_with_parent(gpointer data)
 {

@@ -96,6 +96,27 @@ void vmc_test_require(VmcTestNeeds needs);
  * FALSE after g_test_skip() with the reason; else the test fails. */
 gboolean vmc_test_check_needs(VmcTestNeeds needs);
 
+/* The kind of KVM host a test runs on, as tests/vmc-kvm-variant.c made it
+ * ($VMC_TEST_KVM_VARIANT): NATIVE where no variant was asked for (the
+ * test then follows the probes), else no /dev/kvm at all, a /dev/kvm that
+ * runs no vCPU, or one whose probe vCPU runs. */
+typedef enum {
+    VMC_TEST_KVM_NATIVE,
+    VMC_TEST_KVM_NONE,
+    VMC_TEST_KVM_USELESS,
+    VMC_TEST_KVM_WORKING,
+} VmcTestKvm;
+
+/* "none", "useless", "working" (NATIVE has no name). */
+gboolean vmc_test_kvm_variant_from_string(const char *name, VmcTestKvm *out);
+const char *vmc_test_kvm_variant_to_string(VmcTestKvm variant);
+VmcTestKvm vmc_test_kvm_variant(void);
+
+/* The accelerator a host of this test's variant must give a VM when none
+ * is asked for: TCG without a vCPU that runs, KVM with one; for NATIVE,
+ * what this machine's probe says. */
+VmcAccel vmc_test_kvm_expected_accel(void);
+
 /* ---- processes ---- */
 
 /* For g_spawn's child setup: the child is killed when the test dies. */

@@ -153,6 +153,9 @@ vmc_kvm_run_vcpu(const sigset_t *run_mask)
         if (err == ENOENT)
             return g_strdup("there is no " VMC_KVM_DEVICE " (no kvm module, or no hardware "
                             "virtualization on this host)");
+        if (err == ENODEV || err == ENXIO)
+            return g_strdup_printf("cannot open " VMC_KVM_DEVICE ": %s (the node is there, but "
+                                   "no kvm module serves it)", g_strerror(err));
         return g_strdup_printf("cannot open " VMC_KVM_DEVICE ": %s", g_strerror(err));
     }
     n = ioctl(kvm, KVM_GET_API_VERSION, 0);

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "vmc-host-private.h"
 #include "vmc-lv-private.h"
 #include "vmc-netns-private.h"
 
@@ -547,7 +548,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
     }
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!dom) {
-        vmc_libvirt_error(error, VMC_OP_DEFINE, "VM '%s' was refused by libvirt", name);
+        vmc_host_define_refused(conn, driver->hub->uri, name, accel, error);
         vmc_boot_undo_if_lost(driver, conn, uuid, old_xml, cfg, nvram_existed, error);
         vmc_taps_restore(cfg, taps_where);
         vmc_boot_undo_host(driver, cfg, made_taps);

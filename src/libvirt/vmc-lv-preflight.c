@@ -286,9 +286,9 @@ vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GE
         return FALSE;
     if (accel == VMC_ACCEL_KVM && !vmc_host_kvm_runs(&kvm_error))
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
-                        "VM '%s': accelerator 'kvm' was asked for, but %s: boot it with "
-                        "--accel qemu (TCG), or leave --accel out",
-                        vmc_config_get_name(cfg), kvm_error->message);
+                        "VM '%s': accelerator 'kvm' was asked for, but on this host (%s) %s: "
+                        "boot it with --accel qemu (TCG), or leave --accel out",
+                        vmc_config_get_name(cfg), vmc_lv_get_uri(driver), kvm_error->message);
     if (vmc_config_get_vsock(cfg) && !vmc_host_has_vhost_vsock())
         return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                         "VM '%s': vsock is on, but this host has no /dev/vhost-vsock: load the "
