@@ -63,6 +63,36 @@ GOptionContext *vmc_cli_option_context(const VmcCliCommand *cmd, const GOptionEn
 gboolean vmc_cli_parse(const VmcCliCommand *cmd, GOptionContext *ctx, int *argc, char ***argv,
                        int *exit_code);
 
+/* cli-vm.c: what the commands on VMs share. */
+
+/* How long --wait-ready and wait give a guest when no time is named. */
+#define VMC_CLI_DEFAULT_READY_SECS 120
+
+/* The driver for -c, with --accel applied; libvirt's own error printing
+ * off (this process reports each error once). */
+VmcDriver *vmc_cli_open(const VmcCliGlobals *globals, GError **error);
+/* Parses the command's options and its one argument; FALSE with the exit
+ * status in @status when that fails. */
+gboolean vmc_cli_one_arg(const VmcCliCommand *cmd, const GOptionEntry *entries, int *argc,
+                         char ***argv, int *status);
+/* A string member, or null. */
+void vmc_cli_add_nullable(JsonBuilder *b, const char *key, const char *value);
+/* The members "state", "ip" and "reason" of a state. */
+void vmc_cli_add_state_json(JsonBuilder *b, const VmcState *state);
+/* The members of a VM object: name, namespace, foreign, uuid, state, ip,
+ * reason, libvirt_state, libvirt_reason, serial_log, vsock_cid, owned_taps. */
+void vmc_cli_add_vm_members(JsonBuilder *b, const VmcHandle *handle, const VmcState *state);
+/* One VM as a document of its own: {"version", VM members...}. */
+void vmc_cli_print_vm_json(const VmcHandle *handle, const VmcState *state);
+/* A GOptionArgFunc for an optional number of seconds (1-86400) into the
+ * int at @data; VMC_CLI_DEFAULT_READY_SECS without a value. */
+gboolean vmc_cli_parse_ready(const char *option, const char *value, gpointer data,
+                             GError **error);
+/* Waits for the VM's ready marker, showing how it goes on a terminal; the
+ * status line is gone when this returns. */
+VmcState *vmc_cli_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                             GError **error);
+
 int vmc_cmd_validate(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
 int vmc_cmd_import(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv);
