@@ -56,6 +56,8 @@ VMC_ENUM_IMPL(vmc_network_kind, VMC_NETWORK_USER + 1,
  *
  * Returns: the kind's name in the JSON form ("tap", "bridge", "network",
  * "user"), or %NULL for an unknown kind.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_network_kind_to_string(VmcNetworkKind kind)
@@ -69,6 +71,8 @@ vmc_network_kind_to_string(VmcNetworkKind kind)
  * @kind: (out): where to store the kind
  *
  * Returns: %TRUE if @str names a kind.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind)
@@ -93,6 +97,8 @@ vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind)
  *
  * Returns: (transfer full): a new attachment; free with
  * vmc_network_attachment_free().
+ *
+ * Since: 0.1
  */
 VmcNetworkAttachment *
 vmc_network_attachment_new(VmcNetworkKind kind, const char *source, const char *mac)
@@ -105,6 +111,15 @@ vmc_network_attachment_new(VmcNetworkKind kind, const char *source, const char *
     return net;
 }
 
+/**
+ * vmc_network_attachment_copy:
+ * @net: an attachment
+ *
+ * Returns: (transfer full): a copy of @net; free with
+ * vmc_network_attachment_free().
+ *
+ * Since: 0.1
+ */
 VmcNetworkAttachment *
 vmc_network_attachment_copy(const VmcNetworkAttachment *net)
 {
@@ -112,6 +127,14 @@ vmc_network_attachment_copy(const VmcNetworkAttachment *net)
     return vmc_network_attachment_new(net->kind, net->source, net->mac);
 }
 
+/**
+ * vmc_network_attachment_free:
+ * @net: (nullable): an attachment
+ *
+ * Frees @net.
+ *
+ * Since: 0.1
+ */
 void
 vmc_network_attachment_free(VmcNetworkAttachment *net)
 {
@@ -122,6 +145,14 @@ vmc_network_attachment_free(VmcNetworkAttachment *net)
     g_free(net);
 }
 
+/**
+ * vmc_network_attachment_get_kind:
+ * @net: an attachment
+ *
+ * Returns: what the NIC is plugged into.
+ *
+ * Since: 0.1
+ */
 VmcNetworkKind
 vmc_network_attachment_get_kind(const VmcNetworkAttachment *net)
 {
@@ -129,6 +160,15 @@ vmc_network_attachment_get_kind(const VmcNetworkAttachment *net)
     return net->kind;
 }
 
+/**
+ * vmc_network_attachment_get_source:
+ * @net: an attachment
+ *
+ * Returns: (nullable): the TAP, bridge or libvirt network name, or %NULL
+ *   when there is none (%VMC_NETWORK_USER).
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_network_attachment_get_source(const VmcNetworkAttachment *net)
 {
@@ -136,6 +176,15 @@ vmc_network_attachment_get_source(const VmcNetworkAttachment *net)
     return net->source;
 }
 
+/**
+ * vmc_network_attachment_get_mac:
+ * @net: an attachment
+ *
+ * Returns: (nullable): the NIC's MAC address in lower case, or %NULL when
+ *   none was given.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_network_attachment_get_mac(const VmcNetworkAttachment *net)
 {
@@ -143,6 +192,16 @@ vmc_network_attachment_get_mac(const VmcNetworkAttachment *net)
     return net->mac;
 }
 
+/**
+ * vmc_network_attachment_equal:
+ * @a: (nullable): an attachment
+ * @b: (nullable): another attachment
+ *
+ * Returns: %TRUE when @a and @b have the same kind, source and MAC, or
+ *   are both %NULL.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_network_attachment_equal(const VmcNetworkAttachment *a, const VmcNetworkAttachment *b)
 {
@@ -162,6 +221,8 @@ vmc_network_attachment_equal(const VmcNetworkAttachment *a, const VmcNetworkAtta
  * @read_only: whether the guest may only read it
  *
  * Returns: (transfer full): a new share; free with vmc_shared_dir_free().
+ *
+ * Since: 0.1
  */
 VmcSharedDir *
 vmc_shared_dir_new(const char *host_path, const char *tag, gboolean read_only)
@@ -174,6 +235,14 @@ vmc_shared_dir_new(const char *host_path, const char *tag, gboolean read_only)
     return dir;
 }
 
+/**
+ * vmc_shared_dir_copy:
+ * @dir: a share
+ *
+ * Returns: (transfer full): a copy of @dir; free with vmc_shared_dir_free().
+ *
+ * Since: 0.1
+ */
 VmcSharedDir *
 vmc_shared_dir_copy(const VmcSharedDir *dir)
 {
@@ -181,6 +250,14 @@ vmc_shared_dir_copy(const VmcSharedDir *dir)
     return vmc_shared_dir_new(dir->host_path, dir->tag, dir->read_only);
 }
 
+/**
+ * vmc_shared_dir_free:
+ * @dir: (nullable): a share
+ *
+ * Frees @dir.
+ *
+ * Since: 0.1
+ */
 void
 vmc_shared_dir_free(VmcSharedDir *dir)
 {
@@ -191,6 +268,14 @@ vmc_shared_dir_free(VmcSharedDir *dir)
     g_free(dir);
 }
 
+/**
+ * vmc_shared_dir_get_host_path:
+ * @dir: a share
+ *
+ * Returns: the host directory shared.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_shared_dir_get_host_path(const VmcSharedDir *dir)
 {
@@ -198,6 +283,14 @@ vmc_shared_dir_get_host_path(const VmcSharedDir *dir)
     return dir->host_path;
 }
 
+/**
+ * vmc_shared_dir_get_tag:
+ * @dir: a share
+ *
+ * Returns: the virtiofs mount tag the guest mounts it by.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_shared_dir_get_tag(const VmcSharedDir *dir)
 {
@@ -205,6 +298,14 @@ vmc_shared_dir_get_tag(const VmcSharedDir *dir)
     return dir->tag;
 }
 
+/**
+ * vmc_shared_dir_get_read_only:
+ * @dir: a share
+ *
+ * Returns: %TRUE when the guest may only read the share.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_shared_dir_get_read_only(const VmcSharedDir *dir)
 {
@@ -212,6 +313,16 @@ vmc_shared_dir_get_read_only(const VmcSharedDir *dir)
     return dir->read_only;
 }
 
+/**
+ * vmc_shared_dir_equal:
+ * @a: (nullable): a share
+ * @b: (nullable): another share
+ *
+ * Returns: %TRUE when @a and @b have the same host path, tag and
+ *   read-only flag, or are both %NULL.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_shared_dir_equal(const VmcSharedDir *a, const VmcSharedDir *b)
 {
@@ -240,6 +351,8 @@ vmc_list_new(VmcFieldType type)
  * shares, 0 CPUs and 0 MiB (which vmc_config_validate() rejects until set).
  *
  * Returns: (transfer full): a new config; free with vmc_config_free().
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_config_new(const char *name)
@@ -258,6 +371,8 @@ vmc_config_new(const char *name)
  * @cfg: (nullable): a config
  *
  * Frees @cfg and everything it holds.
+ *
+ * Since: 0.1
  */
 void
 vmc_config_free(VmcConfig *cfg)
@@ -293,6 +408,8 @@ vmc_config_free(VmcConfig *cfg)
  * @cfg: a config
  *
  * Returns: (transfer full): a deep copy of @cfg.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_config_copy(const VmcConfig *cfg)
@@ -368,6 +485,8 @@ vmc_list_equal(VmcFieldType type, GPtrArray *a, GPtrArray *b)
  * order.
  *
  * Returns: %TRUE when @a and @b describe the same VM.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_config_equal(const VmcConfig *a, const VmcConfig *b)
@@ -438,8 +557,34 @@ vmc_config_equal(const VmcConfig *a, const VmcConfig *b)
         cfg->member = value; \
     }
 
+/**
+ * vmc_config_get_name:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the VM's name (the libvirt domain name), or
+ *   %NULL if unset.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_name:
+ * @cfg: a config
+ * @value: (nullable): the VM's name; copied
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(name)
 
+/**
+ * vmc_config_get_namespace:
+ * @cfg: a config
+ *
+ * Returns: the VM's namespace (a group, say a stack); "" for none, never
+ *   %NULL.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_config_get_namespace(const VmcConfig *cfg)
 {
@@ -449,6 +594,14 @@ vmc_config_get_namespace(const VmcConfig *cfg)
 
 /* No namespace is the empty one: the domain's metadata cannot tell them
  * apart, so neither does the config. */
+/**
+ * vmc_config_set_namespace:
+ * @cfg: a config
+ * @value: (nullable): the namespace; copied. %NULL is the same as "", no
+ *   namespace.
+ *
+ * Since: 0.1
+ */
 void
 vmc_config_set_namespace(VmcConfig *cfg, const char *value)
 {
@@ -458,18 +611,229 @@ vmc_config_set_namespace(VmcConfig *cfg, const char *value)
         cfg->namespace = g_strdup(value ? value : "");
     }
 }
+
+/**
+ * vmc_config_get_kernel:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the path of the kernel image, or %NULL if unset.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_kernel:
+ * @cfg: a config
+ * @value: (nullable): the path of the kernel image (direct kernel boot);
+ *   copied
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(kernel)
+
+/**
+ * vmc_config_get_initramfs:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the path of the initramfs, or %NULL for none.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_initramfs:
+ * @cfg: a config
+ * @value: (nullable): the path of the initramfs; copied. %NULL for
+ *   none
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(initramfs)
+
+/**
+ * vmc_config_get_root_disk:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the path of the root disk image, or %NULL for
+ *   none.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_root_disk:
+ * @cfg: a config
+ * @value: (nullable): the path of the root disk image (raw or qcow2);
+ *   copied. %NULL for none
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(root_disk)
+
+/**
+ * vmc_config_get_data_disk:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the path of the data disk image, or %NULL for
+ *   none.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_data_disk:
+ * @cfg: a config
+ * @value: (nullable): the path of the data disk image (raw or qcow2);
+ *   copied. %NULL for none
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(data_disk)
+
+/**
+ * vmc_config_get_seed_iso:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the path of the cloud-init NoCloud seed, or
+ *   %NULL for none.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_seed_iso:
+ * @cfg: a config
+ * @value: (nullable): the path of a cloud-init NoCloud seed, attached
+ *   read-only; copied. %NULL for none
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(seed_iso)
+
+/**
+ * vmc_config_get_serial_log:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the file that receives the guest's serial
+ *   console, or %NULL if unset.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_serial_log:
+ * @cfg: a config
+ * @value: (nullable): the file that receives the guest's serial
+ *   console; copied
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(serial_log)
+
+/**
+ * vmc_config_get_cmdline:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the kernel command line, or %NULL for the
+ *   default one.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_cmdline:
+ * @cfg: a config
+ * @value: (nullable): the kernel command line; copied. %NULL for the
+ *   default one
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(cmdline)
+
+/**
+ * vmc_config_get_netns:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the named network namespace of the VM's NICs,
+ *   or %NULL for none.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_netns:
+ * @cfg: a config
+ * @value: (nullable): a named network namespace (`ip netns add NAME`)
+ *   for the VM's TAP NICs; copied. %NULL for none
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(netns)
+
+/**
+ * vmc_config_get_efi_variable_store:
+ * @cfg: a config
+ *
+ * Returns: (nullable): the UEFI NVRAM file, or %NULL when the VM does
+ *   not boot with UEFI.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_efi_variable_store:
+ * @cfg: a config
+ * @value: (nullable): the UEFI NVRAM file; copied. %NULL boots
+ *   without UEFI
+ *
+ * Since: 0.1
+ */
 VMC_STRING_ACCESSORS(efi_variable_store)
+
+/**
+ * vmc_config_get_cpus:
+ * @cfg: a config
+ *
+ * Returns: the number of vCPUs; 0 until set.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_cpus:
+ * @cfg: a config
+ * @value: the number of vCPUs
+ *
+ * Since: 0.1
+ */
 VMC_SCALAR_ACCESSORS(cpus, guint)
+
+/**
+ * vmc_config_get_memory_mb:
+ * @cfg: a config
+ *
+ * Returns: the memory in MiB; 0 until set.
+ *
+ * Since: 0.1
+ */
+
+/**
+ * vmc_config_set_memory_mb:
+ * @cfg: a config
+ * @value: the memory in MiB
+ *
+ * Since: 0.1
+ */
 VMC_SCALAR_ACCESSORS(memory_mb, guint)
 
+/**
+ * vmc_config_get_vsock:
+ * @cfg: a config
+ *
+ * Returns: %TRUE when the VM gets a virtio-vsock device.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_config_get_vsock(const VmcConfig *cfg)
 {
@@ -477,6 +841,13 @@ vmc_config_get_vsock(const VmcConfig *cfg)
     return cfg->vsock;
 }
 
+/**
+ * vmc_config_set_vsock:
+ * @cfg: a config
+ * @vsock: whether the VM gets a virtio-vsock device
+ *
+ * Since: 0.1
+ */
 void
 vmc_config_set_vsock(VmcConfig *cfg, gboolean vsock)
 {
@@ -484,6 +855,15 @@ vmc_config_set_vsock(VmcConfig *cfg, gboolean vsock)
     cfg->vsock = !!vsock;
 }
 
+/**
+ * vmc_config_get_rosetta:
+ * @cfg: a config
+ *
+ * Returns: the rosetta field (Apple's x86 translation; vmc_config_validate()
+ *   refuses %TRUE).
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_config_get_rosetta(const VmcConfig *cfg)
 {
@@ -491,6 +871,14 @@ vmc_config_get_rosetta(const VmcConfig *cfg)
     return cfg->rosetta;
 }
 
+/**
+ * vmc_config_set_rosetta:
+ * @cfg: a config
+ * @rosetta: the rosetta field (Apple only; vmc_config_validate() refuses
+ *   %TRUE)
+ *
+ * Since: 0.1
+ */
 void
 vmc_config_set_rosetta(VmcConfig *cfg, gboolean rosetta)
 {
@@ -504,6 +892,8 @@ vmc_config_set_rosetta(VmcConfig *cfg, gboolean rosetta)
  * @len: (out) (optional): where to store the length in bytes
  *
  * Returns: (transfer none) (nullable): the machine id, or %NULL if unset.
+ *
+ * Since: 0.1
  */
 const guint8 *
 vmc_config_get_machine_id(const VmcConfig *cfg, gsize *len)
@@ -522,6 +912,8 @@ vmc_config_get_machine_id(const VmcConfig *cfg, gsize *len)
  * @cfg: a config
  * @id: (nullable) (array length=len): the bytes; %NULL unsets the field
  * @len: the number of bytes (vmc_config_validate() wants 16)
+ *
+ * Since: 0.1
  */
 void
 vmc_config_set_machine_id(VmcConfig *cfg, const guint8 *id, gsize len)
@@ -532,6 +924,14 @@ vmc_config_set_machine_id(VmcConfig *cfg, const guint8 *id, gsize len)
         cfg->machine_id = g_bytes_new(id, len);
 }
 
+/**
+ * vmc_config_get_n_networks:
+ * @cfg: a config
+ *
+ * Returns: the number of NICs.
+ *
+ * Since: 0.1
+ */
 guint
 vmc_config_get_n_networks(const VmcConfig *cfg)
 {
@@ -545,6 +945,8 @@ vmc_config_get_n_networks(const VmcConfig *cfg)
  * @index: the NIC's position, from 0
  *
  * Returns: (transfer none): the NIC at @index.
+ *
+ * Since: 0.1
  */
 const VmcNetworkAttachment *
 vmc_config_get_network(const VmcConfig *cfg, guint index)
@@ -558,6 +960,8 @@ vmc_config_get_network(const VmcConfig *cfg, guint index)
  * vmc_config_add_network:
  * @cfg: a config
  * @net: (transfer full): the NIC to append
+ *
+ * Since: 0.1
  */
 void
 vmc_config_add_network(VmcConfig *cfg, VmcNetworkAttachment *net)
@@ -567,6 +971,14 @@ vmc_config_add_network(VmcConfig *cfg, VmcNetworkAttachment *net)
     g_ptr_array_add(cfg->networks, net);
 }
 
+/**
+ * vmc_config_clear_networks:
+ * @cfg: a config
+ *
+ * Removes and frees every NIC.
+ *
+ * Since: 0.1
+ */
 void
 vmc_config_clear_networks(VmcConfig *cfg)
 {
@@ -574,6 +986,14 @@ vmc_config_clear_networks(VmcConfig *cfg)
     g_ptr_array_set_size(cfg->networks, 0);
 }
 
+/**
+ * vmc_config_get_n_shared_dirs:
+ * @cfg: a config
+ *
+ * Returns: the number of shares.
+ *
+ * Since: 0.1
+ */
 guint
 vmc_config_get_n_shared_dirs(const VmcConfig *cfg)
 {
@@ -587,6 +1007,8 @@ vmc_config_get_n_shared_dirs(const VmcConfig *cfg)
  * @index: the share's position, from 0
  *
  * Returns: (transfer none): the share at @index.
+ *
+ * Since: 0.1
  */
 const VmcSharedDir *
 vmc_config_get_shared_dir(const VmcConfig *cfg, guint index)
@@ -600,6 +1022,8 @@ vmc_config_get_shared_dir(const VmcConfig *cfg, guint index)
  * vmc_config_add_shared_dir:
  * @cfg: a config
  * @dir: (transfer full): the share to append
+ *
+ * Since: 0.1
  */
 void
 vmc_config_add_shared_dir(VmcConfig *cfg, VmcSharedDir *dir)
@@ -609,6 +1033,14 @@ vmc_config_add_shared_dir(VmcConfig *cfg, VmcSharedDir *dir)
     g_ptr_array_add(cfg->shared_dirs, dir);
 }
 
+/**
+ * vmc_config_clear_shared_dirs:
+ * @cfg: a config
+ *
+ * Removes and frees every share.
+ *
+ * Since: 0.1
+ */
 void
 vmc_config_clear_shared_dirs(VmcConfig *cfg)
 {

@@ -554,6 +554,8 @@ static const char *const vmc_implied_elements[] = {
  *
  * Returns: (transfer full): the config, or %NULL with
  * %VMC_ERROR_INVALID_CONFIG set when @xml is not a domain.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
@@ -576,6 +578,8 @@ vmc_config_from_domain_xml(const char *xml, char ***warnings, GError **error)
  *
  * Returns: (transfer full): the config, or %NULL with
  * %VMC_ERROR_INVALID_CONFIG set.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_config_from_domain_xml_data(const char *xml, gssize length, char ***warnings, GError **error)

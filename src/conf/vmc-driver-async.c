@@ -141,6 +141,8 @@ vmc_boot_thread(GTask *task, gpointer source, gpointer data, GCancellable *cance
  * libvirt call under way (the define, the start) is let finish first. A
  * boot that completed is not undone by a cancellation that came too late.
  * Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_boot_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
@@ -164,6 +166,8 @@ vmc_driver_boot_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *can
  * Returns: (transfer full): the VM's handle, free with vmc_handle_free();
  *   or %NULL with the errors of vmc_driver_boot(), or
  *   %G_IO_ERROR_CANCELLED (nothing is left of the boot).
+ *
+ * Since: 0.1
  */
 VmcHandle *
 vmc_driver_boot_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -205,6 +209,8 @@ vmc_stop_thread(GTask *task, gpointer source, gpointer data, GCancellable *cance
  * wait for the power-off at once and leaves the VM as it is at that
  * moment: its ACPI power button may have been pressed, so the guest may
  * still power off by itself, but it is not forced off. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_stop_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
@@ -230,6 +236,8 @@ vmc_driver_stop_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_
  * Returns: %TRUE when the VM is off; %FALSE with the errors of
  *   vmc_driver_stop(), or %G_IO_ERROR_CANCELLED (the VM still ran when
  *   the wait ended).
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_stop_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -292,6 +300,8 @@ vmc_resume_thread(GTask *task, gpointer source, gpointer data, GCancellable *can
  *
  * vmc_driver_kill() on a worker thread. @cancellable is looked at before
  * the VM is forced off, not after. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_kill_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *cancellable,
@@ -314,6 +324,8 @@ vmc_driver_kill_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *
  *
  * Returns: %TRUE when the VM is off; %FALSE with the errors of
  *   vmc_driver_kill(), or %G_IO_ERROR_CANCELLED (nothing was done).
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_kill_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -336,6 +348,8 @@ vmc_driver_kill_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
  *
  * vmc_driver_pause() on a worker thread; @cancellable is looked at before
  * it starts. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_pause_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *cancellable,
@@ -358,6 +372,8 @@ vmc_driver_pause_async(VmcDriver *driver, const VmcHandle *handle, GCancellable 
  *
  * Returns: %TRUE on success; %FALSE with the errors of vmc_driver_pause(),
  *   or %G_IO_ERROR_CANCELLED (nothing was done).
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_pause_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -380,6 +396,8 @@ vmc_driver_pause_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
  *
  * vmc_driver_resume() on a worker thread; @cancellable is looked at before
  * it starts. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_resume_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *cancellable,
@@ -402,6 +420,8 @@ vmc_driver_resume_async(VmcDriver *driver, const VmcHandle *handle, GCancellable
  *
  * Returns: %TRUE on success; %FALSE with the errors of
  *   vmc_driver_resume(), or %G_IO_ERROR_CANCELLED (nothing was done).
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_resume_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -436,6 +456,8 @@ vmc_get_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *
  *
  * vmc_driver_get_state() on a worker thread (it may read the serial log
  * and ask libvirt for a lease). Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_get_state_async(VmcDriver *driver, const VmcHandle *handle,
@@ -460,6 +482,8 @@ vmc_driver_get_state_async(VmcDriver *driver, const VmcHandle *handle,
  * Returns: (transfer full): the VM's state, free with vmc_state_free(); or
  *   %NULL with the errors of vmc_driver_get_state(), or
  *   %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_driver_get_state_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -501,6 +525,8 @@ vmc_delete_thread(GTask *task, gpointer source, gpointer data, GCancellable *can
  * running VM to power off, it leaves the VM defined and as it is at that
  * moment, as vmc_driver_stop_async() does; once the VM is off, the
  * deletion is completed. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_delete_async(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
@@ -526,6 +552,8 @@ vmc_driver_delete_async(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFla
  * Returns: %TRUE when the VM is gone; %FALSE with the errors of
  *   vmc_driver_delete(), or %G_IO_ERROR_CANCELLED (the VM is still
  *   defined).
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_delete_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -565,6 +593,8 @@ vmc_wait_ready_thread(GTask *task, gpointer source, gpointer data, GCancellable 
  *
  * vmc_driver_wait_ready() on a worker thread. Cancelling @cancellable ends
  * the wait at once; the VM is not touched. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_wait_ready_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
@@ -589,6 +619,8 @@ vmc_driver_wait_ready_async(VmcDriver *driver, const VmcHandle *handle, guint ti
  *
  * Returns: (transfer full): the Ready state, with the IP; or %NULL with
  *   the errors of vmc_driver_wait_ready(), or %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_driver_wait_ready_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -631,6 +663,8 @@ vmc_stage_thread(GTask *task, gpointer source, gpointer data, GCancellable *canc
  * removes its partial copy; files staged before stay staged, as after a
  * failed stage (vmc_driver_gc_staged() removes those no domain uses). Any
  * thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_stage_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
@@ -654,6 +688,8 @@ vmc_driver_stage_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *ca
  * Returns: (transfer full): the config with its paths on the driver's
  *   host; or %NULL with the errors of vmc_driver_stage(), or
  *   %G_IO_ERROR_CANCELLED.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_driver_stage_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
@@ -688,6 +724,8 @@ vmc_gc_staged_thread(GTask *task, gpointer source, gpointer data, GCancellable *
  *
  * vmc_driver_gc_staged() on a worker thread; @cancellable is looked at
  * before the first file is removed, not after. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_gc_staged_async(VmcDriver *driver, GCancellable *cancellable,
@@ -711,6 +749,8 @@ vmc_driver_gc_staged_async(VmcDriver *driver, GCancellable *cancellable,
  * Returns: (transfer full) (array zero-terminated=1): the paths removed;
  *   or %NULL with the errors of vmc_driver_gc_staged(), or
  *   %G_IO_ERROR_CANCELLED (nothing was removed).
+ *
+ * Since: 0.1
  */
 char **
 vmc_driver_gc_staged_finish(VmcDriver *driver, GAsyncResult *result, GError **error)

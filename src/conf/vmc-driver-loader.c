@@ -194,6 +194,8 @@ vmc_driver_load(const char *name, GError **error)
  *   %VMC_ERROR_HYPERVISOR (no such module, a module that does not serve
  *   this ABI, or a host that cannot be reached). May be called from any
  *   thread.
+ *
+ * Since: 0.1
  */
 VmcDriver *
 vmc_driver_open_with(const char *name, const char *uri, GError **error)
@@ -225,6 +227,8 @@ vmc_driver_open_with(const char *name, const char *uri, GError **error)
  *
  * Returns: %FALSE with %VMC_ERROR_HYPERVISOR when the module cannot be
  *   loaded.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_quiet_process(const char *name, GError **error)
@@ -259,6 +263,8 @@ vmc_driver_quiet_process(const char *name, GError **error)
  *
  * Returns: (transfer full): the driver, free with vmc_driver_free(); or
  *   %NULL with %VMC_ERROR_HYPERVISOR. May be called from any thread.
+ *
+ * Since: 0.1
  */
 VmcDriver *
 vmc_driver_open(const char *uri, GError **error)
@@ -274,6 +280,8 @@ vmc_driver_open(const char *uri, GError **error)
  * are not called again. From any thread, once no other call on @driver is
  * under way and no watch function of it runs (the caller owns the driver:
  * free it last).
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_free(VmcDriver *driver)
@@ -299,6 +307,8 @@ vmc_driver_load_default(GError **error)
  *
  * Returns: (transfer none): the URI the driver is connected to (the one
  *   picked when vmc_driver_open() was given %NULL). Any thread.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_driver_get_uri(VmcDriver *driver)
@@ -313,6 +323,8 @@ vmc_driver_get_uri(VmcDriver *driver)
  *
  * Returns: %TRUE when the hypervisor runs VMs on this host, so that boot
  *   checks the config's files here. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_is_local(VmcDriver *driver)
@@ -328,6 +340,8 @@ vmc_driver_is_local(VmcDriver *driver)
  * Returns: the accelerator VMs get: the one set, else `kvm` when the host
  *   offers it and, on a local host, a probe vCPU really runs
  *   (vmc_host_kvm_runs()), else `qemu` (TCG). Any thread.
+ *
+ * Since: 0.1
  */
 VmcAccel
 vmc_driver_get_accel(VmcDriver *driver)
@@ -343,6 +357,8 @@ vmc_driver_get_accel(VmcDriver *driver)
  *
  * A local boot with %VMC_ACCEL_KVM where the KVM probe fails is refused
  * with %VMC_ERROR_INVALID_CONFIG. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
@@ -366,6 +382,8 @@ vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
  * Returns: (transfer full): the VM's handle, free with vmc_handle_free();
  *   or %NULL with %VMC_ERROR_INVALID_CONFIG (nothing was touched),
  *   %VMC_ERROR_BOOT_FAILED or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 VmcHandle *
 vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
@@ -390,6 +408,8 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
  * Returns: %TRUE when it powered off; %FALSE with %VMC_ERROR_STOP_FAILED
  *   (forced off after the timeout, or the stop failed),
  *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GError **error)
@@ -409,6 +429,8 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
  *
  * Returns: %TRUE on success; %FALSE with %VMC_ERROR_STOP_FAILED,
  *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
@@ -428,6 +450,8 @@ vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
  *   printed the marker in this boot), free with vmc_state_free(); or %NULL
  *   with %VMC_ERROR_NOT_FOUND, %VMC_ERROR_STATE_FAILED or
  *   %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
@@ -448,6 +472,8 @@ vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
  * Returns: %TRUE on success; %FALSE with %VMC_ERROR_STATE_FAILED (for
  *   instance a VM that does not run), %VMC_ERROR_NOT_FOUND or
  *   %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
@@ -467,6 +493,8 @@ vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
  *
  * Returns: %TRUE on success; %FALSE with %VMC_ERROR_STATE_FAILED,
  *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
@@ -488,6 +516,8 @@ vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
  *
  * Returns: %TRUE on success; %FALSE with %VMC_ERROR_NOT_FOUND,
  *   %VMC_ERROR_STOP_FAILED or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
@@ -507,6 +537,8 @@ vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags fla
  * Returns: (transfer full): the handle of our VM @name, free with
  *   vmc_handle_free(); or %NULL with %VMC_ERROR_NOT_FOUND (no such domain,
  *   or one that is not ours) or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 VmcHandle *
 vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
@@ -524,6 +556,8 @@ vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
  *
  * Returns: (transfer full) (element-type VmcHandle): our VMs, sorted by
  *   name; or %NULL with %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 GPtrArray *
 vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
@@ -544,6 +578,8 @@ vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
  *
  * Returns: (transfer full) (element-type VmcHandle): the domains, sorted by
  *   name; or %NULL with %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 GPtrArray *
 vmc_driver_list_all(VmcDriver *driver, GError **error)
@@ -569,6 +605,8 @@ vmc_driver_list_all(VmcDriver *driver, GError **error)
  *
  * Returns: (transfer full): the config, or %NULL with %VMC_ERROR_NOT_FOUND
  *   or %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings, GError **error)
@@ -602,6 +640,8 @@ vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings, 
  *   back as no valid config: nothing was changed), %VMC_ERROR_NOT_FOUND,
  *   %VMC_ERROR_BOOT_FAILED (it is ours already) or %VMC_ERROR_HYPERVISOR.
  *   Any thread.
+ *
+ * Since: 0.1
  */
 VmcHandle *
 vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags flags,
@@ -636,6 +676,8 @@ vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFl
  *   boot there; or %NULL with %VMC_ERROR_INVALID_CONFIG (a file missing
  *   here), %VMC_ERROR_IO or %VMC_ERROR_HYPERVISOR (nothing half uploaded
  *   is left). Any thread.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_driver_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
@@ -658,6 +700,8 @@ vmc_driver_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc p
  *
  * Returns: (transfer full) (array zero-terminated=1): the paths removed
  *   (empty when none), or %NULL with %VMC_ERROR_HYPERVISOR. Any thread.
+ *
+ * Since: 0.1
  */
 char **
 vmc_driver_gc_staged(VmcDriver *driver, GError **error)
@@ -685,6 +729,8 @@ vmc_driver_gc_staged(VmcDriver *driver, GError **error)
  *   %VMC_ERROR_BOOT_FAILED (the VM stopped first), %VMC_ERROR_STATE_FAILED
  *   (timeout: the message names the last state and the serial bytes seen),
  *   %VMC_ERROR_NOT_FOUND or %VMC_ERROR_HYPERVISOR.
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
@@ -707,6 +753,8 @@ vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_
  * vmc_driver_wait_ready() with progress reports, on the waiting thread.
  *
  * Returns: (transfer full): as vmc_driver_wait_ready().
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
@@ -731,6 +779,8 @@ vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint tim
  *
  * Returns: an id for vmc_driver_unfollow_serial(), or 0 with
  *   %VMC_ERROR_IO (a log this host cannot read). Any thread.
+ *
+ * Since: 0.1
  */
 guint
 vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
@@ -748,6 +798,8 @@ vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFu
  *
  * Stops following; the function is not called again. On the thread that
  * made the follow.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
@@ -772,6 +824,8 @@ vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
  * is reported as a %VMC_STATE_READY event (%VMC_EVENT_READY).
  *
  * Returns: the watch's id, for vmc_driver_unwatch(). Any thread.
+ *
+ * Since: 0.1
  */
 guint
 vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
@@ -789,6 +843,8 @@ vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFu
  * Removes a watch; its function is not called again, even for changes
  * already on their way. Safe from inside the watch's own function; any
  * thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_driver_unwatch(VmcDriver *driver, guint id)

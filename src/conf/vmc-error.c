@@ -28,6 +28,13 @@ vmc_error_private_clear(VmcErrorPrivate *priv)
 {
 }
 
+/**
+ * vmc_error_quark:
+ *
+ * Returns: the #GQuark of the %VMC_ERROR domain.
+ *
+ * Since: 0.1
+ */
 G_DEFINE_EXTENDED_ERROR(VmcError, vmc_error)
 
 VMC_ENUM_IMPL(vmc_error_code, VMC_ERROR_INVALID_CONFIG + 1,
@@ -39,6 +46,8 @@ VMC_ENUM_IMPL(vmc_error_code, VMC_ERROR_INVALID_CONFIG + 1,
  * @code: a #VmcError
  *
  * Returns: the code's name without prefix (e.g. "NOT_FOUND"), or "UNKNOWN".
+ *
+ * Since: 0.1
  */
 const char *
 vmc_error_code_to_string(VmcError code)
@@ -54,6 +63,8 @@ vmc_error_code_to_string(VmcError code)
  * @code: (out): where to store the code
  *
  * Returns: %TRUE if @str names a code.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_error_code_from_string(const char *str, VmcError *code)
@@ -72,6 +83,8 @@ vmc_error_code_from_string(const char *str, VmcError *code)
  *
  * Returns: libvirt's virErrorNumber behind @error, or 0 when libvirt did
  * not produce it.
+ *
+ * Since: 0.1
  */
 int
 vmc_error_get_libvirt_code(const GError *error)
@@ -90,6 +103,8 @@ vmc_error_get_libvirt_code(const GError *error)
  *
  * Returns: libvirt's virErrorDomain behind @error, or 0 when libvirt did
  * not produce it.
+ *
+ * Since: 0.1
  */
 int
 vmc_error_get_libvirt_domain(const GError *error)
@@ -111,6 +126,8 @@ vmc_error_get_libvirt_domain(const GError *error)
  * For driver modules: records the hypervisor's own error behind @error,
  * for vmc_error_get_libvirt_code() and vmc_error_get_libvirt_domain().
  * Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_error_set_libvirt_origin(GError *error, int libvirt_code, int libvirt_domain)

@@ -25,6 +25,8 @@ VMC_ENUM_IMPL(vmc_host_check_status, VMC_HOST_CHECK_FAIL + 1,
  *
  * Returns: "pass", "warn" or "fail"; %NULL for a value out of range. Any
  *   thread.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_host_check_status_to_string(VmcHostCheckStatus status)
@@ -44,6 +46,8 @@ vmc_host_check_status_to_string(VmcHostCheckStatus status)
  *
  * Returns: (transfer full): a new check, free with vmc_host_check_free().
  *   Any thread.
+ *
+ * Since: 0.1
  */
 VmcHostCheck *
 vmc_host_check_new(const char *id, const char *title, VmcHostCheckStatus status,
@@ -64,6 +68,8 @@ vmc_host_check_new(const char *id, const char *title, VmcHostCheckStatus status,
 /**
  * vmc_host_check_free:
  * @check: (nullable): a check
+ *
+ * Since: 0.1
  */
 void
 vmc_host_check_free(VmcHostCheck *check)
@@ -82,6 +88,8 @@ vmc_host_check_free(VmcHostCheck *check)
  * @check: a check
  *
  * Returns: (transfer none): the check's stable id, e.g. "kvm-vcpu".
+ *
+ * Since: 0.1
  */
 const char *
 vmc_host_check_get_id(const VmcHostCheck *check)
@@ -95,6 +103,8 @@ vmc_host_check_get_id(const VmcHostCheck *check)
  * @check: a check
  *
  * Returns: (transfer none): what was checked, e.g. "KVM runs a vCPU".
+ *
+ * Since: 0.1
  */
 const char *
 vmc_host_check_get_title(const VmcHostCheck *check)
@@ -108,6 +118,8 @@ vmc_host_check_get_title(const VmcHostCheck *check)
  * @check: a check
  *
  * Returns: pass, warn or fail.
+ *
+ * Since: 0.1
  */
 VmcHostCheckStatus
 vmc_host_check_get_status(const VmcHostCheck *check)
@@ -121,6 +133,8 @@ vmc_host_check_get_status(const VmcHostCheck *check)
  * @check: a check
  *
  * Returns: (transfer none): what the check found.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_host_check_get_detail(const VmcHostCheck *check)
@@ -135,6 +149,8 @@ vmc_host_check_get_detail(const VmcHostCheck *check)
  *
  * Returns: (transfer none) (nullable): what to do about a warning or
  *   failure.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_host_check_get_hint(const VmcHostCheck *check)
@@ -163,6 +179,8 @@ vmc_host_check_get_hint(const VmcHostCheck *check)
  *
  * Returns: (transfer full) (element-type VmcHostCheck): the checks, in
  *   that order. May be called from any thread.
+ *
+ * Since: 0.1
  */
 GPtrArray *
 vmc_host_check(const char *uri)
@@ -186,6 +204,8 @@ vmc_host_check(const char *uri)
  *
  * Returns: %TRUE when no check failed: the host can boot VMs, perhaps
  *   with warnings. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_host_checks_can_boot(GPtrArray *checks)

@@ -426,6 +426,8 @@ vmc_config_load_json(const char *data, gssize length, const char *file, GError *
  *
  * Returns: (transfer full): the config, or %NULL with
  * %VMC_ERROR_INVALID_CONFIG set.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_config_load_data(const char *data, gssize length, GError **error)
@@ -445,6 +447,8 @@ vmc_config_load_data(const char *data, gssize length, GError **error)
  * Returns: (transfer full): the config, or %NULL with
  * %VMC_ERROR_INVALID_CONFIG (bad content) or %VMC_ERROR_IO (unreadable
  * file) set.
+ *
+ * Since: 0.1
  */
 VmcConfig *
 vmc_config_load_file(const char *path, GError **error)
@@ -568,6 +572,8 @@ vmc_json_escape_unit_separator(const char *text)
  * fields. vmc_config_load_data() reads the result back to an equal config.
  *
  * Returns: (transfer full): the JSON text, ending in a newline.
+ *
+ * Since: 0.1
  */
 char *
 vmc_config_to_json(const VmcConfig *cfg)

@@ -359,6 +359,8 @@ static char *vmc_kvm_reason;
  * Returns: %TRUE when the probe vCPU ran; else %FALSE with
  *   %VMC_ERROR_HYPERVISOR saying why (no device, no permission, a vCPU
  *   that never ran). May be called from any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_host_kvm_runs(GError **error)

@@ -82,6 +82,8 @@ vmc_escape_append(GString *out, const char *text, gsize max_chars, gboolean quot
  * line of its own in a log, or reorder the text around it.
  *
  * Returns: (transfer full): the quoted value, or "(none)" for %NULL
+ *
+ * Since: 0.1
  */
 char *
 vmc_quote_value(const char *value)
@@ -105,6 +107,8 @@ vmc_quote_value(const char *value)
  * and without shortening it.
  *
  * Returns: (transfer full): the escaped text ("" for %NULL)
+ *
+ * Since: 0.1
  */
 char *
 vmc_escape_text(const char *text)

@@ -40,6 +40,8 @@ VMC_ENUM_IMPL(vmc_user_backend, VMC_USER_BACKEND_PASST + 1,
  *
  * Returns: (transfer none): "slirp" or "passt"; %NULL for a value outside
  *   the enum.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_user_backend_to_string(VmcUserBackend backend)
@@ -53,6 +55,8 @@ vmc_user_backend_to_string(VmcUserBackend backend)
  *
  * Returns: the libvirt domain type of @accel ("kvm", "qemu"), or %NULL
  *   for a value out of range. Any thread.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_accel_to_string(VmcAccel accel)
@@ -66,6 +70,8 @@ vmc_accel_to_string(VmcAccel accel)
  * @accel: (out): where to store the accelerator
  *
  * Returns: %TRUE when @str names an accelerator. Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_accel_from_string(const char *str, VmcAccel *accel)
@@ -84,6 +90,8 @@ vmc_accel_from_string(const char *str, VmcAccel *accel)
  * The defaults: KVM, x86_64 on the q35 machine, paths on this host.
  *
  * Returns: (transfer full): new options; free with vmc_render_options_free().
+ *
+ * Since: 0.1
  */
 VmcRenderOptions *
 vmc_render_options_new(void)
@@ -98,6 +106,15 @@ vmc_render_options_new(void)
     return opts;
 }
 
+/**
+ * vmc_render_options_copy:
+ * @opts: render options
+ *
+ * Returns: (transfer full): a deep copy of @opts; free with
+ *   vmc_render_options_free().
+ *
+ * Since: 0.1
+ */
 VmcRenderOptions *
 vmc_render_options_copy(const VmcRenderOptions *opts)
 {
@@ -120,6 +137,14 @@ vmc_render_options_copy(const VmcRenderOptions *opts)
     return copy;
 }
 
+/**
+ * vmc_render_options_free:
+ * @opts: (nullable): render options
+ *
+ * Frees @opts.
+ *
+ * Since: 0.1
+ */
 void
 vmc_render_options_free(VmcRenderOptions *opts)
 {
@@ -132,6 +157,13 @@ vmc_render_options_free(VmcRenderOptions *opts)
     g_free(opts);
 }
 
+/**
+ * vmc_render_options_set_accel:
+ * @opts: render options
+ * @accel: the accelerator, which becomes the libvirt domain type
+ *
+ * Since: 0.1
+ */
 void
 vmc_render_options_set_accel(VmcRenderOptions *opts, VmcAccel accel)
 {
@@ -140,6 +172,14 @@ vmc_render_options_set_accel(VmcRenderOptions *opts, VmcAccel accel)
     opts->accel = accel;
 }
 
+/**
+ * vmc_render_options_get_accel:
+ * @opts: render options
+ *
+ * Returns: the accelerator; %VMC_ACCEL_KVM unless set.
+ *
+ * Since: 0.1
+ */
 VmcAccel
 vmc_render_options_get_accel(const VmcRenderOptions *opts)
 {
@@ -152,6 +192,8 @@ vmc_render_options_get_accel(const VmcRenderOptions *opts)
  * @opts: render options
  * @arch: the guest architecture, as libvirt names it (`x86_64`, `aarch64`)
  * @machine: the machine type (`q35`, `virt`)
+ *
+ * Since: 0.1
  */
 void
 vmc_render_options_set_arch(VmcRenderOptions *opts, const char *arch, const char *machine)
@@ -163,6 +205,15 @@ vmc_render_options_set_arch(VmcRenderOptions *opts, const char *arch, const char
     opts->machine = g_strdup(machine);
 }
 
+/**
+ * vmc_render_options_get_arch:
+ * @opts: render options
+ *
+ * Returns: the guest architecture, as libvirt names it; "x86_64" unless
+ *   set.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_render_options_get_arch(const VmcRenderOptions *opts)
 {
@@ -170,6 +221,14 @@ vmc_render_options_get_arch(const VmcRenderOptions *opts)
     return opts->arch;
 }
 
+/**
+ * vmc_render_options_get_machine:
+ * @opts: render options
+ *
+ * Returns: the machine type; "q35" unless set.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_render_options_get_machine(const VmcRenderOptions *opts)
 {
@@ -185,6 +244,8 @@ vmc_render_options_get_machine(const VmcRenderOptions *opts)
  * Disk formats are read from the image files' headers. When the files are
  * on another host they cannot be read here, and disks are rendered as raw;
  * on this host an unreadable disk is an error.
+ *
+ * Since: 0.1
  */
 void
 vmc_render_options_set_remote_paths(VmcRenderOptions *opts, gboolean remote)
@@ -193,6 +254,14 @@ vmc_render_options_set_remote_paths(VmcRenderOptions *opts, gboolean remote)
     opts->remote_paths = !!remote;
 }
 
+/**
+ * vmc_render_options_get_remote_paths:
+ * @opts: render options
+ *
+ * Returns: %TRUE when the config's paths are on another host.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_render_options_get_remote_paths(const VmcRenderOptions *opts)
 {
@@ -208,6 +277,8 @@ vmc_render_options_get_remote_paths(const VmcRenderOptions *opts)
  * %VMC_USER_BACKEND_SLIRP (the default) is QEMU's built-in user-mode
  * stack; %VMC_USER_BACKEND_PASST adds `<backend type='passt'/>`, for hosts
  * whose libvirt and passt both support it.
+ *
+ * Since: 0.1
  */
 void
 vmc_render_options_set_user_backend(VmcRenderOptions *opts, VmcUserBackend backend)
@@ -217,6 +288,15 @@ vmc_render_options_set_user_backend(VmcRenderOptions *opts, VmcUserBackend backe
     opts->user_backend = backend;
 }
 
+/**
+ * vmc_render_options_get_user_backend:
+ * @opts: render options
+ *
+ * Returns: what carries the traffic of `user` NICs;
+ *   %VMC_USER_BACKEND_SLIRP unless set.
+ *
+ * Since: 0.1
+ */
 VmcUserBackend
 vmc_render_options_get_user_backend(const VmcRenderOptions *opts)
 {
@@ -236,6 +316,8 @@ vmc_render_options_get_user_backend(const VmcRenderOptions *opts)
  * and the metadata records its host_path, so that the domain reads back as
  * the config it came from. Applies to read-only shares only; a writable
  * share of that tag renders as it is.
+ *
+ * Since: 0.1
  */
 void
 vmc_render_options_set_share_view(VmcRenderOptions *opts, const char *tag, const char *view_dir)
@@ -254,6 +336,8 @@ vmc_render_options_set_share_view(VmcRenderOptions *opts, const char *tag, const
  * @tag: a share's tag
  *
  * Returns: (transfer none) (nullable): the view set for @tag.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_render_options_get_share_view(const VmcRenderOptions *opts, const char *tag)
@@ -270,6 +354,8 @@ vmc_render_options_get_share_view(const VmcRenderOptions *opts, const char *tag)
  * The TAP devices of the VM that its driver created (and will remove): the
  * metadata records them, so that whichever process stops the VM knows which
  * TAPs are the driver's and which the operator's.
+ *
+ * Since: 0.1
  */
 void
 vmc_render_options_set_owned_taps(VmcRenderOptions *opts, const char *const *taps)
@@ -287,6 +373,8 @@ vmc_render_options_set_owned_taps(VmcRenderOptions *opts, const char *const *tap
  *
  * Returns: (transfer none) (array zero-terminated=1): the TAPs set with
  *   vmc_render_options_set_owned_taps(); never %NULL.
+ *
+ * Since: 0.1
  */
 const char *const *
 vmc_render_options_get_owned_taps(const VmcRenderOptions *opts)
@@ -363,6 +451,8 @@ vmc_uuid_format(const guint8 uuid[16])
  * same VM always gets the same UUID.
  *
  * Returns: (transfer full): the UUID in its 36-character form.
+ *
+ * Since: 0.1
  */
 char *
 vmc_config_get_uuid_string(const VmcConfig *cfg)
@@ -711,6 +801,8 @@ vmc_doc_to_string(xmlDoc *doc)
  *
  * Returns: (transfer full): the XML, or %NULL with %VMC_ERROR_INVALID_CONFIG
  * set.
+ *
+ * Since: 0.1
  */
 char *
 vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GError **error)

@@ -40,6 +40,8 @@ G_STATIC_ASSERT(G_N_ELEMENTS(vmc_libvirt_event_details) == G_N_ELEMENTS(vmc_libv
  *
  * Returns: the kind's name ("starting", "running", "ready", "paused",
  *   "stopped", "failed"), or "unknown" for a value out of range. Any thread.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_state_kind_to_string(VmcStateKind kind)
@@ -56,6 +58,8 @@ vmc_state_kind_to_string(VmcStateKind kind)
  *   %VMC_STATE_FAILED; ignored otherwise
  *
  * Returns: (transfer full): a new state.
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_state_new(VmcStateKind kind, const char *detail)
@@ -80,6 +84,8 @@ vmc_state_new(VmcStateKind kind, const char *detail)
  *
  * Returns: (transfer full): a new state, free with vmc_state_free(). Any
  *   thread.
+ *
+ * Since: 0.1
  */
 VmcState *
 vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_state, int libvirt_reason)
@@ -91,6 +97,14 @@ vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_state, int
     return state;
 }
 
+/**
+ * vmc_state_copy:
+ * @state: a state
+ *
+ * Returns: (transfer full): a copy of @state; free with vmc_state_free().
+ *
+ * Since: 0.1
+ */
 VmcState *
 vmc_state_copy(const VmcState *state)
 {
@@ -99,6 +113,14 @@ vmc_state_copy(const VmcState *state)
                               state->libvirt_reason);
 }
 
+/**
+ * vmc_state_free:
+ * @state: (nullable): a state
+ *
+ * Frees @state.
+ *
+ * Since: 0.1
+ */
 void
 vmc_state_free(VmcState *state)
 {
@@ -108,6 +130,14 @@ vmc_state_free(VmcState *state)
     g_free(state);
 }
 
+/**
+ * vmc_state_get_kind:
+ * @state: a state
+ *
+ * Returns: the kind of @state.
+ *
+ * Since: 0.1
+ */
 VmcStateKind
 vmc_state_get_kind(const VmcState *state)
 {
@@ -120,6 +150,8 @@ vmc_state_get_kind(const VmcState *state)
  * @state: a state
  *
  * Returns: (nullable): the guest's IP when @state is ready, else %NULL.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_state_get_ip(const VmcState *state)
@@ -133,6 +165,8 @@ vmc_state_get_ip(const VmcState *state)
  * @state: a state
  *
  * Returns: (nullable): why the VM failed when @state is failed, else %NULL.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_state_get_reason(const VmcState *state)
@@ -141,6 +175,15 @@ vmc_state_get_reason(const VmcState *state)
     return state->kind == VMC_STATE_FAILED ? state->detail : NULL;
 }
 
+/**
+ * vmc_state_get_libvirt_state:
+ * @state: a state
+ *
+ * Returns: the hypervisor's own state code (libvirt's virDomainState), or
+ *   0 when no hypervisor reported one.
+ *
+ * Since: 0.1
+ */
 int
 vmc_state_get_libvirt_state(const VmcState *state)
 {
@@ -148,6 +191,15 @@ vmc_state_get_libvirt_state(const VmcState *state)
     return state->libvirt_state;
 }
 
+/**
+ * vmc_state_get_libvirt_reason:
+ * @state: a state
+ *
+ * Returns: the hypervisor's own reason code, or 0 when no hypervisor
+ *   reported one.
+ *
+ * Since: 0.1
+ */
 int
 vmc_state_get_libvirt_reason(const VmcState *state)
 {
@@ -155,6 +207,14 @@ vmc_state_get_libvirt_reason(const VmcState *state)
     return state->libvirt_reason;
 }
 
+/**
+ * vmc_state_is_running:
+ * @state: a state
+ *
+ * Returns: %TRUE when @state is running or ready.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_state_is_running(const VmcState *state)
 {
@@ -162,6 +222,18 @@ vmc_state_is_running(const VmcState *state)
     return state->kind == VMC_STATE_RUNNING || state->kind == VMC_STATE_READY;
 }
 
+/**
+ * vmc_state_equal:
+ * @a: (nullable): a state
+ * @b: (nullable): another state
+ *
+ * The libvirt codes are not compared.
+ *
+ * Returns: %TRUE when @a and @b have the same kind and the same IP or
+ *   reason, or are both %NULL.
+ *
+ * Since: 0.1
+ */
 gboolean
 vmc_state_equal(const VmcState *a, const VmcState *b)
 {
@@ -178,6 +250,8 @@ vmc_state_equal(const VmcState *a, const VmcState *b)
  *
  * Returns: (transfer full): "running", "ready (10.0.2.15)", "failed:
  * crashed", ... as vm-rs writes them.
+ *
+ * Since: 0.1
  */
 char *
 vmc_state_to_string(const VmcState *state)
@@ -203,6 +277,8 @@ vmc_state_to_string(const VmcState *state)
  *
  * Returns: (transfer full): a new handle, free with vmc_handle_free().
  *   Any thread.
+ *
+ * Since: 0.1
  */
 VmcHandle *
 vmc_handle_new(const char *name, const char *ns, const char *uuid, const char *serial_log,
@@ -228,6 +304,8 @@ vmc_handle_new(const char *name, const char *ns, const char *uuid, const char *s
  *
  * For driver modules, before the handle is handed out (a handle is
  * immutable once the caller has it).
+ *
+ * Since: 0.1
  */
 void
 vmc_handle_set_owned_taps(VmcHandle *handle, const char *const *taps)
@@ -239,6 +317,15 @@ vmc_handle_set_owned_taps(VmcHandle *handle, const char *const *taps)
     handle->owned_taps = g_strdupv((char **) (taps ? taps : none));
 }
 
+/**
+ * vmc_handle_copy:
+ * @handle: a handle
+ *
+ * Returns: (transfer full): a deep copy of @handle; free with
+ *   vmc_handle_free().
+ *
+ * Since: 0.1
+ */
 VmcHandle *
 vmc_handle_copy(const VmcHandle *handle)
 {
@@ -252,6 +339,14 @@ vmc_handle_copy(const VmcHandle *handle)
     return copy;
 }
 
+/**
+ * vmc_handle_free:
+ * @handle: (nullable): a handle
+ *
+ * Frees @handle and its state.
+ *
+ * Since: 0.1
+ */
 void
 vmc_handle_free(VmcHandle *handle)
 {
@@ -266,6 +361,14 @@ vmc_handle_free(VmcHandle *handle)
     g_free(handle);
 }
 
+/**
+ * vmc_handle_get_name:
+ * @handle: a handle
+ *
+ * Returns: the VM's name.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_handle_get_name(const VmcHandle *handle)
 {
@@ -273,6 +376,14 @@ vmc_handle_get_name(const VmcHandle *handle)
     return handle->name;
 }
 
+/**
+ * vmc_handle_get_namespace:
+ * @handle: a handle
+ *
+ * Returns: the VM's namespace; "" for none, never %NULL.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_handle_get_namespace(const VmcHandle *handle)
 {
@@ -280,6 +391,14 @@ vmc_handle_get_namespace(const VmcHandle *handle)
     return handle->ns;
 }
 
+/**
+ * vmc_handle_get_uuid:
+ * @handle: a handle
+ *
+ * Returns: the VM's UUID, as a string.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_handle_get_uuid(const VmcHandle *handle)
 {
@@ -292,6 +411,8 @@ vmc_handle_get_uuid(const VmcHandle *handle)
  * @handle: a handle
  *
  * Returns: (nullable): the file that receives the guest's serial console.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_handle_get_serial_log(const VmcHandle *handle)
@@ -306,6 +427,8 @@ vmc_handle_get_serial_log(const VmcHandle *handle)
  *
  * Returns: the vsock CID libvirt chose when the VM started, or 0 when it
  * has no vsock device or is not running.
+ *
+ * Since: 0.1
  */
 guint
 vmc_handle_get_vsock_cid(const VmcHandle *handle)
@@ -320,6 +443,8 @@ vmc_handle_get_vsock_cid(const VmcHandle *handle)
  * @foreign: whether it is a domain that virt-vmconfig did not define
  *
  * For driver modules, before the handle is handed out.
+ *
+ * Since: 0.1
  */
 void
 vmc_handle_set_foreign(VmcHandle *handle, gboolean foreign)
@@ -334,6 +459,8 @@ vmc_handle_set_foreign(VmcHandle *handle, gboolean foreign)
  *
  * Returns: %TRUE for a domain that virt-vmconfig did not define (listed by
  *   vmc_driver_list_all(); only vmc_driver_adopt() acts on it).
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_handle_is_foreign(const VmcHandle *handle)
@@ -347,12 +474,15 @@ vmc_handle_is_foreign(const VmcHandle *handle)
  * @handle: a handle
  *
  * The VM's TAP devices that its driver created because they did not exist:
- * the driver removes them when the VM stops, is killed or deleted, or is
- * found stopped after a crash. TAPs that existed before are the operator's
- * and are never removed.
+ * the driver removes them when the VM is stopped, killed, deleted or booted
+ * again (of a VM that crashed, they stay until then: reading a VM's state
+ * changes nothing). TAPs that existed before are the operator's and are
+ * never removed.
  *
  * Returns: (transfer none) (array zero-terminated=1): device names; empty,
  *   never %NULL.
+ *
+ * Since: 0.1
  */
 const char *const *
 vmc_handle_get_owned_taps(const VmcHandle *handle)
@@ -367,6 +497,8 @@ vmc_handle_get_owned_taps(const VmcHandle *handle)
  *
  * Returns: (transfer none): the state when the handle was made; ask
  * vmc_driver_get_state() for the current one.
+ *
+ * Since: 0.1
  */
 const VmcState *
 vmc_handle_get_state(const VmcHandle *handle)
@@ -386,6 +518,8 @@ vmc_handle_get_state(const VmcHandle *handle)
  * For driver modules: an event to hand to watch functions.
  *
  * Returns: (transfer full): a new event with one reference. Any thread.
+ *
+ * Since: 0.1
  */
 VmcEvent *
 vmc_event_new(const char *name, const char *uuid, VmcState *state, int event, int detail)
@@ -406,6 +540,8 @@ vmc_event_new(const char *name, const char *uuid, VmcState *state, int event, in
  * @ev: an event
  *
  * Returns: @ev, with one more reference. Any thread.
+ *
+ * Since: 0.1
  */
 VmcEvent *
 vmc_event_ref(VmcEvent *ev)
@@ -419,6 +555,8 @@ vmc_event_ref(VmcEvent *ev)
  * @ev: (nullable): an event
  *
  * Drops a reference; the last one frees the event. Any thread.
+ *
+ * Since: 0.1
  */
 void
 vmc_event_unref(VmcEvent *ev)
@@ -431,6 +569,14 @@ vmc_event_unref(VmcEvent *ev)
     g_free(ev);
 }
 
+/**
+ * vmc_event_get_name:
+ * @event: an event
+ *
+ * Returns: the VM's name.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_event_get_name(const VmcEvent *event)
 {
@@ -438,6 +584,14 @@ vmc_event_get_name(const VmcEvent *event)
     return event->name;
 }
 
+/**
+ * vmc_event_get_uuid:
+ * @event: an event
+ *
+ * Returns: the VM's UUID, as a string.
+ *
+ * Since: 0.1
+ */
 const char *
 vmc_event_get_uuid(const VmcEvent *event)
 {
@@ -445,6 +599,14 @@ vmc_event_get_uuid(const VmcEvent *event)
     return event->uuid;
 }
 
+/**
+ * vmc_event_get_state:
+ * @event: an event
+ *
+ * Returns: (transfer none): the VM's new state.
+ *
+ * Since: 0.1
+ */
 const VmcState *
 vmc_event_get_state(const VmcEvent *event)
 {
@@ -452,6 +614,14 @@ vmc_event_get_state(const VmcEvent *event)
     return event->state;
 }
 
+/**
+ * vmc_event_get_libvirt_event:
+ * @event: an event
+ *
+ * Returns: libvirt's event code (virDomainEventType), or %VMC_EVENT_READY.
+ *
+ * Since: 0.1
+ */
 int
 vmc_event_get_libvirt_event(const VmcEvent *event)
 {
@@ -459,6 +629,14 @@ vmc_event_get_libvirt_event(const VmcEvent *event)
     return event->event;
 }
 
+/**
+ * vmc_event_get_libvirt_detail:
+ * @event: an event
+ *
+ * Returns: libvirt's detail code, whose meaning depends on the event.
+ *
+ * Since: 0.1
+ */
 int
 vmc_event_get_libvirt_detail(const VmcEvent *event)
 {
@@ -473,6 +651,8 @@ vmc_event_get_libvirt_detail(const VmcEvent *event)
  * Returns: %TRUE when @event says the VM stopped running: it powered off,
  * was forced off, crashed or failed to start (defining or undefining a
  * stopped VM also reports a stopped state, but ends nothing). Any thread.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_event_ends_run(const VmcEvent *event)
@@ -488,6 +668,8 @@ vmc_event_ends_run(const VmcEvent *event)
  * Returns: (nullable): libvirt's name of the event ("started", "stopped",
  *   ...), or %NULL for %VMC_EVENT_READY and codes this library does not
  *   know. Any thread.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_event_get_libvirt_event_name(const VmcEvent *event)
@@ -502,6 +684,8 @@ vmc_event_get_libvirt_event_name(const VmcEvent *event)
  *
  * Returns: (nullable): libvirt's name of the event's detail ("booted",
  *   "destroyed", ...), or %NULL when unknown. Any thread.
+ *
+ * Since: 0.1
  */
 const char *
 vmc_event_get_libvirt_detail_name(const VmcEvent *event)

@@ -293,6 +293,8 @@ vmc_validate_shared_dirs(const VmcConfig *cfg, GError **error)
  * Returns: %TRUE if @cfg is valid; otherwise %FALSE with
  * %VMC_ERROR_INVALID_CONFIG set, its message naming the VM, the field and
  * the value, and what is allowed.
+ *
+ * Since: 0.1
  */
 gboolean
 vmc_config_validate(const VmcConfig *cfg, GError **error)
