@@ -539,6 +539,40 @@ mounts_with(const char *part)
     return n;
 }
 
+/* What is under the driver's run directory (locks, views), one path a
+ * line, sorted. */
+static void
+run_dir_walk(const char *dir, GPtrArray *paths)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *entry;
+
+    while (d && (entry = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, entry, NULL);
+
+        g_ptr_array_add(paths, g_strdup(path));
+        if (g_file_test(path, G_FILE_TEST_IS_DIR) && !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
+            run_dir_walk(path, paths);
+    }
+}
+
+static gint
+compare_paths(gconstpointer a, gconstpointer b)
+{
+    return g_strcmp0(*(char *const *) a, *(char *const *) b);
+}
+
+static char *
+run_dir_snapshot(void)
+{
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+
+    run_dir_walk("/run/virt-vmconfig", paths);
+    g_ptr_array_sort(paths, compare_paths);
+    g_ptr_array_add(paths, NULL);
+    return g_strjoinv("\n", (char **) paths->pdata);
+}
+
 /* Read-only views of a VM's shares, wherever a driver made them. */
 static char *
 views_of(const char *vm)
@@ -1629,7 +1663,9 @@ qemu_pid_of(const char *name)
 
 /* A read-only share holds: the guest reads it and cannot write it, the
  * host directory stays as it was, and no mount is left after stop, kill or
- * a QEMU killed with SIGKILL (the next state query or boot removes it). */
+ * a QEMU killed with SIGKILL; of the killed QEMU, state and list change
+ * nothing on the host (the view stays, no lock file is made), and the
+ * next kill, an operation that changes the VM, releases the view. */
 static void
 test_read_only_share(void)
 {
@@ -1690,6 +1726,31 @@ test_read_only_share(void)
                     g_usleep(100 * 1000);
             } while (vmc_state_is_running(state));
             g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_FAILED);
+
+            /* Readers change nothing: the view stays, and no lock file
+             * or directory comes or goes, through two more state queries
+             * and a list. */
+            {
+                g_autofree char *seen = run_dir_snapshot();
+                g_autoptr(GPtrArray) listed = NULL;
+
+                g_assert_cmpuint(mounts_with(views), ==, by_libvirt ? 0 : 1);
+                for (int i = 0; i < 2; i++) {
+                    g_clear_pointer(&state, vmc_state_free);
+                    state = vmc_driver_get_state(driver, handle, &error);
+                    g_assert_no_error(error);
+                    g_assert_cmpint(vmc_state_get_kind(state), ==, VMC_STATE_FAILED);
+                }
+                listed = vmc_driver_list(driver, NULL, &error);
+                g_assert_no_error(error);
+                g_assert_cmpuint(mounts_with(views), ==, by_libvirt ? 0 : 1);
+                {
+                    g_autofree char *now = run_dir_snapshot();
+                    g_assert_cmpstr(now, ==, seen);
+                }
+            }
+            /* An operation that changes the VM releases what it left. */
+            g_assert_true(vmc_driver_kill(driver, handle, &error));
         }
         g_assert_no_error(error);
         g_assert_cmpuint(mounts_with(views), ==, 0);

@@ -5,6 +5,7 @@
  * VMC_TEST_REGENERATE=1 rewrites the goldens (the XML in out/, the JSON
  * and warnings in foreign/) instead of comparing; review the diff.
  */
+#include "vmc-meta-private.h"
 #include "vmc-private.h"
 #include "vmc-test.h"
 
@@ -313,6 +314,96 @@ names_in(const char *dir, const char *suffix)
     return names;
 }
 
+static void
+assert_meta_equal(const VmcMeta *a, const VmcMeta *b)
+{
+    g_assert_cmpstr(a->ns, ==, b->ns);
+    g_assert_cmpint(a->adopted, ==, b->adopted);
+    g_assert_cmpstr(a->netns, ==, b->netns);
+    g_assert_cmpstr(a->serial_log, ==, b->serial_log);
+    g_assert_cmpint(a->generated_uuid, ==, b->generated_uuid);
+    g_assert_cmpint(a->generated_cmdline, ==, b->generated_cmdline);
+    g_assert_cmpstr(a->generated_macs, ==, b->generated_macs);
+    g_assert_cmpuint(a->shares->len, ==, b->shares->len);
+    for (guint i = 0; i < a->shares->len; i++) {
+        const VmcMetaShare *x = g_ptr_array_index(a->shares, i);
+        const VmcMetaShare *y = g_ptr_array_index(b->shares, i);
+        g_assert_cmpstr(x->tag, ==, y->tag);
+        g_assert_cmpstr(x->host_path, ==, y->host_path);
+    }
+    g_assert_cmpuint(a->owned_taps->len, ==, b->owned_taps->len);
+    for (guint i = 0; i < a->owned_taps->len; i++)
+        g_assert_cmpstr(g_ptr_array_index(a->owned_taps, i), ==,
+                        g_ptr_array_index(b->owned_taps, i));
+}
+
+/* Our metadata element: what the codec writes, it reads back, in a domain
+ * document and as the text libvirt's metadata calls take and give; the
+ * domain's other metadata and unknown children of ours are passed over. */
+static void
+test_metadata_codec(void)
+{
+    g_autoptr(VmcMeta) meta = vmc_meta_new("shop");
+    g_autoptr(VmcMeta) empty = vmc_meta_new(NULL);
+    g_autoptr(VmcMeta) back = NULL;
+    g_autoptr(VmcMeta) parsed = NULL;
+    g_autoptr(VmcMeta) lenient = NULL;
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *) "1.0");
+    g_autoptr(xmlDoc) reread = NULL;
+    g_autoptr(xmlDoc) foreign = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *formatted = NULL;
+    g_auto(GStrv) taps = NULL;
+    xmlNode *root = xmlNewNode(NULL, (const xmlChar *) "domain");
+    xmlNode *metadata;
+
+    meta->adopted = TRUE;
+    meta->netns = g_strdup("web");
+    meta->serial_log = g_strdup("/var/log/vms/web-1.serial");
+    meta->generated_uuid = TRUE;
+    meta->generated_macs = g_strdup("0 2");
+    vmc_meta_add_share(meta, "config", "/srv/web-1/config");
+    vmc_meta_add_owned_tap(meta, "vmct0");
+    vmc_meta_add_owned_tap(meta, "vmct1");
+    g_assert_cmpstr(empty->ns, ==, "");
+
+    xmlDocSetRootElement(doc, root);
+    metadata = xmlNewChild(root, NULL, (const xmlChar *) "metadata", NULL);
+    /* Another tool's element comes first; it is not ours. */
+    xmlSetNs(xmlNewChild(metadata, NULL, (const xmlChar *) "vm", NULL),
+             xmlNewNs(metadata, (const xmlChar *) "https://example.org/other", NULL));
+    vmc_meta_write(meta, metadata);
+    text = vmc_xml_dump(doc);
+    reread = vmc_xml_parse(text, -1, NULL);
+    g_assert_nonnull(reread);
+    g_assert_nonnull(vmc_meta_find(reread));
+    back = vmc_meta_read(vmc_meta_find(reread));
+    assert_meta_equal(meta, back);
+    taps = vmc_meta_dup_owned_taps(back);
+    g_assert_cmpuint(g_strv_length(taps), ==, 2);
+    g_assert_cmpstr(taps[1], ==, "vmct1");
+
+    formatted = vmc_meta_format(meta);
+    parsed = vmc_meta_parse(formatted);
+    g_assert_nonnull(parsed);
+    assert_meta_equal(meta, parsed);
+
+    /* A domain without our element is not ours; text that is no element
+     * of ours reads as nothing. */
+    foreign = vmc_xml_parse("<domain><metadata><vm namespace='x'/></metadata></domain>", -1,
+                            NULL);
+    g_assert_null(vmc_meta_find(foreign));
+    g_assert_null(vmc_meta_find(NULL));
+    g_assert_null(vmc_meta_parse("<other/>"));
+    g_assert_null(vmc_meta_parse("not xml"));
+    lenient = vmc_meta_parse("<vm namespace='n'><future x='1'/><owned-tap/><owned-tap "
+                             "dev='t0'/></vm>");
+    g_assert_nonnull(lenient);
+    g_assert_cmpstr(lenient->ns, ==, "n");
+    g_assert_cmpuint(lenient->owned_taps->len, ==, 1);
+    g_assert_null(lenient->serial_log);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -338,6 +429,7 @@ main(int argc, char **argv)
     g_test_add_func("/xml/disk-not-a-file", test_disk_not_a_file);
     g_test_add_func("/xml/identity", test_identity);
     g_test_add_func("/xml/not-a-domain", test_not_a_domain);
+    g_test_add_func("/xml/metadata-codec", test_metadata_codec);
 
     ret = g_test_run();
     return ret;

@@ -9,7 +9,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-private.h"
-#include "vmc-xml-private.h"
+#include "vmc-meta-private.h"
 
 #include <string.h>
 
@@ -133,63 +133,44 @@ vmc_read_count(const char *what, const char *text, guint *out, GError **error)
 }
 
 static void
-vmc_read_metadata(VmcReader *r, xmlXPathContext *ctxt, gboolean *uuid_generated,
+vmc_read_metadata(VmcReader *r, xmlDoc *doc, gboolean *uuid_generated,
                   gboolean *cmdline_generated, GHashTable *generated_macs)
 {
-    xmlNode *vm = vmc_xml_find(ctxt, "/domain/metadata/vmc:vm");
-    xmlNode *generated;
-    xmlNode *netns;
-    g_autofree char *ns = NULL;
-    g_autofree char *adopted = NULL;
+    xmlNode *vm = vmc_meta_find(doc);
+    g_autoptr(VmcMeta) meta = NULL;
+    g_auto(GStrv) indexes = NULL;
 
     if (!vm) {
         vmc_warn(r, "no virt-vmconfig metadata: the domain was not made by virt-vmconfig; "
                     "its namespace is left empty");
         return;
     }
+    meta = vmc_meta_read(vm);
     /* An adopted domain is ours to manage, but another tool wrote it: what
      * rendering it again would change is still said. */
-    adopted = vmc_xml_prop(vm, "adopted");
-    r->ours = g_strcmp0(adopted, "yes") != 0;
-    ns = vmc_xml_prop(vm, "namespace");
-    vmc_config_set_namespace(r->cfg, ns ? ns : "");
-
-    netns = vmc_first_child(vm, "netns");
-    if (netns) {
-        g_autofree char *text = vmc_xml_text(netns);
-        vmc_config_set_netns(r->cfg, text);
-    }
+    r->ours = !meta->adopted;
+    vmc_config_set_namespace(r->cfg, meta->ns);
+    if (meta->netns)
+        vmc_config_set_netns(r->cfg, meta->netns);
     /* Read-only shares that a driver served from a view of host_path. */
-    for (xmlNode *n = vm->children; n; n = n->next) {
-        if (n->type == XML_ELEMENT_NODE && vmc_name_is(n, "share")) {
-            g_autofree char *tag = vmc_xml_prop(n, "tag");
-            g_autofree char *host_path = vmc_xml_prop(n, "host-path");
+    for (guint i = 0; i < meta->shares->len; i++) {
+        const VmcMetaShare *share = g_ptr_array_index(meta->shares, i);
 
-            if (tag && host_path)
-                g_hash_table_insert(r->share_views, g_steal_pointer(&tag),
-                                    g_steal_pointer(&host_path));
-        }
+        g_hash_table_insert(r->share_views, g_strdup(share->tag), g_strdup(share->host_path));
     }
-    generated = vmc_first_child(vm, "generated");
-    if (generated) {
-        g_autofree char *uuid = vmc_xml_prop(generated, "uuid");
-        g_autofree char *cmdline = vmc_xml_prop(generated, "cmdline");
-        g_autofree char *macs = vmc_xml_prop(generated, "macs");
-        g_auto(GStrv) indexes = g_strsplit(macs ? macs : "", " ", -1);
+    *uuid_generated = meta->generated_uuid;
+    *cmdline_generated = meta->generated_cmdline;
+    indexes = g_strsplit(meta->generated_macs ? meta->generated_macs : "", " ", -1);
+    for (char **i = indexes; *i; i++) {
+        guint64 index;
 
-        *uuid_generated = g_strcmp0(uuid, "yes") == 0;
-        *cmdline_generated = g_strcmp0(cmdline, "yes") == 0;
-        for (char **i = indexes; *i; i++) {
-            guint64 index;
-
-            if (!**i)
-                continue;
-            if (g_ascii_string_to_unsigned(*i, 10, 0, VMC_CONFIG_NETWORKS_MAX, &index, NULL)) {
-                g_hash_table_add(generated_macs, GUINT_TO_POINTER((guint) index + 1));
-            } else {
-                g_autofree char *q = vmc_quote_value(*i);
-                vmc_warn(r, "metadata: generated MAC index %s is not a NIC index; ignored", q);
-            }
+        if (!**i)
+            continue;
+        if (g_ascii_string_to_unsigned(*i, 10, 0, VMC_CONFIG_NETWORKS_MAX, &index, NULL)) {
+            g_hash_table_add(generated_macs, GUINT_TO_POINTER((guint) index + 1));
+        } else {
+            g_autofree char *q = vmc_quote_value(*i);
+            vmc_warn(r, "metadata: generated MAC index %s is not a NIC index; ignored", q);
         }
     }
 }
@@ -585,7 +566,6 @@ VmcConfig *
 vmc_config_from_domain_xml_data(const char *xml, gssize length, char ***warnings, GError **error)
 {
     g_autoptr(xmlDoc) doc = NULL;
-    g_autoptr(xmlXPathContext) ctxt = NULL;
     g_autoptr(VmcConfig) cfg = vmc_config_new(NULL);
     g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) generated_macs = g_hash_table_new(NULL, NULL);
@@ -610,14 +590,12 @@ vmc_config_from_domain_xml_data(const char *xml, gssize length, char ***warnings
                     root ? vmc_e(&r, root->name) : "");
         return NULL;
     }
-    ctxt = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
 
     {
         g_autofree char *name = vmc_xml_text(vmc_first_child(root, "name"));
         vmc_config_set_name(cfg, name);
     }
-    vmc_read_metadata(&r, ctxt, &uuid_generated, &cmdline_generated, generated_macs);
+    vmc_read_metadata(&r, doc, &uuid_generated, &cmdline_generated, generated_macs);
 
     node = vmc_first_child(root, "uuid");
     if (node && !uuid_generated) {

@@ -7,7 +7,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-private.h"
-#include "vmc-xml-private.h"
+#include "vmc-meta-private.h"
 #include "vmc-templates.h"
 
 #include <errno.h>
@@ -761,15 +761,6 @@ vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *g
         xmlAddNextSibling(mac, extra);
 }
 
-static xmlNode *
-vmc_set_generated(xmlNode *vm, xmlNode *generated, const char *what, const char *value)
-{
-    if (!generated)
-        generated = xmlNewChild(vm, vm->ns, (const xmlChar *) "generated", NULL);
-    vmc_set_prop(generated, what, value);
-    return generated;
-}
-
 static char *
 vmc_doc_to_string(xmlDoc *doc)
 {
@@ -814,7 +805,8 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     g_autofree char *memory = NULL;
     g_autofree char *cpus = NULL;
     g_autofree char *cmdline = NULL;
-    xmlNode *root, *os, *devices, *first_device, *vm, *generated = NULL, *node;
+    g_autoptr(VmcMeta) meta = NULL;
+    xmlNode *root, *os, *devices, *first_device, *node;
     guint disk_index = 0;
 
     g_return_val_if_fail(cfg != NULL, NULL);
@@ -832,19 +824,13 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     uuid = vmc_config_get_uuid_string(cfg);
     vmc_set_text(vmc_child(root, "uuid"), uuid);
 
-    vm = vmc_child(vmc_child(root, "metadata"), "vm");
-    vmc_set_prop(vm, "namespace", cfg->namespace ? cfg->namespace : "");
-    if (cfg->netns) {
-        node = xmlNewChild(vm, vm->ns, (const xmlChar *) "netns", NULL);
-        vmc_set_text(node, cfg->netns);
-    }
-    /* Also in <serial>; here so that listing VMs reads only the metadata. */
-    vmc_set_prop(xmlNewChild(vm, vm->ns, (const xmlChar *) "serial-log", NULL), "path",
-                 cfg->serial_log);
-    if (!cfg->machine_id)
-        generated = vmc_set_generated(vm, generated, "uuid", "yes");
-    if (!cfg->cmdline)
-        generated = vmc_set_generated(vm, generated, "cmdline", "yes");
+    /* Our metadata element (vmc-meta.c): the serial log is in <serial>
+     * too, and here so that listing VMs reads only the metadata. */
+    meta = vmc_meta_new(cfg->namespace);
+    meta->netns = g_strdup(cfg->netns);
+    meta->serial_log = g_strdup(cfg->serial_log);
+    meta->generated_uuid = !cfg->machine_id;
+    meta->generated_cmdline = !cfg->cmdline;
 
     memory = g_strdup_printf("%u", cfg->memory_mb);
     vmc_set_text(vmc_child(root, "memory"), memory);
@@ -901,22 +887,19 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
 
         vmc_set_prop(vmc_child(fs, "source"), "dir", view ? view : dir->host_path);
         vmc_set_prop(vmc_child(fs, "target"), "dir", dir->tag);
-        if (view) {
-            node = xmlNewChild(vm, vm->ns, (const xmlChar *) "share", NULL);
-            vmc_set_prop(node, "tag", dir->tag);
-            vmc_set_prop(node, "host-path", dir->host_path);
-            vmc_set_prop(node, "read-only-by", "bind-mount");
-        } else if (dir->read_only) {
+        if (view)
+            vmc_meta_add_share(meta, dir->tag, dir->host_path);
+        else if (dir->read_only)
             vmc_new_child(fs, "readonly");
-        }
     }
     for (char **tap = opts->owned_taps; *tap; tap++)
-        vmc_set_prop(xmlNewChild(vm, vm->ns, (const xmlChar *) "owned-tap", NULL), "dev", *tap);
+        vmc_meta_add_owned_tap(meta, *tap);
 
     for (guint i = 0; i < cfg->networks->len; i++)
         vmc_add_interface(first_device, cfg, i, generated_macs, opts);
     if (generated_macs->len)
-        generated = vmc_set_generated(vm, generated, "macs", generated_macs->str);
+        meta->generated_macs = g_strdup(generated_macs->str);
+    vmc_meta_write(meta, vmc_child(root, "metadata"));
 
     node = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_SERIAL));
     vmc_set_prop(vmc_child(node, "source"), "path", cfg->serial_log);

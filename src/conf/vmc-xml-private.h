@@ -11,8 +11,6 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
-#define VMC_XMLNS "https://virt-vmconfig.dev/xmlns/vmconfig/1"
-
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)

@@ -6,7 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-lv-private.h"
-#include "vmc-xml-private.h"
+#include "vmc-meta-private.h"
 
 #include <string.h>
 
@@ -88,11 +88,10 @@ vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags 
     g_autoptr(virConnect) conn = NULL;
     g_autoptr(virDomain) dom = NULL;
     g_autoptr(VmcConfig) cfg = NULL;
-    g_autoptr(xmlDoc) meta_doc = NULL;
+    g_autoptr(VmcMeta) element = NULL;
     g_auto(GStrv) warnings = NULL;
     g_autoptr(GError) invalid = NULL;
     g_autoptr(VmcBootLock) lock = NULL;
-    xmlNode *vm;
     g_autofree char *meta = NULL;
     unsigned int affect = VIR_DOMAIN_AFFECT_CONFIG;
     int rc;
@@ -141,12 +140,9 @@ vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags 
     /* Our metadata element, as the renderer writes it, with nothing marked
      * generated (UUID, command line and MACs are the domain's own), and
      * marked adopted until a boot renders the domain from its config. */
-    meta_doc = xmlNewDoc((const xmlChar *) "1.0");
-    vm = xmlNewNode(NULL, (const xmlChar *) "vm");
-    xmlDocSetRootElement(meta_doc, vm);
-    xmlSetProp(vm, (const xmlChar *) "namespace", (const xmlChar *) ns);
-    xmlSetProp(vm, (const xmlChar *) "adopted", (const xmlChar *) "yes");
-    meta = vmc_xml_dump(meta_doc);
+    element = vmc_meta_new(ns);
+    element->adopted = TRUE;
+    meta = vmc_meta_format(element);
 
     /* Not while a boot of that name is under way. */
     lock = vmc_boot_lock_try(driver, name);
@@ -158,7 +154,7 @@ vmc_lv_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFlags 
     }
     if (virDomainIsActive(dom) == 1)
         affect |= VIR_DOMAIN_AFFECT_LIVE;
-    rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, meta, "vmc", VMC_XMLNS, affect);
+    rc = virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, meta, "vmc", VMC_XML_NAMESPACE, affect);
     if (rc < 0) {
         vmc_libvirt_error(error, VMC_OP_DEFINE, "cannot add virt-vmconfig's metadata to domain "
                           "'%s'", name);

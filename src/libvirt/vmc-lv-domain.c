@@ -6,7 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-lv-private.h"
-#include "vmc-xml-private.h"
+#include "vmc-meta-private.h"
 
 #include <string.h>
 
@@ -14,20 +14,18 @@
 gboolean
 vmc_domain_is_ours(virDomainPtr dom, char **ns)
 {
-    char *meta = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XMLNS, 0);
-    g_autoptr(xmlDoc) doc = NULL;
+    char *element = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XML_NAMESPACE,
+                                         0);
 
-    if (!meta) {
+    if (!element) {
         virResetLastError();
         return FALSE;
     }
     if (ns) {
-        doc = xmlReadMemory(meta, (int) strlen(meta), NULL, NULL, XML_PARSE_NONET);
-        *ns = doc ? vmc_xml_prop(xmlDocGetRootElement(doc), "namespace") : NULL;
-        if (!*ns)
-            *ns = g_strdup("");
+        g_autoptr(VmcMeta) meta = vmc_meta_parse(element);
+        *ns = g_strdup(meta ? meta->ns : "");
     }
-    free(meta);
+    free(element);
     return TRUE;
 }
 
@@ -136,10 +134,8 @@ vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log, GE
         vmc_state_free(result);
         result = vmc_state_new_full(VMC_STATE_READY, ip, state, reason);
     }
-    /* Found stopped (a crash, say): what the driver made for it goes. */
-    if (vmc_state_get_kind(result) == VMC_STATE_STOPPED ||
-        vmc_state_get_kind(result) == VMC_STATE_FAILED)
-        vmc_release_if_stopped(driver, dom);
+    /* A reader: what the driver made for a VM found stopped (a crash,
+     * say) stays until an operation that changes the VM releases it. */
     return result;
 }
 
@@ -149,7 +145,7 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
 {
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(xmlXPathContext) ctxt = NULL;
-    g_autofree char *ns = NULL;
+    g_autoptr(VmcMeta) meta = NULL;
     g_autofree char *serial = NULL;
     g_autofree char *cid = NULL;
     char uuid[VIR_UUID_STRING_BUFLEN];
@@ -163,23 +159,22 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
     if (!doc)
         return NULL;
     ctxt = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
-    vm = vmc_xml_find(ctxt, "/domain/metadata/vmc:vm");
-    ns = vm ? vmc_xml_prop(vm, "namespace") : NULL;
+    vm = vmc_meta_find(doc);
+    meta = vm ? vmc_meta_read(vm) : NULL;
     serial = vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
     cid = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/vsock/cid"), "address");
     virDomainGetUUIDString(dom, uuid);
 
     if (vm) {
         g_mutex_lock(&driver->hub->lock);
-        g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns ? ns : ""));
+        g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(meta->ns));
         g_mutex_unlock(&driver->hub->lock);
     }
-    owned_taps = vmc_owned_taps_in(ctxt);
+    owned_taps = meta ? vmc_meta_dup_owned_taps(meta) : g_new0(char *, 1);
     state = vmc_domain_state(driver, dom, serial, error);
     if (!state)
         return NULL;
-    handle = vmc_handle_new(name, ns, uuid, serial,
+    handle = vmc_handle_new(name, meta ? meta->ns : NULL, uuid, serial,
                             cid ? (guint) g_ascii_strtoull(cid, NULL, 10) : 0, state);
     vmc_handle_set_owned_taps(handle, (const char *const *) owned_taps);
     return handle;

@@ -4,20 +4,21 @@
  * for a libvirt that refuses virtiofs <readonly/>
  *
  * Both outlive QEMU (a TAP is persistent so that libvirt can open it by
- * name; a view is a mount), so they are removed by whoever finds the VM
- * stopped: stop, kill, delete, a failed boot, the next boot, and a state
- * query that finds it crashed. The domain's metadata names the TAPs the
+ * name; a view is a mount), so they are removed by the operations that
+ * change the VM: stop, kill, delete, a failed boot and the next boot.
+ * Readers (state, list, lookup, wait, watch, export) never remove them:
+ * a read would race a boot of the same name on another client. The domain's metadata names the TAPs the
  * driver made; the views of a VM live in one directory of the driver's
  * run directory. Removal is best effort: the VM is already stopped, so a
  * device or mount that will not go is logged (G_MESSAGES_DEBUG=vmconfig)
- * and tried again the next time the VM is found stopped.
+ * and tried again by the next of those operations.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-lv-private.h"
 #include "vmc-host-private.h"
 #include "vmc-netns-private.h"
-#include "vmc-xml-private.h"
+#include "vmc-meta-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>
@@ -213,38 +214,16 @@ vmc_taps_remove(const char *netns, const char *const *taps)
     }
 }
 
-/* The TAPs the driver made, from a domain's metadata (the context knows
- * the vmc prefix). */
-GStrv
-vmc_owned_taps_in(xmlXPathContext *ctxt)
-{
-    g_autoptr(GStrvBuilder) names = g_strv_builder_new();
-    g_autoptr(GPtrArray) found = vmc_xml_find_all(ctxt, "/domain/metadata/vmc:vm/vmc:owned-tap");
-
-    for (guint i = 0; i < found->len; i++) {
-        g_autofree char *dev = vmc_xml_prop(g_ptr_array_index(found, i), "dev");
-        if (dev)
-            g_strv_builder_add(names, dev);
-    }
-    return g_strv_builder_end(names);
-}
-
 /* The netns and the TAPs the driver made, from a domain's XML. */
 void
 vmc_domain_owned(const char *xml, char **netns, GStrv *taps)
 {
     g_autoptr(xmlDoc) doc = xml ? vmc_xml_parse(xml, -1, NULL) : NULL;
-    g_autoptr(xmlXPathContext) ctxt = NULL;
+    xmlNode *vm = vmc_meta_find(doc);
+    g_autoptr(VmcMeta) meta = vm ? vmc_meta_read(vm) : NULL;
 
-    *netns = NULL;
-    if (!doc) {
-        *taps = g_new0(char *, 1);
-        return;
-    }
-    ctxt = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(ctxt, (const xmlChar *) "vmc", (const xmlChar *) VMC_XMLNS);
-    *netns = vmc_xml_text(vmc_xml_find(ctxt, "/domain/metadata/vmc:vm/vmc:netns"));
-    *taps = vmc_owned_taps_in(ctxt);
+    *netns = meta ? g_strdup(meta->netns) : NULL;
+    *taps = meta ? vmc_meta_dup_owned_taps(meta) : g_new0(char *, 1);
 }
 
 /* Removes what the driver made for a stopped VM whose definition is
@@ -263,7 +242,7 @@ vmc_release_host_resources(VmcDriver *driver, const char *name, const char *xml)
 }
 
 /* Whether anything the driver made for the VM is still there. */
-gboolean
+static gboolean
 vmc_host_resources_left(VmcDriver *driver, const char *name, const char *netns,
                         const char *const *taps)
 {

@@ -4,7 +4,7 @@
  * A constant number of round trips: one lists the domains, one gives the
  * state of all of them (virDomainListGetStats). What is left per domain is
  * its metadata element, which says whether it is ours and holds what a
- * handle needs (namespace, serial log, netns, the TAPs the driver made);
+ * handle needs (namespace, serial log, the TAPs the driver made);
  * those reads run concurrently on the one connection (libvirt's client
  * multiplexes calls; libvirtd serves 5 of a client's calls at a time by
  * default, and a few more in flight keep it busy: 8 measured fastest
@@ -17,7 +17,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-lv-private.h"
-#include "vmc-xml-private.h"
+#include "vmc-meta-private.h"
 
 #include <string.h>
 
@@ -31,7 +31,6 @@ typedef struct {
     gboolean ours;
     char *ns;
     char *serial;
-    char *netns;
     char *cid;
     GStrv owned_taps;
 } VmcListed;
@@ -41,38 +40,23 @@ vmc_listed_clear(VmcListed *l)
 {
     g_free(l->ns);
     g_free(l->serial);
-    g_free(l->netns);
     g_free(l->cid);
     g_strfreev(l->owned_taps);
 }
 
-static gboolean
-vmc_local_name_is(xmlNode *node, const char *name)
-{
-    return node->type == XML_ELEMENT_NODE && xmlStrEqual(node->name, (const xmlChar *) name);
-}
-
 /* Our metadata element, as virDomainGetMetadata() gives it. */
 static void
-vmc_listed_parse_metadata(VmcListed *l, const char *meta)
+vmc_listed_parse_metadata(VmcListed *l, const char *element)
 {
-    g_autoptr(xmlDoc) doc = vmc_xml_parse(meta, -1, NULL);
-    g_autoptr(GStrvBuilder) taps = g_strv_builder_new();
-    xmlNode *vm = doc ? xmlDocGetRootElement(doc) : NULL;
+    g_autoptr(VmcMeta) meta = vmc_meta_parse(element);
 
-    l->ns = vm ? vmc_xml_prop(vm, "namespace") : NULL;
-    for (xmlNode *n = vm ? vm->children : NULL; n; n = n->next) {
-        if (vmc_local_name_is(n, "serial-log")) {
-            l->serial = vmc_xml_prop(n, "path");
-        } else if (vmc_local_name_is(n, "netns")) {
-            l->netns = vmc_xml_text(n);
-        } else if (vmc_local_name_is(n, "owned-tap")) {
-            g_autofree char *dev = vmc_xml_prop(n, "dev");
-            if (dev)
-                g_strv_builder_add(taps, dev);
-        }
+    if (!meta) {
+        l->owned_taps = g_new0(char *, 1);
+        return;
     }
-    l->owned_taps = g_strv_builder_end(taps);
+    l->ns = g_strdup(meta->ns);
+    l->serial = g_strdup(meta->serial_log);
+    l->owned_taps = vmc_meta_dup_owned_taps(meta);
 }
 
 /* The serial log and vsock CID from the live definition: for running VMs
@@ -100,7 +84,7 @@ static void
 vmc_listed_read(gpointer data, gpointer user_data)
 {
     VmcListed *l = data;
-    char *meta = virDomainGetMetadata(l->dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XMLNS, 0);
+    char *meta = virDomainGetMetadata(l->dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XML_NAMESPACE, 0);
 
     if (l->state < 0 && virDomainGetState(l->dom, &l->state, &l->reason, 0) < 0)
         l->state = -1;
@@ -171,13 +155,7 @@ vmc_listed_handle(VmcDriver *driver, VmcListed *l, const char *ns)
         vmc_state_free(state);
         state = vmc_state_new_full(VMC_STATE_READY, ip, l->state, l->reason);
     }
-    /* Found stopped with something the driver made still there (a crash). */
-    if ((vmc_state_get_kind(state) == VMC_STATE_STOPPED ||
-         vmc_state_get_kind(state) == VMC_STATE_FAILED) &&
-        vmc_host_resources_left(driver, virDomainGetName(l->dom), l->netns,
-                                (const char *const *) l->owned_taps))
-        vmc_release_if_stopped(driver, l->dom);
-
+    /* A reader: nothing of a VM found stopped is released here. */
     handle = vmc_handle_new(virDomainGetName(l->dom), l->ns, uuid, l->serial,
                             l->cid ? (guint) g_ascii_strtoull(l->cid, NULL, 10) : 0, state);
     vmc_handle_set_owned_taps(handle, (const char *const *) l->owned_taps);

@@ -227,13 +227,9 @@ gboolean vmc_views_make(VmcDriver *driver, virConnectPtr conn, const VmcConfig *
 void vmc_views_remove(VmcDriver *driver, const char *name);
 GStrv vmc_taps_create_missing(VmcDriver *driver, const VmcConfig *cfg, GError **error);
 void vmc_taps_remove(const char *netns, const char *const *taps);
-GStrv vmc_owned_taps_in(xmlXPathContext *ctxt);
 void vmc_domain_owned(const char *xml, char **netns, GStrv *taps);
 void vmc_release_host_resources(VmcDriver *driver, const char *name, const char *xml);
 void vmc_release_if_stopped(VmcDriver *driver, virDomainPtr dom);
-gboolean vmc_host_resources_left(VmcDriver *driver, const char *name, const char *netns,
-                                 const char *const *taps);
-
 /* vmc-lv-control.c */
 gboolean vmc_flag_on_timeout(gpointer data);
 gboolean vmc_flag_on_cancel(GCancellable *cancellable, gpointer data);
