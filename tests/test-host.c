@@ -7,6 +7,7 @@
  * daemon is needed.
  */
 #include "vmc-host-private.h"
+#include "vmc-lv-operations.h"
 #include "vmc-test.h"
 
 #include <json-glib/json-glib.h>

@@ -7,8 +7,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-host-private.h"
-#include "vmc-lv-private.h"
+#include "vmc-lv-operations.h"
 #include "vmc-xml-private.h"
 
 #include <errno.h>
@@ -97,166 +96,6 @@ vmc_host_hint(GPtrArray *checks, const char *fmt, ...)
         vmc_host_check_new(vmc_host_check_get_id(last), vmc_host_check_get_title(last),
                            vmc_host_check_get_status(last), vmc_host_check_get_detail(last), hint);
     vmc_host_check_free(last);
-}
-
-gboolean
-vmc_host_user_may(const struct passwd *user, const struct stat *st, int mask)
-{
-    int shift;
-
-    if (user->pw_uid == 0)
-        return !(mask & X_OK) || S_ISDIR(st->st_mode) || (st->st_mode & 0111);
-    if (st->st_uid == user->pw_uid) {
-        shift = 6;
-    } else {
-        gboolean member = st->st_gid == user->pw_gid;
-        int n = 64;
-        g_autofree gid_t *groups = g_new(gid_t, n);
-
-        if (!member && getgrouplist(user->pw_name, user->pw_gid, groups, &n) < 0) {
-            groups = g_renew(gid_t, groups, n);
-            if (getgrouplist(user->pw_name, user->pw_gid, groups, &n) < 0)
-                n = 0;
-        }
-        for (int i = 0; !member && i < n; i++)
-            member = groups[i] == st->st_gid;
-        shift = member ? 3 : 0;
-    }
-    return (((st->st_mode >> shift) & 07) & mask) == (guint) mask;
-}
-
-gboolean
-vmc_host_has_vhost_vsock(void)
-{
-    return g_file_test(VMC_HOST_VHOST_VSOCK, G_FILE_TEST_EXISTS);
-}
-
-struct passwd *
-vmc_host_qemu_user(const char *uri)
-{
-    if (geteuid() == 0 && (g_str_has_prefix(uri, "qemu:///system") ||
-                           g_str_has_prefix(uri, "qemu:///embed")))
-        return getpwnam("libvirt-qemu");
-    return getpwuid(geteuid());
-}
-
-/* The domain capabilities document, parsed; NULL when libvirt has none. */
-static xmlDoc *
-vmc_host_domcaps(virConnectPtr conn, const char *arch, const char *virttype)
-{
-    char *xml = virConnectGetDomainCapabilities(conn, NULL, arch, NULL, virttype, 0);
-    xmlDoc *doc;
-
-    virResetLastError();
-    if (!xml)
-        return NULL;
-    doc = vmc_xml_parse(xml, -1, NULL);
-    free(xml);
-    return doc;
-}
-
-static char *
-vmc_host_xpath_text(xmlDoc *doc, const char *xpath)
-{
-    g_autoptr(xmlXPathContext) ctxt = NULL;
-
-    if (!doc)
-        return NULL;
-    ctxt = xmlXPathNewContext(doc);
-    return vmc_xml_text(vmc_xml_find(ctxt, xpath));
-}
-
-char *
-vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virttype)
-{
-    g_autoptr(xmlDoc) doc = vmc_host_domcaps(conn, arch, virttype);
-
-    return vmc_host_xpath_text(doc, "/domainCapabilities/path");
-}
-
-gboolean
-vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn)
-{
-    unsigned long version = 0;
-
-    if (virConnectGetLibVersion(conn, &version) < 0) {
-        virResetLastError();
-        return FALSE;
-    }
-    return version >= VMC_HOST_VIRTIOFS_READONLY_VERSION;
-}
-
-/* Whether libvirt takes <backend type='passt'/> for a user NIC: a probe
- * domain is turned into a QEMU command line, which defines and starts
- * nothing. Debian 12's libvirt 9.0 is built with passt disabled and
- * refuses the XML. On a local host the passt program must be there too.
- * @why says what is missing. */
-gboolean
-vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why)
-{
-    g_autoptr(VmcConfig) probe = vmc_config_new("vmc-passt-probe");
-    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
-    g_autofree char *xml = NULL;
-    g_autofree char *program = local ? g_find_program_in_path("passt") : NULL;
-    char *argv;
-
-    *why = NULL;
-    if (local && !program) {
-        *why = g_strdup("no passt program on this host (apt-get install passt)");
-        return FALSE;
-    }
-    vmc_config_set_kernel(probe, "/vmc-passt-probe/vmlinuz");
-    vmc_config_set_initramfs(probe, "/vmc-passt-probe/initrd.img");
-    vmc_config_set_serial_log(probe, "/vmc-passt-probe/serial.log");
-    vmc_config_set_cpus(probe, 1);
-    vmc_config_set_memory_mb(probe, 64);
-    vmc_config_add_network(probe, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
-    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
-    vmc_render_options_set_remote_paths(opts, TRUE);
-    vmc_render_options_set_user_backend(opts, VMC_USER_BACKEND_PASST);
-    xml = vmc_config_to_domain_xml(probe, opts, NULL);
-    argv = xml ? virConnectDomainXMLToNative(conn, "qemu-argv", xml, 0) : NULL;
-    if (!argv) {
-        *why = g_strdup_printf("libvirt refuses <backend type='passt'/> (%s)",
-                               xml ? virGetLastErrorMessage() : "no probe XML");
-        virResetLastError();
-        return FALSE;
-    }
-    free(argv);
-    return TRUE;
-}
-
-/* libvirt refused to define VM @name, rendered for @accel, on @uri: its
- * error, as INVALID_CONFIG. Where KVM was asked for and the host's libvirt
- * offers none (no /dev/kvm there, or one that runs nothing: "Emulator ...
- * does not support virt type 'kvm'", "could not find capabilities for
- * ... domaintype=kvm"), the error says so and what to do. libvirt's code
- * stays readable from the error. */
-gboolean
-vmc_host_define_refused(virConnectPtr conn, const char *uri, const char *name, VmcAccel accel,
-                   GError **error)
-{
-    virError err = { 0 };
-    g_autofree char *kvm = NULL;
-    gboolean refusal;
-
-    virCopyLastError(&err);
-    virResetLastError();
-    /* The refusals a host without KVM gives; any other failure (a lost
-     * connection, say) is not asked about. */
-    refusal = err.code == VIR_ERR_CONFIG_UNSUPPORTED || err.code == VIR_ERR_INVALID_ARG;
-    if (accel == VMC_ACCEL_KVM && refusal)
-        kvm = vmc_host_emulator(conn, NULL, "kvm");
-    if (accel == VMC_ACCEL_KVM && refusal && !kvm)
-        vmc_libvirt_error_from(error, VMC_OP_DEFINE, &err,
-                               "VM '%s' was refused by libvirt: accelerator 'kvm' was asked "
-                               "for, but the host of %s offers no KVM; boot it with --accel "
-                               "qemu (TCG), or leave --accel out", name, uri);
-    else
-        vmc_libvirt_error_from(error, VMC_OP_DEFINE, &err, "VM '%s' was refused by libvirt",
-                               name);
-    virResetError(&err);
-    return FALSE;
 }
 
 static char *
@@ -440,17 +279,13 @@ vmc_host_check_image_dirs(GPtrArray *checks, const char *uri)
     }
 }
 
-/* The checks of vmc_host_check() (see there), for a libvirt host. */
-GPtrArray *
-vmc_lv_check_host(const char *uri)
+static void
+vmc_lv_check_host_on(VmcDriver *driver, GPtrArray *checks)
 {
     static const char *const virtiofsd[] = {
         "/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd", "/usr/bin/virtiofsd", NULL,
     };
     static const char *const dnsmasq[] = { "/usr/sbin/dnsmasq", "/usr/bin/dnsmasq", NULL };
-    GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_host_check_free);
-    g_autoptr(VmcDriver) driver = NULL;
-    g_autoptr(GError) error = NULL;
     g_autoptr(xmlDoc) caps = NULL;
     g_autofree char *lib = NULL;
     g_autofree char *emulator = NULL;
@@ -464,21 +299,13 @@ vmc_lv_check_host(const char *uri)
     gint64 start;
     double secs;
 
-    driver = vmc_lv_open(uri, &error);
-    if (!driver) {
-        vmc_host_add(checks, "libvirt", VMC_HOST_CHECK_FAIL, "%s",
-                     error->message);
-        vmc_host_hint(checks, "start the daemons (virtlogd -d; libvirtd -d), or use "
-                              "-c 'qemu:///embed?root=DIR', which needs none");
-        return checks;
-    }
     used = vmc_lv_get_uri(driver);
     local = vmc_lv_is_local(driver);
     conn = vmc_driver_get_conn(driver);
     if (!conn) {
         vmc_host_add(checks, "libvirt", VMC_HOST_CHECK_FAIL,
                      "the connection to %s was lost", used);
-        return checks;
+        return;
     }
     if (virConnectGetLibVersion(conn, &libver) < 0)
         virResetLastError();
@@ -581,5 +408,25 @@ vmc_lv_check_host(const char *uri)
         vmc_host_check_image_dirs(checks, used);
 
     virConnectClose(conn);
+}
+
+/* The checks of vmc_host_check() (see there), for a libvirt host. */
+GPtrArray *
+vmc_lv_check_host(const char *uri)
+{
+    GPtrArray *checks = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_host_check_free);
+    g_autoptr(GError) error = NULL;
+    /* A driver of the module's own, for these checks alone. */
+    VmcDriver *driver = vmc_lv_open(uri, NULL, &error);
+
+    if (!driver) {
+        vmc_host_add(checks, "libvirt", VMC_HOST_CHECK_FAIL, "%s",
+                     error->message);
+        vmc_host_hint(checks, "start the daemons (virtlogd -d; libvirtd -d), or use "
+                              "-c 'qemu:///embed?root=DIR', which needs none");
+        return checks;
+    }
+    vmc_lv_check_host_on(driver, checks);
+    vmc_lv_close(driver);
     return checks;
 }

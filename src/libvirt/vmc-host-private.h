@@ -1,12 +1,14 @@
 /*
  * vmc-host-private.h: probes of what a host can run, shared by
- * check-host, boot's preflight and the tests' expectations
+ * check-host, boot's preflight and the tests' expectations (plumbing:
+ * vmc-host-probe.c)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include "vmc-libvirt-private.h"
+#include "vmc-xml-private.h"
 
 #include <pwd.h>
 #include <sys/stat.h>
@@ -16,35 +18,6 @@
 
 /* The first libvirt release whose QEMU driver accepts virtiofs <readonly/>. */
 #define VMC_HOST_VIRTIOFS_READONLY_VERSION 11000000UL
-
-/* The hosts a check of check-host applies to. */
-typedef enum {
-    VMC_HOST_CHECK_ON_ANY,          /* every host libvirt answers for */
-    VMC_HOST_CHECK_ON_LOCAL,        /* a host whose files this process sees */
-    VMC_HOST_CHECK_ON_REMOTE,       /* any other host */
-    VMC_HOST_CHECK_ON_KVM_DEVICE,   /* a local host that has /dev/kvm */
-    VMC_HOST_CHECK_ON_SYSTEM,       /* the local system daemon */
-} VmcHostCheckScope;
-
-typedef struct {
-    const char *id;
-    const char *title;
-    VmcHostCheckScope scope;
-} VmcHostCheckRow;
-
-/* Every check vmc_lv_check_host() makes, in its order, each with its id and
- * title (written here only) and the hosts it applies to. A host libvirt
- * does not answer for gets the "libvirt" check alone, failed. */
-extern const VmcHostCheckRow vmc_host_check_rows[];
-extern const gsize vmc_host_n_check_rows;
-
-/* The row of check @id, or NULL. */
-const VmcHostCheckRow *vmc_host_check_row(const char *id);
-
-/* Whether @row's check is made on a host that is @local (its files seen
- * here), the @system daemon, and has a KVM device (@kvm_device). */
-gboolean vmc_host_check_applies(const VmcHostCheckRow *row, gboolean local, gboolean system,
-                                gboolean kvm_device);
 
 /* True when @user may access a file of status @st as @mask (R_OK, W_OK,
  * X_OK bits), by its owner, its group (primary or supplementary) or the
@@ -75,3 +48,17 @@ gboolean vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why);
  * what to do. Returns FALSE. */
 gboolean vmc_host_define_refused(virConnectPtr conn, const char *uri, const char *name,
                                  VmcAccel accel, GError **error);
+
+/* Whether a process connecting to the unix socket @path gets an answer. */
+gboolean vmc_host_socket_answers(const char *path);
+
+/* FALSE when @uri is the local system or session daemon and no socket of
+ * it answers; TRUE for every other URI. */
+gboolean vmc_local_daemon_may_answer(const char *uri);
+
+/* The domain capabilities document for @arch and @virttype, parsed; NULL
+ * when libvirt has none. Resets libvirt's error of this thread. */
+xmlDoc *vmc_host_domcaps(virConnectPtr conn, const char *arch, const char *virttype);
+
+/* The text of the first node @xpath finds in @doc (NULL-safe), or NULL. */
+char *vmc_host_xpath_text(xmlDoc *doc, const char *xpath);

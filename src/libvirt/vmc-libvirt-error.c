@@ -192,3 +192,17 @@ vmc_libvirt_error_from(GError **error, VmcOperation op, const virError *err,
     va_end(args);
     return FALSE;
 }
+
+gboolean G_GNUC_PRINTF(3, 4)
+vmc_fail(GError **error, VmcError code, const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    if (error) {
+        g_assert(*error == NULL);
+        *error = g_error_new_valist(VMC_ERROR, code, fmt, args);
+    }
+    va_end(args);
+    return FALSE;
+}

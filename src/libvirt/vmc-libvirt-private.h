@@ -56,3 +56,10 @@ void vmc_conn_quiet_errors(virConnectPtr conn);
 
 /* The quiet_process operation: libvirt prints no error of this process. */
 void vmc_lv_quiet_process(void);
+
+/* Sets @error to @code with the message, and returns FALSE. */
+gboolean vmc_fail(GError **error, VmcError code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* vmc-lv-state.c: libvirt's states and lifecycle events as VM states. */
+VmcState *vmc_state_from_libvirt(int state, int reason);
+VmcState *vmc_state_from_event(int event, int detail);

@@ -5,7 +5,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-operations.h"
 
 /* The ACPI power button is pressed again this often while a stop waits:
  * a guest that was still booting may have missed the first press. */

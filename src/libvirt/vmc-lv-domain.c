@@ -5,53 +5,10 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-reading.h"
 #include "vmc-meta-private.h"
 
 #include <string.h>
-
-/* Our domains carry our metadata element; nothing else is touched. */
-gboolean
-vmc_domain_is_ours(virDomainPtr dom, char **ns)
-{
-    char *element = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XML_NAMESPACE,
-                                         0);
-
-    if (!element) {
-        virResetLastError();
-        return FALSE;
-    }
-    if (ns) {
-        g_autoptr(VmcMeta) meta = vmc_meta_parse(element);
-        *ns = g_strdup(meta ? meta->ns : "");
-    }
-    free(element);
-    return TRUE;
-}
-
-char *
-vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
-{
-    g_autoptr(virConnect) conn = NULL;
-    g_autoptr(virDomain) dom = NULL;
-    char *ns = NULL;
-
-    g_mutex_lock(&driver->hub->lock);
-    ns = g_strdup(g_hash_table_lookup(driver->hub->namespaces, uuid));
-    g_mutex_unlock(&driver->hub->lock);
-    if (ns)
-        return ns;
-    conn = vmc_driver_conn(driver);
-    dom = conn ? virDomainLookupByUUIDString(conn, uuid) : NULL;
-    if (!dom || !vmc_domain_is_ours(dom, &ns)) {
-        virResetLastError();
-        return NULL;
-    }
-    g_mutex_lock(&driver->hub->lock);
-    g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns));
-    g_mutex_unlock(&driver->hub->lock);
-    return ns;
-}
 
 #define VMC_SERIAL_SOURCE_XPATH "/domain/devices/serial[@type='file']/source"
 

@@ -6,7 +6,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-resources.h"
 
 #include <glib-unix.h>
 #include <signal.h>
@@ -115,25 +115,6 @@ vmc_exit_signal(int pid)
     return (int) (g_ascii_strtoll(fields[49], NULL, 10) & 0x7f);
 }
 
-static gboolean
-vmc_hub_is_stopping(VmcEventHub *hub, const char *uuid)
-{
-    gboolean stopping;
-
-    g_mutex_lock(&hub->lock);
-    stopping = g_hash_table_contains(hub->stopping, uuid);
-    g_mutex_unlock(&hub->lock);
-    return stopping;
-}
-
-void
-vmc_hub_mark_stopping(VmcEventHub *hub, const char *uuid)
-{
-    g_mutex_lock(&hub->lock);
-    g_hash_table_add(hub->stopping, g_strdup(uuid));
-    g_mutex_unlock(&hub->lock);
-}
-
 /* How long a signalled QEMU exit waits for libvirt's word that the VM
  * was shutting down (its SHUTDOWN event) before it counts as a crash. */
 #define VMC_CRASH_GRACE_MS 250
@@ -233,4 +214,23 @@ vmc_watcher_track(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev, gboolean
         vmc_watcher_follow(w, driver, vmc_event_get_name(ev), vmc_event_get_uuid(ev));
     else if ((vmc_event_ends_run(ev) && !early) || event == VIR_DOMAIN_EVENT_UNDEFINED)
         g_hash_table_remove(w->follows, vmc_event_get_uuid(ev));
+}
+
+/* A public watch's hook before its callback (see VmcWatcher): libvirt's
+ * own word on a crash reported early is dropped, said once being enough;
+ * else the watch's follows are kept up with the event. */
+gboolean
+vmc_watcher_before_delivery(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev,
+                            gboolean early)
+{
+    if (vmc_event_ends_run(ev) && !early) {
+        VmcReadyFollow *f = g_hash_table_lookup(w->follows, vmc_event_get_uuid(ev));
+
+        if (f && f->crashed) {
+            g_hash_table_remove(w->follows, vmc_event_get_uuid(ev));
+            return FALSE;
+        }
+    }
+    vmc_watcher_track(w, driver, ev, early);
+    return TRUE;
 }

@@ -15,9 +15,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
-#include "vmc-host-private.h"
-#include "vmc-netns-private.h"
+#include "vmc-lv-resources.h"
 #include "vmc-meta-private.h"
 
 #include <errno.h>

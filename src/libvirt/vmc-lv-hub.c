@@ -6,7 +6,10 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-connection.h"
+#include "vmc-meta-private.h"
+
+#include <string.h>
 
 VmcEventHub *
 vmc_hub_ref(VmcEventHub *hub)
@@ -359,4 +362,270 @@ vmc_on_close(virConnectPtr conn, int reason, void *opaque)
         g_thread_unref(hub->reconnector);
     }
     g_mutex_unlock(&hub->lock);
+}
+
+/* Our domains carry our metadata element; nothing else is touched. */
+gboolean
+vmc_domain_is_ours(virDomainPtr dom, char **ns)
+{
+    char *element = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_XML_NAMESPACE,
+                                         0);
+
+    if (!element) {
+        virResetLastError();
+        return FALSE;
+    }
+    if (ns) {
+        g_autoptr(VmcMeta) meta = vmc_meta_parse(element);
+        *ns = g_strdup(meta ? meta->ns : "");
+    }
+    free(element);
+    return TRUE;
+}
+
+char *
+vmc_driver_namespace_of(VmcDriver *driver, const char *uuid)
+{
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    char *ns = NULL;
+
+    g_mutex_lock(&driver->hub->lock);
+    ns = g_strdup(g_hash_table_lookup(driver->hub->namespaces, uuid));
+    g_mutex_unlock(&driver->hub->lock);
+    if (ns)
+        return ns;
+    conn = vmc_driver_conn(driver);
+    dom = conn ? virDomainLookupByUUIDString(conn, uuid) : NULL;
+    if (!dom || !vmc_domain_is_ours(dom, &ns)) {
+        virResetLastError();
+        return NULL;
+    }
+    g_mutex_lock(&driver->hub->lock);
+    g_hash_table_replace(driver->hub->namespaces, g_strdup(uuid), g_strdup(ns));
+    g_mutex_unlock(&driver->hub->lock);
+    return ns;
+}
+
+gboolean
+vmc_hub_is_stopping(VmcEventHub *hub, const char *uuid)
+{
+    gboolean stopping;
+
+    g_mutex_lock(&hub->lock);
+    stopping = g_hash_table_contains(hub->stopping, uuid);
+    g_mutex_unlock(&hub->lock);
+    return stopping;
+}
+
+void
+vmc_hub_mark_stopping(VmcEventHub *hub, const char *uuid)
+{
+    g_mutex_lock(&hub->lock);
+    g_hash_table_add(hub->stopping, g_strdup(uuid));
+    g_mutex_unlock(&hub->lock);
+}
+
+/* ---- the hub's listeners: watches, and libvirt's lifecycle events
+ * delivered to them on their own main contexts ---- */
+
+void
+vmc_watcher_unref(VmcWatcher *w)
+{
+    if (!g_atomic_int_dec_and_test(&w->ref))
+        return;
+    if (w->destroy)
+        w->destroy(w->data);
+    g_clear_pointer(&w->follows, g_hash_table_unref);
+    g_clear_pointer(&w->start, g_source_unref);
+    g_main_context_unref(w->context);
+    vmc_hub_unref(w->hub);
+    g_free(w->name);
+    g_free(w->ns);
+    g_free(w->uuid);
+    g_free(w);
+}
+
+static gboolean
+vmc_watcher_drop_follows(gpointer data)
+{
+    VmcWatcher *w = data;
+
+    g_clear_pointer(&w->follows, g_hash_table_unref);
+    return G_SOURCE_REMOVE;
+}
+
+/* A removed watch's pending first look is dropped, and with it the
+ * reference it holds: nothing waits for its context to run. Its follows
+ * are freed on its own context (at once when this thread may run it),
+ * never under a serial read or crash report of theirs running there. */
+void
+vmc_watcher_cancel(VmcWatcher *w)
+{
+    if (w->start)
+        g_source_destroy(w->start);
+    if (w->follows) {
+        g_atomic_int_inc(&w->ref);
+        g_main_context_invoke_full(w->context, G_PRIORITY_DEFAULT, vmc_watcher_drop_follows, w,
+                                   (GDestroyNotify) vmc_watcher_unref);
+    }
+}
+
+typedef struct {
+    VmcWatcher *watcher;
+    VmcEvent *event;
+    gboolean early;   /* a crash we saw before libvirt said it */
+} VmcDelivery;
+
+static void
+vmc_delivery_free(gpointer data)
+{
+    VmcDelivery *d = data;
+
+    vmc_watcher_unref(d->watcher);
+    vmc_event_unref(d->event);
+    g_free(d);
+}
+
+static gboolean vmc_deliver(gpointer data);
+
+/* Hands @ev to @w on its context, like a libvirt event. */
+void
+vmc_post(VmcWatcher *w, VmcEvent *ev, gboolean early)
+{
+    VmcDelivery *d = g_new0(VmcDelivery, 1);
+    GSource *source = g_idle_source_new();
+
+    g_atomic_int_inc(&w->ref);
+    d->watcher = w;
+    d->event = vmc_event_ref(ev);
+    d->early = early;
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(source, vmc_deliver, d, vmc_delivery_free);
+    g_source_attach(source, w->context);
+    g_source_unref(source);
+}
+
+/* The driver of a watch that is still there; NULL once it was removed or
+ * its driver freed. */
+VmcDriver *
+vmc_watcher_driver(VmcWatcher *w)
+{
+    VmcDriver *driver;
+
+    g_mutex_lock(&w->hub->lock);
+    driver = w->removed ? NULL : w->hub->driver;
+    g_mutex_unlock(&w->hub->lock);
+    return driver;
+}
+
+/* Runs on the watcher's own main context: libvirt may be called here. */
+static gboolean
+vmc_deliver(gpointer data)
+{
+    VmcDelivery *d = data;
+    VmcWatcher *w = d->watcher;
+    VmcDriver *driver = vmc_watcher_driver(w);
+
+    if (!driver)
+        return G_SOURCE_REMOVE;
+    if (w->name && g_strcmp0(w->name, vmc_event_get_name(d->event)) != 0)
+        return G_SOURCE_REMOVE;
+    if (w->uuid && g_strcmp0(w->uuid, vmc_event_get_uuid(d->event)) != 0)
+        return G_SOURCE_REMOVE;
+    /* A public watch sees only VMs of virt-vmconfig; the driver's own
+     * waits (by UUID) know the domain already. */
+    if (w->ns || (w->follows && !w->uuid)) {
+        g_autofree char *ns = vmc_driver_namespace_of(driver, vmc_event_get_uuid(d->event));
+        if (!ns || (w->ns && strcmp(ns, w->ns) != 0))
+            return G_SOURCE_REMOVE;
+    }
+    /* What the layer that made the watch does first (a public watch
+     * follows serial logs); a callback that removes the watch ends it. */
+    if (w->before && !w->before(w, driver, d->event, d->early))
+        return G_SOURCE_REMOVE;
+    w->func(driver, d->event, w->data);
+    return G_SOURCE_REMOVE;
+}
+
+/* libvirt's event thread: no libvirt call that could block, only hand-off. */
+int
+vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    VmcEventHub *hub = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    VmcState *state = vmc_state_from_event(event, detail);
+    VmcEvent *ev;
+
+    if (virDomainGetUUIDString(dom, uuid) < 0) {
+        vmc_state_free(state);
+        return 0;
+    }
+    /* A shutdown on its way tells a QEMU that libvirt then kills from one
+     * that crashed (see vmc_ready_follow_on_exit). */
+    if (event == VIR_DOMAIN_EVENT_SHUTDOWN || event == VIR_DOMAIN_EVENT_STARTED) {
+        g_mutex_lock(&hub->lock);
+        if (event == VIR_DOMAIN_EVENT_SHUTDOWN)
+            g_hash_table_add(hub->stopping, g_strdup(uuid));
+        else
+            g_hash_table_remove(hub->stopping, uuid);
+        g_mutex_unlock(&hub->lock);
+    }
+    if (!state)
+        return 0;
+    ev = vmc_event_new(virDomainGetName(dom), uuid, state, event, detail);
+
+    g_mutex_lock(&hub->lock);
+    if (event == VIR_DOMAIN_EVENT_UNDEFINED)
+        g_hash_table_remove(hub->states, uuid);
+    else if (event != VIR_DOMAIN_EVENT_DEFINED || !g_hash_table_contains(hub->states, uuid))
+        vmc_hub_remember(hub, uuid, vmc_event_get_name(ev), vmc_state_get_kind(state));
+    for (GList *l = hub->watchers; l; l = l->next)
+        vmc_post(l->data, ev, FALSE);
+    g_mutex_unlock(&hub->lock);
+    vmc_event_unref(ev);
+    return 0;
+}
+
+/* A watcher of @driver's hub for the events of @name, @ns and @uuid (each
+ * NULL for any), on the thread-default main context; not yet published. */
+VmcWatcher *
+vmc_watcher_new(VmcDriver *driver, const char *name, const char *ns, const char *uuid,
+                VmcWatchFunc func, gpointer data, GDestroyNotify destroy)
+{
+    VmcWatcher *w = g_new0(VmcWatcher, 1);
+
+    w->ref = 1;
+    w->name = g_strdup(name);
+    w->ns = g_strdup(ns);
+    w->uuid = g_strdup(uuid);
+    w->func = func;
+    w->data = data;
+    w->destroy = destroy;
+    w->context = g_main_context_ref_thread_default();
+    w->hub = vmc_hub_ref(driver->hub);
+    return w;
+}
+
+/* Events reach @w from now on; @first (nullable) runs on its context
+ * before any of them (same priority, first in). Returns its id. */
+guint
+vmc_watcher_publish(VmcDriver *driver, VmcWatcher *w, GSourceFunc first)
+{
+    guint id;
+
+    g_mutex_lock(&driver->hub->lock);
+    id = w->id = ++driver->hub->next_id;
+    driver->hub->watchers = g_list_append(driver->hub->watchers, w);
+    if (first) {
+        GSource *source = g_idle_source_new();
+
+        g_atomic_int_inc(&w->ref);
+        g_source_set_priority(source, G_PRIORITY_DEFAULT);
+        g_source_set_callback(source, first, w, (GDestroyNotify) vmc_watcher_unref);
+        g_source_attach(source, w->context);
+        w->start = source;
+    }
+    g_mutex_unlock(&driver->hub->lock);
+    return id;
 }

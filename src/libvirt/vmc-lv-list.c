@@ -16,7 +16,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-operations.h"
 #include "vmc-meta-private.h"
 
 #include <string.h>

@@ -5,32 +5,13 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
-#include "vmc-host-private.h"
+#include "vmc-lv-connection.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-static gboolean
-vmc_socket_answers(const char *path)
-{
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    int fd;
-    gboolean ok;
-
-    if (strlen(path) >= sizeof(addr.sun_path))
-        return FALSE;
-    strcpy(addr.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return FALSE;
-    ok = connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0;
-    close(fd);
-    return ok;
-}
 
 static char *
 vmc_embed_root(void)
@@ -44,22 +25,6 @@ vmc_embed_root(void)
     return g_build_filename(g_get_user_data_dir(), "virt-vmconfig", "embed", NULL);
 }
 
-gboolean
-vmc_local_daemon_may_answer(const char *uri)
-{
-    if (g_strcmp0(uri, "qemu:///system") == 0)
-        return vmc_socket_answers("/run/libvirt/virtqemud-sock") ||
-               vmc_socket_answers("/run/libvirt/libvirt-sock");
-    if (g_strcmp0(uri, "qemu:///session") == 0) {
-        g_autofree char *a = g_build_filename(g_get_user_runtime_dir(), "libvirt",
-                                              "virtqemud-sock", NULL);
-        g_autofree char *b = g_build_filename(g_get_user_runtime_dir(), "libvirt",
-                                              "libvirt-sock", NULL);
-        return vmc_socket_answers(a) || vmc_socket_answers(b);
-    }
-    return TRUE;
-}
-
 /* $LIBVIRT_DEFAULT_URI; else the system daemon (as root) or the session daemon when its
  * socket answers; else an embedded QEMU driver, which needs no daemon. */
 static char *
@@ -71,15 +36,15 @@ vmc_default_uri(void)
     if (env && *env)
         return g_strdup(env);
     if (geteuid() == 0) {
-        if (vmc_socket_answers("/run/libvirt/virtqemud-sock") ||
-            vmc_socket_answers("/run/libvirt/libvirt-sock"))
+        if (vmc_host_socket_answers("/run/libvirt/virtqemud-sock") ||
+            vmc_host_socket_answers("/run/libvirt/libvirt-sock"))
             return g_strdup("qemu:///system");
     } else {
         g_autofree char *a = g_build_filename(g_get_user_runtime_dir(), "libvirt",
                                               "virtqemud-sock", NULL);
         g_autofree char *b = g_build_filename(g_get_user_runtime_dir(), "libvirt",
                                               "libvirt-sock", NULL);
-        if (vmc_socket_answers(a) || vmc_socket_answers(b))
+        if (vmc_host_socket_answers(a) || vmc_host_socket_answers(b))
             return g_strdup("qemu:///session");
     }
     root = vmc_embed_root();
@@ -118,11 +83,19 @@ vmc_prepare_embed_root(const char *uri, GError **error)
     return TRUE;
 }
 
+/* A driver half made is freed by the module itself: its header may name
+ * no table of operations yet. */
+typedef VmcDriver VmcLvDriver;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcLvDriver, vmc_lv_close)
+
 /**
  * vmc_lv_open:
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
  *   the local system daemon (as root) or session daemon if its socket answers, else
  *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
+ * @ops: (nullable): the table the driver's header names (the plugin's, so
+ *   that the core dispatches through it; %NULL for a driver the module
+ *   uses itself and frees with vmc_lv_close())
  * @error: return location for a #GError, or %NULL
  *
  * Opens a connection (the open operation of the libvirt module, see
@@ -138,9 +111,9 @@ vmc_prepare_embed_root(const char *uri, GError **error)
  * Returns: (transfer full): the driver, or %NULL with %VMC_ERROR_HYPERVISOR.
  */
 VmcDriver *
-vmc_lv_open(const char *uri, GError **error)
+vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error)
 {
-    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcLvDriver) driver = NULL;
     g_autoptr(GUri) parsed = NULL;
     virConnectPtr conn;
     VmcEventHub *hub;
@@ -152,14 +125,13 @@ vmc_lv_open(const char *uri, GError **error)
     if (!vmc_libvirt_init(error))
         return NULL;
     driver = g_new0(VmcDriver, 1);
-    driver->header.ops = &vmc_lv_ops;
+    driver->header.ops = ops;
     g_mutex_init(&driver->boot_lock);
     driver->name_locks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                vmc_name_lock_free);
     g_mutex_init(&driver->accel_lock);
     g_mutex_init(&driver->follow_lock);
     driver->ready_cache = vmc_ready_cache_new();
-    driver->serial_follows = g_hash_table_new_full(NULL, NULL, NULL, vmc_serial_follow_free);
     hub = driver->hub = g_new0(VmcEventHub, 1);
     hub->ref = 1;
     hub->driver = driver;

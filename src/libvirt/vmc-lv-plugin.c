@@ -4,14 +4,22 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-operations.h"
 
 #include <gmodule.h>
 
-const VmcDriverOps vmc_lv_ops = {
+static const VmcDriverOps vmc_lv_ops;
+
+static VmcDriver *
+vmc_lv_plugin_open(const char *uri, GError **error)
+{
+    return vmc_lv_open(uri, &vmc_lv_ops, error);
+}
+
+static const VmcDriverOps vmc_lv_ops = {
     .abi_version = VMC_DRIVER_ABI_VERSION,
     .name = "libvirt",
-    .open = vmc_lv_open,
+    .open = vmc_lv_plugin_open,
     .close = vmc_lv_close,
     .boot = vmc_lv_boot,
     .stop = vmc_lv_stop,

@@ -5,29 +5,13 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
-#include "vmc-host-private.h"
-#include "vmc-netns-private.h"
+#include "vmc-lv-operations.h"
 
 #include <errno.h>
 #include <pwd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-gboolean G_GNUC_PRINTF(3, 4)
-vmc_fail(GError **error, VmcError code, const char *fmt, ...)
-{
-    va_list args;
-
-    va_start(args, fmt);
-    if (error) {
-        g_assert(*error == NULL);
-        *error = g_error_new_valist(VMC_ERROR, code, fmt, args);
-    }
-    va_end(args);
-    return FALSE;
-}
 
 static gboolean
 vmc_check_file(const VmcConfig *cfg, const char *field, const char *path, gboolean dir,

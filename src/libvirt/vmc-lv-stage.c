@@ -10,7 +10,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-lv-private.h"
+#include "vmc-lv-operations.h"
 #include "vmc-xml-private.h"
 
 #include <errno.h>

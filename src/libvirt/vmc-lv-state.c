@@ -4,7 +4,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-driver-private.h"
+#include "vmc-libvirt-private.h"
 
 VmcState *
 vmc_state_from_libvirt(int state, int reason)

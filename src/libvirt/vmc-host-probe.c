@@ -1,0 +1,209 @@
+/*
+ * vmc-host-probe.c: probes of what a host can run, shared by check-host,
+ * boot's preflight, the accelerator a driver picks and the tests'
+ * expectations (plumbing: it asks libvirt and this host, and changes
+ * nothing)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "vmc-host-private.h"
+
+#include <grp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+gboolean
+vmc_host_user_may(const struct passwd *user, const struct stat *st, int mask)
+{
+    int shift;
+
+    if (user->pw_uid == 0)
+        return !(mask & X_OK) || S_ISDIR(st->st_mode) || (st->st_mode & 0111);
+    if (st->st_uid == user->pw_uid) {
+        shift = 6;
+    } else {
+        gboolean member = st->st_gid == user->pw_gid;
+        int n = 64;
+        g_autofree gid_t *groups = g_new(gid_t, n);
+
+        if (!member && getgrouplist(user->pw_name, user->pw_gid, groups, &n) < 0) {
+            groups = g_renew(gid_t, groups, n);
+            if (getgrouplist(user->pw_name, user->pw_gid, groups, &n) < 0)
+                n = 0;
+        }
+        for (int i = 0; !member && i < n; i++)
+            member = groups[i] == st->st_gid;
+        shift = member ? 3 : 0;
+    }
+    return (((st->st_mode >> shift) & 07) & mask) == (guint) mask;
+}
+
+gboolean
+vmc_host_has_vhost_vsock(void)
+{
+    return g_file_test(VMC_HOST_VHOST_VSOCK, G_FILE_TEST_EXISTS);
+}
+
+struct passwd *
+vmc_host_qemu_user(const char *uri)
+{
+    if (geteuid() == 0 && (g_str_has_prefix(uri, "qemu:///system") ||
+                           g_str_has_prefix(uri, "qemu:///embed")))
+        return getpwnam("libvirt-qemu");
+    return getpwuid(geteuid());
+}
+
+/* The domain capabilities document, parsed; NULL when libvirt has none. */
+xmlDoc *
+vmc_host_domcaps(virConnectPtr conn, const char *arch, const char *virttype)
+{
+    char *xml = virConnectGetDomainCapabilities(conn, NULL, arch, NULL, virttype, 0);
+    xmlDoc *doc;
+
+    virResetLastError();
+    if (!xml)
+        return NULL;
+    doc = vmc_xml_parse(xml, -1, NULL);
+    free(xml);
+    return doc;
+}
+
+char *
+vmc_host_xpath_text(xmlDoc *doc, const char *xpath)
+{
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+
+    if (!doc)
+        return NULL;
+    ctxt = xmlXPathNewContext(doc);
+    return vmc_xml_text(vmc_xml_find(ctxt, xpath));
+}
+
+char *
+vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virttype)
+{
+    g_autoptr(xmlDoc) doc = vmc_host_domcaps(conn, arch, virttype);
+
+    return vmc_host_xpath_text(doc, "/domainCapabilities/path");
+}
+
+gboolean
+vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn)
+{
+    unsigned long version = 0;
+
+    if (virConnectGetLibVersion(conn, &version) < 0) {
+        virResetLastError();
+        return FALSE;
+    }
+    return version >= VMC_HOST_VIRTIOFS_READONLY_VERSION;
+}
+
+/* Whether libvirt takes <backend type='passt'/> for a user NIC: a probe
+ * domain is turned into a QEMU command line, which defines and starts
+ * nothing. Debian 12's libvirt 9.0 is built with passt disabled and
+ * refuses the XML. On a local host the passt program must be there too.
+ * @why says what is missing. */
+gboolean
+vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why)
+{
+    g_autoptr(VmcConfig) probe = vmc_config_new("vmc-passt-probe");
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autofree char *xml = NULL;
+    g_autofree char *program = local ? g_find_program_in_path("passt") : NULL;
+    char *argv;
+
+    *why = NULL;
+    if (local && !program) {
+        *why = g_strdup("no passt program on this host (apt-get install passt)");
+        return FALSE;
+    }
+    vmc_config_set_kernel(probe, "/vmc-passt-probe/vmlinuz");
+    vmc_config_set_initramfs(probe, "/vmc-passt-probe/initrd.img");
+    vmc_config_set_serial_log(probe, "/vmc-passt-probe/serial.log");
+    vmc_config_set_cpus(probe, 1);
+    vmc_config_set_memory_mb(probe, 64);
+    vmc_config_add_network(probe, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    vmc_render_options_set_remote_paths(opts, TRUE);
+    vmc_render_options_set_user_backend(opts, VMC_USER_BACKEND_PASST);
+    xml = vmc_config_to_domain_xml(probe, opts, NULL);
+    argv = xml ? virConnectDomainXMLToNative(conn, "qemu-argv", xml, 0) : NULL;
+    if (!argv) {
+        *why = g_strdup_printf("libvirt refuses <backend type='passt'/> (%s)",
+                               xml ? virGetLastErrorMessage() : "no probe XML");
+        virResetLastError();
+        return FALSE;
+    }
+    free(argv);
+    return TRUE;
+}
+
+/* libvirt refused to define VM @name, rendered for @accel, on @uri: its
+ * error, as INVALID_CONFIG. Where KVM was asked for and the host's libvirt
+ * offers none (no /dev/kvm there, or one that runs nothing: "Emulator ...
+ * does not support virt type 'kvm'", "could not find capabilities for
+ * ... domaintype=kvm"), the error says so and what to do. libvirt's code
+ * stays readable from the error. */
+gboolean
+vmc_host_define_refused(virConnectPtr conn, const char *uri, const char *name, VmcAccel accel,
+                   GError **error)
+{
+    virError err = { 0 };
+    g_autofree char *kvm = NULL;
+    gboolean refusal;
+
+    virCopyLastError(&err);
+    virResetLastError();
+    /* The refusals a host without KVM gives; any other failure (a lost
+     * connection, say) is not asked about. */
+    refusal = err.code == VIR_ERR_CONFIG_UNSUPPORTED || err.code == VIR_ERR_INVALID_ARG;
+    if (accel == VMC_ACCEL_KVM && refusal)
+        kvm = vmc_host_emulator(conn, NULL, "kvm");
+    if (accel == VMC_ACCEL_KVM && refusal && !kvm)
+        vmc_libvirt_error_from(error, VMC_OP_DEFINE, &err,
+                               "VM '%s' was refused by libvirt: accelerator 'kvm' was asked "
+                               "for, but the host of %s offers no KVM; boot it with --accel "
+                               "qemu (TCG), or leave --accel out", name, uri);
+    else
+        vmc_libvirt_error_from(error, VMC_OP_DEFINE, &err, "VM '%s' was refused by libvirt",
+                               name);
+    virResetError(&err);
+    return FALSE;
+}
+
+gboolean
+vmc_host_socket_answers(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd;
+    gboolean ok;
+
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return FALSE;
+    strcpy(addr.sun_path, path);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return FALSE;
+    ok = connect(fd, (struct sockaddr *) &addr, sizeof(addr)) == 0;
+    close(fd);
+    return ok;
+}
+
+gboolean
+vmc_local_daemon_may_answer(const char *uri)
+{
+    if (g_strcmp0(uri, "qemu:///system") == 0)
+        return vmc_host_socket_answers("/run/libvirt/virtqemud-sock") ||
+               vmc_host_socket_answers("/run/libvirt/libvirt-sock");
+    if (g_strcmp0(uri, "qemu:///session") == 0) {
+        g_autofree char *a = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "virtqemud-sock", NULL);
+        g_autofree char *b = g_build_filename(g_get_user_runtime_dir(), "libvirt",
+                                              "libvirt-sock", NULL);
+        return vmc_host_socket_answers(a) || vmc_host_socket_answers(b);
+    }
+    return TRUE;
+}
