@@ -15,6 +15,7 @@
  * that went as it should.
  */
 #include <vmconfig/vmconfig.h>
+#include <vmconfig/vmc-driver-plugin.h>
 
 #include <dlfcn.h>
 #include <stdio.h>

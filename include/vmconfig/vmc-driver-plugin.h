@@ -1,18 +1,26 @@
 /*
  * vmc-driver-plugin.h: the driver plugin ABI, a versioned table of operations
  *
+ * For driver modules and for programs that dlopen() one and use its table
+ * alone; applications that call vmc_driver_open() need none of it, and
+ * <vmconfig/vmconfig.h> does not include it. Include it after (or
+ * instead of) <vmconfig/vmconfig.h>.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
-#if !defined(VMC_INSIDE) && !defined(VMC_COMPILATION)
-#error "Only <vmconfig/vmconfig.h> can be included directly."
-#endif
-
+#define VMC_INSIDE
 #include <vmconfig/vmc-config.h>
 #include <vmconfig/vmc-domain.h>
 #include <vmconfig/vmc-driver.h>
 #include <vmconfig/vmc-host.h>
+#include <vmconfig/vmc-error.h>
+#undef VMC_INSIDE
+
+/* The module's one entry point is exported (modules are built with
+ * -fvisibility=hidden). */
+#pragma GCC visibility push(default)
 
 G_BEGIN_DECLS
 
@@ -181,8 +189,7 @@ struct _VmcDriverOps {
  */
 typedef const VmcDriverOps *(*VmcDriverPluginGetOps)(guint abi_version, GError **error);
 
-VmcDriver *vmc_driver_open_with(const char *name, const char *uri, GError **error);
-gboolean vmc_driver_quiet_process(const char *name, GError **error);
+/* What a driver module makes the values it hands out with. */
 
 /* What a driver module makes of the values it hands out. */
 VmcState *vmc_state_new_full(VmcStateKind kind, const char *detail, int libvirt_state,
@@ -200,3 +207,5 @@ VmcHostCheck *vmc_host_check_new(const char *id, const char *title, VmcHostCheck
 void vmc_error_set_libvirt_origin(GError *error, int libvirt_code, int libvirt_domain);
 
 G_END_DECLS
+
+#pragma GCC visibility pop

@@ -285,4 +285,9 @@ guint vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcW
                        gpointer user_data, GDestroyNotify destroy);
 void vmc_driver_unwatch(VmcDriver *driver, guint id);
 
+/* A driver of the module @name (NULL: the default, "libvirt"); and that
+ * module's errors kept from this whole process's stderr. */
+VmcDriver *vmc_driver_open_with(const char *name, const char *uri, GError **error);
+gboolean vmc_driver_quiet_process(const char *name, GError **error);
+
 G_END_DECLS

@@ -58,8 +58,4 @@ gboolean vmc_error_code_from_string(const char *str, VmcError *code);
 int vmc_error_get_libvirt_code(const GError *error);
 int vmc_error_get_libvirt_domain(const GError *error);
 
-/* Values from users and hosts, made safe to print (vmc-quote.c). */
-char *vmc_quote_value(const char *value);
-char *vmc_escape_text(const char *text);
-
 G_END_DECLS

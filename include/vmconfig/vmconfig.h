@@ -17,7 +17,6 @@
 #include <vmconfig/vmc-domain.h>
 #include <vmconfig/vmc-driver.h>
 #include <vmconfig/vmc-host.h>
-#include <vmconfig/vmc-driver-plugin.h>
 #undef VMC_INSIDE
 
 #pragma GCC visibility pop

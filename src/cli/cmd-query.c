@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "cli.h"
+#include "vmc-quote-private.h"
 
 #include <stdio.h>
 #include <string.h>

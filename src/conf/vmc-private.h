@@ -5,7 +5,9 @@
  */
 #pragma once
 
+#include "vmc-quote-private.h"
 #include <vmconfig/vmconfig.h>
+#include <vmconfig/vmc-driver-plugin.h>
 
 #include "vmc-enum-private.h"
 
@@ -69,9 +71,6 @@ extern const gsize vmc_config_n_fields;
 
 const VmcFieldInfo *vmc_config_field_lookup(const char *name);
 
-/* FALSE for what vmc_quote_value() escapes: controls, format characters
- * (bidi, zero-width) and line separators. */
-gboolean vmc_char_is_inert(gunichar c);
 
 
 gboolean vmc_mac_parse(const char *mac, guint8 out[6]);

@@ -9,7 +9,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "vmc-private.h"
+#include "vmc-quote-private.h"
 
 #include <string.h>
 
@@ -69,7 +69,7 @@ vmc_escape_append(GString *out, const char *text, gsize max_chars, gboolean quot
     }
 }
 
-/**
+/*
  * vmc_quote_value:
  * @value: (nullable): a value from a user, a file or a host
  *
@@ -82,8 +82,6 @@ vmc_escape_append(GString *out, const char *text, gsize max_chars, gboolean quot
  * line of its own in a log, or reorder the text around it.
  *
  * Returns: (transfer full): the quoted value, or "(none)" for %NULL
- *
- * Since: 0.1
  */
 char *
 vmc_quote_value(const char *value)
@@ -98,7 +96,7 @@ vmc_quote_value(const char *value)
     return g_string_free(out, FALSE);
 }
 
-/**
+/*
  * vmc_escape_text:
  * @text: (nullable): text that may hold values from others, such as a
  *   message of libvirt's or a file name
@@ -107,8 +105,6 @@ vmc_quote_value(const char *value)
  * and without shortening it.
  *
  * Returns: (transfer full): the escaped text ("" for %NULL)
- *
- * Since: 0.1
  */
 char *
 vmc_escape_text(const char *text)
