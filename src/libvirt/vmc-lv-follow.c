@@ -223,6 +223,8 @@ gboolean
 vmc_watcher_before_delivery(VmcWatcher *w, VmcDriver *driver, const VmcEvent *ev,
                             gboolean early)
 {
+    if (!w->follows)
+        return TRUE;   /* dropped when the watch was removed */
     if (vmc_event_ends_run(ev) && !early) {
         VmcReadyFollow *f = g_hash_table_lookup(w->follows, vmc_event_get_uuid(ev));
 
