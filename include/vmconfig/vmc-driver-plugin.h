@@ -29,12 +29,24 @@ G_BEGIN_DECLS
  *
  * The version of #VmcDriverOps this header describes. A later version only
  * appends members to the struct, so a table of version N also serves every
- * caller that asks for a version below N. The core loads modules of an
- * older version too (down to 1): a call whose member the module's table
- * lacks then fails with %VMC_ERROR_HYPERVISOR, and the _async calls of a
- * module older than 3 see their #GCancellable only before they start.
+ * caller that asks for a version below N. The core loads modules of every
+ * version from 1 on, and reads no member past the end of the module's own
+ * version of the table: see #VmcDriverOps for what it calls on each.
  */
-#define VMC_DRIVER_ABI_VERSION 3
+#define VMC_DRIVER_ABI_VERSION 4
+
+/**
+ * VmcWaitFlags:
+ * @VMC_WAIT_DEFAULT: wait for the guest's ready marker of this boot
+ *
+ * Flags of the @wait_until_ready member of #VmcDriverOps. None but the
+ * default is defined yet: a driver fails a call with a flag it does not
+ * know with %G_IO_ERROR_NOT_SUPPORTED, so that a later flag is never
+ * silently ignored.
+ */
+typedef enum {
+    VMC_WAIT_DEFAULT = 0,
+} VmcWaitFlags;
 
 /**
  * VMC_DRIVER_PLUGIN_SYMBOL:
@@ -99,11 +111,28 @@ typedef struct {
  *   (ABI 3)
  * @stage_cancellable: as vmc_driver_stage(), observing @cancellable
  *   (ABI 3)
+ * @wait_until_ready: the one wait of ABI 4: vmc_driver_wait_ready(),
+ *   vmc_driver_wait_ready_full() and vmc_driver_wait_ready_async() all
+ *   call it, with @flags %VMC_WAIT_DEFAULT (ABI 4)
  *
  * The seed's VmDriver trait as a C ABI: what a driver module does, with
  * the semantics, ownership and error codes of the vmc_driver_* call each
- * member names. Every member is set. Members are only ever appended, with
- * a new @abi_version.
+ * member names. @open and @close are required; any other member may be
+ * %NULL, and the call it serves then fails with %G_IO_ERROR_NOT_SUPPORTED
+ * naming the driver and the call (vmc_driver_watch() returns 0, the calls
+ * without an error say nothing). Members are only ever appended, with a
+ * new @abi_version.
+ *
+ * The core adapts to the module's version: a call whose member the
+ * module's table does not have (ABI 1 has no @stage) is not supported;
+ * on a module of ABI 4 the three waits all go to @wait_until_ready, on an
+ * older one each to its own member (@wait_ready, @wait_ready_full, and for
+ * the _async call @wait_ready_cancellable from ABI 3 on, else
+ * @wait_ready); the _async calls of boot, stop, delete, wait and stage
+ * hand their #GCancellable to the member of ABI 3 or later that observes
+ * it, and on a module older than that look at it only before the call
+ * starts. A module of ABI 4 may leave @wait_ready, @wait_ready_full and
+ * @wait_ready_cancellable %NULL if it serves no caller of an older ABI.
  *
  * The members that take a #GCancellable (%NULL for none) end their waits
  * as soon as it is cancelled, from any thread, and then fail with
@@ -173,6 +202,12 @@ struct _VmcDriverOps {
     VmcConfig *(*stage_cancellable)(VmcDriver *driver, const VmcConfig *cfg,
                                     VmcStageProgressFunc progress, gpointer user_data,
                                     GCancellable *cancellable, GError **error);
+
+    /* ABI 4 */
+    VmcState *(*wait_until_ready)(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                  VmcWaitFlags flags, VmcWaitProgressFunc progress,
+                                  gpointer user_data, GCancellable *cancellable,
+                                  GError **error);
 };
 
 /**

@@ -117,6 +117,8 @@ typedef enum {
 
 VmcDriver *vmc_driver_open(const char *uri, GError **error);
 void vmc_driver_free(VmcDriver *driver);
+VmcDriver *vmc_driver_ref(VmcDriver *driver);
+void vmc_driver_unref(VmcDriver *driver);
 const char *vmc_driver_get_uri(VmcDriver *driver);
 gboolean vmc_driver_is_local(VmcDriver *driver);
 VmcAccel vmc_driver_get_accel(VmcDriver *driver);
@@ -178,8 +180,9 @@ VmcState *vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle,
  * its arguments, runs the call on a worker thread and calls @callback on
  * the thread-default main context of the thread that called it; the
  * matching _finish(), called from @callback, gives the result and the
- * errors of the sync call, or %G_IO_ERROR_CANCELLED. The driver must stay
- * open until @callback has run. Their gtk-doc is in vmc-driver-loader.c.
+ * errors of the sync call, or %G_IO_ERROR_CANCELLED. Each call holds a
+ * reference on the driver until its task is gone, so the driver may be
+ * freed while the call runs. Their gtk-doc is in vmc-driver-async.c.
  */
 void vmc_driver_boot_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data);

@@ -2,31 +2,163 @@
  * vmc-driver-async.c: the long vmc_driver_* calls as GIO-style
  * _async()/_finish() pairs, for applications that must never block
  *
- * An _async() call makes a GTask on the calling thread, so that its
- * callback runs on that thread's thread-default main context, copies the
- * config or handle into it and runs the driver's operation on a worker
- * thread of GTask's pool. The GCancellable goes down to the operations
- * that wait (the ABI 3 members: boot, stop, wait_ready, remove, stage),
- * which end their waits as soon as it is cancelled; the short calls
- * (kill, pause, resume, get_state, gc_staged) look at it before they
- * start. A result that was reached stands even if the cancellable was
- * cancelled meanwhile (check-cancellable is off): a boot that completed
- * is never reported as cancelled with its VM left running.
+ * Each operation is described once, in vmc_async_ops: its name, what it
+ * runs on the worker (the same adapter the sync call goes through,
+ * vmc-driver-dispatch.c) and its result type. One GTask bridge serves
+ * them all: an _async() call makes a GTask on the calling thread, so that
+ * its callback runs on that thread's thread-default main context, copies
+ * the config or handle into it, takes a reference on the driver (dropped
+ * with the task: a driver freed meanwhile closes after the callback) and
+ * runs the operation on a worker thread of GTask's pool. The public
+ * _async()/_finish() functions are typed shims over it.
+ *
+ * The GCancellable goes down to the members that wait (the ABI 3 members:
+ * boot, stop, wait_ready, remove, stage), which end their waits as soon as
+ * it is cancelled; the short calls (kill, pause, resume, get_state,
+ * gc_staged) look at it before they start. A result that was reached
+ * stands even if the cancellable was cancelled meanwhile
+ * (check-cancellable is off): a boot that completed is never reported as
+ * cancelled with its VM left running.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "vmc-private.h"
 
-#define VMC_OPS(driver) (((const VmcDriverHeader *) (driver))->ops)
-
 /* What a task carries to its worker. */
 typedef struct {
-    VmcDriver *driver;       /* not owned: open until the callback has run */
+    VmcDriver *driver;       /* a reference, dropped with the task */
     VmcConfig *cfg;
     VmcHandle *handle;
     guint timeout_ms;
     VmcDeleteFlags flags;
 } VmcDriverCall;
+
+/* What an operation's _async() call copies into its task. */
+typedef enum {
+    VMC_ASYNC_ARG_NONE,
+    VMC_ASYNC_ARG_CONFIG,
+    VMC_ASYNC_ARG_HANDLE,
+} VmcAsyncArg;
+
+/* Runs the operation on the worker; returns its result, or for a boolean
+ * operation GINT_TO_POINTER(TRUE); NULL with @error set. */
+typedef gpointer (*VmcAsyncRun)(const VmcDriverCall *call, GCancellable *cancellable,
+                                const char *name, GError **error);
+
+typedef struct {
+    const char *name;            /* the _async() function: the task's name */
+    VmcAsyncArg arg;
+    VmcAsyncRun run;
+    GDestroyNotify free_result;  /* NULL: a boolean operation */
+} VmcAsyncOp;
+
+typedef enum {
+    VMC_ASYNC_BOOT,
+    VMC_ASYNC_STOP,
+    VMC_ASYNC_KILL,
+    VMC_ASYNC_PAUSE,
+    VMC_ASYNC_RESUME,
+    VMC_ASYNC_GET_STATE,
+    VMC_ASYNC_DELETE,
+    VMC_ASYNC_WAIT_READY,
+    VMC_ASYNC_STAGE,
+    VMC_ASYNC_GC_STAGED,
+} VmcAsyncKind;
+
+#define VMC_ASYNC_OK(ok) ((ok) ? GINT_TO_POINTER(TRUE) : NULL)
+
+static gpointer
+vmc_run_boot(const VmcDriverCall *c, GCancellable *cancellable, const char *name, GError **error)
+{
+    return vmc_op_boot(c->driver, c->cfg, cancellable, name, error);
+}
+
+static gpointer
+vmc_run_stop(const VmcDriverCall *c, GCancellable *cancellable, const char *name, GError **error)
+{
+    return VMC_ASYNC_OK(vmc_op_stop(c->driver, c->handle, c->timeout_ms, cancellable, name,
+                                    error));
+}
+
+static gpointer
+vmc_run_kill(const VmcDriverCall *c, GCancellable *cancellable, const char *name, GError **error)
+{
+    return VMC_ASYNC_OK(vmc_op_handle(c->driver, VMC_OP(c->driver, kill), "kill", "kill",
+                                      c->handle, cancellable, name, error));
+}
+
+static gpointer
+vmc_run_pause(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+              GError **error)
+{
+    return VMC_ASYNC_OK(vmc_op_handle(c->driver, VMC_OP(c->driver, pause), "pause", "pause",
+                                      c->handle, cancellable, name, error));
+}
+
+static gpointer
+vmc_run_resume(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+               GError **error)
+{
+    return VMC_ASYNC_OK(vmc_op_handle(c->driver, VMC_OP(c->driver, resume), "resume",
+                                      "resume", c->handle, cancellable, name, error));
+}
+
+static gpointer
+vmc_run_get_state(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+                  GError **error)
+{
+    return vmc_op_get_state(c->driver, c->handle, cancellable, name, error);
+}
+
+static gpointer
+vmc_run_delete(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+               GError **error)
+{
+    return VMC_ASYNC_OK(vmc_op_remove(c->driver, c->handle, c->flags, cancellable, name,
+                                      error));
+}
+
+static gpointer
+vmc_run_wait_ready(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+                   GError **error)
+{
+    return vmc_op_wait_ready(c->driver, c->handle, c->timeout_ms, NULL, NULL, cancellable, name,
+                             error);
+}
+
+static gpointer
+vmc_run_stage(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+              GError **error)
+{
+    return vmc_op_stage(c->driver, c->cfg, NULL, NULL, cancellable, name, error);
+}
+
+static gpointer
+vmc_run_gc_staged(const VmcDriverCall *c, GCancellable *cancellable, const char *name,
+                  GError **error)
+{
+    return vmc_op_gc_staged(c->driver, cancellable, name, error);
+}
+
+static const VmcAsyncOp vmc_async_ops[] = {
+    [VMC_ASYNC_BOOT] = { "vmc_driver_boot_async", VMC_ASYNC_ARG_CONFIG, vmc_run_boot,
+                         (GDestroyNotify) vmc_handle_free },
+    [VMC_ASYNC_STOP] = { "vmc_driver_stop_async", VMC_ASYNC_ARG_HANDLE, vmc_run_stop, NULL },
+    [VMC_ASYNC_KILL] = { "vmc_driver_kill_async", VMC_ASYNC_ARG_HANDLE, vmc_run_kill, NULL },
+    [VMC_ASYNC_PAUSE] = { "vmc_driver_pause_async", VMC_ASYNC_ARG_HANDLE, vmc_run_pause, NULL },
+    [VMC_ASYNC_RESUME] = { "vmc_driver_resume_async", VMC_ASYNC_ARG_HANDLE, vmc_run_resume,
+                           NULL },
+    [VMC_ASYNC_GET_STATE] = { "vmc_driver_get_state_async", VMC_ASYNC_ARG_HANDLE,
+                              vmc_run_get_state, (GDestroyNotify) vmc_state_free },
+    [VMC_ASYNC_DELETE] = { "vmc_driver_delete_async", VMC_ASYNC_ARG_HANDLE, vmc_run_delete,
+                           NULL },
+    [VMC_ASYNC_WAIT_READY] = { "vmc_driver_wait_ready_async", VMC_ASYNC_ARG_HANDLE,
+                               vmc_run_wait_ready, (GDestroyNotify) vmc_state_free },
+    [VMC_ASYNC_STAGE] = { "vmc_driver_stage_async", VMC_ASYNC_ARG_CONFIG, vmc_run_stage,
+                          (GDestroyNotify) vmc_config_free },
+    [VMC_ASYNC_GC_STAGED] = { "vmc_driver_gc_staged_async", VMC_ASYNC_ARG_NONE,
+                              vmc_run_gc_staged, (GDestroyNotify) g_strfreev },
+};
 
 static void
 vmc_driver_call_free(gpointer data)
@@ -35,98 +167,97 @@ vmc_driver_call_free(gpointer data)
 
     vmc_config_free(call->cfg);
     vmc_handle_free(call->handle);
+    vmc_driver_unref(call->driver);
     g_free(call);
 }
 
-static GTask *
-vmc_driver_task_new(VmcDriver *driver, const VmcConfig *cfg, const VmcHandle *handle,
-                    GCancellable *cancellable, GAsyncReadyCallback callback,
-                    gpointer user_data, gpointer tag, const char *name)
+static void
+vmc_async_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
-    GTask *task = g_task_new(NULL, cancellable, callback, user_data);
-    VmcDriverCall *call = g_new0(VmcDriverCall, 1);
+    const VmcAsyncOp *op = g_task_get_source_tag(task);
+    GError *error = NULL;
+    gpointer result = op->run(data, cancellable, op->name, &error);
 
-    call->driver = driver;
-    call->cfg = cfg ? vmc_config_copy(cfg) : NULL;
-    call->handle = handle ? vmc_handle_copy(handle) : NULL;
-    g_task_set_source_tag(task, tag);
-    g_task_set_name(task, name);
-    g_task_set_check_cancellable(task, FALSE);
-    g_task_set_task_data(task, call, vmc_driver_call_free);
-    return task;
+    if (!result)
+        g_task_return_error(task, error);
+    else if (op->free_result)
+        g_task_return_pointer(task, result, op->free_result);
+    else
+        g_task_return_boolean(task, TRUE);
 }
 
-/* The task of @result when an _async() call of @driver tagged @tag made
- * it, else NULL (a programmer error). */
+/* The bridge: @kind's operation on a worker thread, with the argument its
+ * entry says (@arg: a VmcConfig or a VmcHandle, copied). */
+static void
+vmc_async_start(VmcAsyncKind kind, VmcDriver *driver, gconstpointer arg, guint timeout_ms,
+                VmcDeleteFlags flags, GCancellable *cancellable, GAsyncReadyCallback callback,
+                gpointer user_data)
+{
+    const VmcAsyncOp *op = &vmc_async_ops[kind];
+    g_autoptr(GTask) task = g_task_new(NULL, cancellable, callback, user_data);
+    VmcDriverCall *call = g_new0(VmcDriverCall, 1);
+
+    call->driver = vmc_driver_ref(driver);
+    if (op->arg == VMC_ASYNC_ARG_CONFIG)
+        call->cfg = vmc_config_copy(arg);
+    else if (op->arg == VMC_ASYNC_ARG_HANDLE)
+        call->handle = vmc_handle_copy(arg);
+    call->timeout_ms = timeout_ms;
+    call->flags = flags;
+    g_task_set_source_tag(task, (gpointer) op);
+    g_task_set_name(task, op->name);
+    g_task_set_check_cancellable(task, FALSE);
+    g_task_set_task_data(task, call, vmc_driver_call_free);
+    g_task_run_in_thread(task, vmc_async_thread);
+}
+
+/* The task of @result when the _async() call of @kind on @driver made it,
+ * else NULL (a programmer error). */
 static GTask *
-vmc_driver_task_of(VmcDriver *driver, GAsyncResult *result, gpointer tag)
+vmc_async_task(VmcAsyncKind kind, VmcDriver *driver, GAsyncResult *result)
 {
     VmcDriverCall *call;
 
-    if (!g_task_is_valid(result, NULL) || g_task_get_source_tag(G_TASK(result)) != tag)
+    if (!g_task_is_valid(result, NULL) ||
+        g_task_get_source_tag(G_TASK(result)) != &vmc_async_ops[kind])
         return NULL;
     call = g_task_get_task_data(G_TASK(result));
     return call && call->driver == driver ? G_TASK(result) : NULL;
 }
 
-/* For the calls that look at @cancellable only before they start (all of
- * them, with a module older than ABI 3). */
+static gpointer
+vmc_async_finish_pointer(VmcAsyncKind kind, VmcDriver *driver, GAsyncResult *result,
+                         GError **error)
+{
+    GTask *task = vmc_async_task(kind, driver, result);
+
+    g_return_val_if_fail(task != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    return g_task_propagate_pointer(task, error);
+}
+
 static gboolean
-vmc_call_cancelled(GCancellable *cancellable, const VmcDriverCall *call, const char *what,
-                   GError **error)
+vmc_async_finish_boolean(VmcAsyncKind kind, VmcDriver *driver, GAsyncResult *result,
+                         GError **error)
 {
-    const char *name;
+    GTask *task = vmc_async_task(kind, driver, result);
 
-    if (!g_cancellable_is_cancelled(cancellable))
-        return FALSE;
-    name = call->handle ? vmc_handle_get_name(call->handle)
-                        : call->cfg ? vmc_config_get_name(call->cfg) : NULL;
-    if (name)
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                    "The %s of VM '%s' was cancelled before it started; nothing was done.",
-                    what, name);
-    else
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                    "The %s was cancelled before it started; nothing was done.", what);
-    return TRUE;
+    g_return_val_if_fail(task != NULL, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    return g_task_propagate_boolean(task, error);
 }
 
-static void
-vmc_task_return(GTask *task, gpointer result, GDestroyNotify destroy, GError *error)
-{
-    if (result)
-        g_task_return_pointer(task, result, destroy);
-    else
-        g_task_return_error(task, error);
-}
+#define VMC_RETURN_IF_BAD_ASYNC(driver, arg_ok, cancellable)                                       \
+    G_STMT_START {                                                                                 \
+        g_return_if_fail((driver) != NULL && (arg_ok));                                            \
+        g_return_if_fail((cancellable) == NULL || G_IS_CANCELLABLE(cancellable));                  \
+    } G_STMT_END
 
-static void
-vmc_task_return_ok(GTask *task, gboolean ok, GError *error)
-{
-    if (ok)
-        g_task_return_boolean(task, TRUE);
-    else
-        g_task_return_error(task, error);
-}
-
-static void
-vmc_boot_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    const VmcDriverOps *ops = VMC_OPS(call->driver);
-    VmcHandle *handle = NULL;
-    GError *error = NULL;
-
-    if (ops->abi_version >= 3)
-        handle = ops->boot_cancellable(call->driver, call->cfg, cancellable, &error);
-    else if (!vmc_call_cancelled(cancellable, call, "boot", &error))
-        handle = ops->boot(call->driver, call->cfg, &error);
-    vmc_task_return(task, handle, (GDestroyNotify) vmc_handle_free, error);
-}
-
+/* The typed shims. */
 /**
  * vmc_driver_boot_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @cfg: the VM (copied: it may be freed at once)
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
@@ -148,13 +279,8 @@ void
 vmc_driver_boot_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
                       GAsyncReadyCallback callback, gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && cfg != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, cfg, NULL, cancellable, callback, user_data,
-                               vmc_driver_boot_async, "vmc_driver_boot_async");
-    g_task_run_in_thread(task, vmc_boot_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, cfg != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_BOOT, driver, cfg, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -172,32 +298,13 @@ vmc_driver_boot_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *can
 VmcHandle *
 vmc_driver_boot_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_boot_async);
-
-    g_return_val_if_fail(task != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return g_task_propagate_pointer(task, error);
-}
-
-static void
-vmc_stop_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    const VmcDriverOps *ops = VMC_OPS(call->driver);
-    GError *error = NULL;
-    gboolean ok = FALSE;
-
-    if (ops->abi_version >= 3)
-        ok = ops->stop_cancellable(call->driver, call->handle, call->timeout_ms, cancellable,
-                                   &error);
-    else if (!vmc_call_cancelled(cancellable, call, "stop", &error))
-        ok = ops->stop(call->driver, call->handle, call->timeout_ms, &error);
-    vmc_task_return_ok(task, ok, error);
+    return vmc_async_finish_pointer(VMC_ASYNC_BOOT, driver, result, error);
 }
 
 /**
  * vmc_driver_stop_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @timeout_ms: how long the guest may take to power off
  * @cancellable: (nullable): a #GCancellable, or %NULL
@@ -217,14 +324,9 @@ vmc_driver_stop_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_
                       GCancellable *cancellable, GAsyncReadyCallback callback,
                       gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_stop_async, "vmc_driver_stop_async");
-    ((VmcDriverCall *) g_task_get_task_data(task))->timeout_ms = timeout_ms;
-    g_task_run_in_thread(task, vmc_stop_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_STOP, driver, handle, timeout_ms, 0, cancellable, callback,
+                    user_data);
 }
 
 /**
@@ -242,56 +344,13 @@ vmc_driver_stop_async(VmcDriver *driver, const VmcHandle *handle, guint timeout_
 gboolean
 vmc_driver_stop_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_stop_async);
-
-    g_return_val_if_fail(task != NULL, FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return g_task_propagate_boolean(task, error);
-}
-
-/* kill, pause, resume: one libvirt call each, nothing to cancel once
- * under way. */
-typedef gboolean (*VmcHandleOp)(VmcDriver *driver, const VmcHandle *handle, GError **error);
-
-static void
-vmc_handle_op_thread(GTask *task, VmcHandleOp op, const char *what, GCancellable *cancellable)
-{
-    VmcDriverCall *call = g_task_get_task_data(task);
-    GError *error = NULL;
-    gboolean ok = FALSE;
-
-    if (!vmc_call_cancelled(cancellable, call, what, &error))
-        ok = op(call->driver, call->handle, &error);
-    vmc_task_return_ok(task, ok, error);
-}
-
-static void
-vmc_kill_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-
-    vmc_handle_op_thread(task, VMC_OPS(call->driver)->kill, "kill", cancellable);
-}
-
-static void
-vmc_pause_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-
-    vmc_handle_op_thread(task, VMC_OPS(call->driver)->pause, "pause", cancellable);
-}
-
-static void
-vmc_resume_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-
-    vmc_handle_op_thread(task, VMC_OPS(call->driver)->resume, "resume", cancellable);
+    return vmc_async_finish_boolean(VMC_ASYNC_STOP, driver, result, error);
 }
 
 /**
  * vmc_driver_kill_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
@@ -307,13 +366,8 @@ void
 vmc_driver_kill_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *cancellable,
                       GAsyncReadyCallback callback, gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_kill_async, "vmc_driver_kill_async");
-    g_task_run_in_thread(task, vmc_kill_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_KILL, driver, handle, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -330,16 +384,13 @@ vmc_driver_kill_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *
 gboolean
 vmc_driver_kill_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_kill_async);
-
-    g_return_val_if_fail(task != NULL, FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return g_task_propagate_boolean(task, error);
+    return vmc_async_finish_boolean(VMC_ASYNC_KILL, driver, result, error);
 }
 
 /**
  * vmc_driver_pause_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
@@ -355,13 +406,8 @@ void
 vmc_driver_pause_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *cancellable,
                        GAsyncReadyCallback callback, gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_pause_async, "vmc_driver_pause_async");
-    g_task_run_in_thread(task, vmc_pause_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_PAUSE, driver, handle, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -378,16 +424,13 @@ vmc_driver_pause_async(VmcDriver *driver, const VmcHandle *handle, GCancellable 
 gboolean
 vmc_driver_pause_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_pause_async);
-
-    g_return_val_if_fail(task != NULL, FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return g_task_propagate_boolean(task, error);
+    return vmc_async_finish_boolean(VMC_ASYNC_PAUSE, driver, result, error);
 }
 
 /**
  * vmc_driver_resume_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
@@ -403,13 +446,8 @@ void
 vmc_driver_resume_async(VmcDriver *driver, const VmcHandle *handle, GCancellable *cancellable,
                         GAsyncReadyCallback callback, gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_resume_async, "vmc_driver_resume_async");
-    g_task_run_in_thread(task, vmc_resume_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_RESUME, driver, handle, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -426,28 +464,13 @@ vmc_driver_resume_async(VmcDriver *driver, const VmcHandle *handle, GCancellable
 gboolean
 vmc_driver_resume_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_resume_async);
-
-    g_return_val_if_fail(task != NULL, FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return g_task_propagate_boolean(task, error);
-}
-
-static void
-vmc_get_state_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    VmcState *state = NULL;
-    GError *error = NULL;
-
-    if (!vmc_call_cancelled(cancellable, call, "state query", &error))
-        state = VMC_OPS(call->driver)->get_state(call->driver, call->handle, &error);
-    vmc_task_return(task, state, (GDestroyNotify) vmc_state_free, error);
+    return vmc_async_finish_boolean(VMC_ASYNC_RESUME, driver, result, error);
 }
 
 /**
  * vmc_driver_get_state_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
@@ -464,13 +487,8 @@ vmc_driver_get_state_async(VmcDriver *driver, const VmcHandle *handle,
                            GCancellable *cancellable, GAsyncReadyCallback callback,
                            gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_get_state_async, "vmc_driver_get_state_async");
-    g_task_run_in_thread(task, vmc_get_state_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_GET_STATE, driver, handle, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -488,32 +506,13 @@ vmc_driver_get_state_async(VmcDriver *driver, const VmcHandle *handle,
 VmcState *
 vmc_driver_get_state_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_get_state_async);
-
-    g_return_val_if_fail(task != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return g_task_propagate_pointer(task, error);
-}
-
-static void
-vmc_delete_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    const VmcDriverOps *ops = VMC_OPS(call->driver);
-    GError *error = NULL;
-    gboolean ok = FALSE;
-
-    if (ops->abi_version >= 3)
-        ok = ops->remove_cancellable(call->driver, call->handle, call->flags, cancellable,
-                                     &error);
-    else if (!vmc_call_cancelled(cancellable, call, "deletion", &error))
-        ok = ops->remove(call->driver, call->handle, call->flags, &error);
-    vmc_task_return_ok(task, ok, error);
+    return vmc_async_finish_pointer(VMC_ASYNC_GET_STATE, driver, result, error);
 }
 
 /**
  * vmc_driver_delete_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @flags: whether the NVRAM file of a UEFI VM goes too
  * @cancellable: (nullable): a #GCancellable, or %NULL
@@ -533,14 +532,8 @@ vmc_driver_delete_async(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFla
                         GCancellable *cancellable, GAsyncReadyCallback callback,
                         gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_delete_async, "vmc_driver_delete_async");
-    ((VmcDriverCall *) g_task_get_task_data(task))->flags = flags;
-    g_task_run_in_thread(task, vmc_delete_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_DELETE, driver, handle, 0, flags, cancellable, callback, user_data);
 }
 
 /**
@@ -558,32 +551,13 @@ vmc_driver_delete_async(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFla
 gboolean
 vmc_driver_delete_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_delete_async);
-
-    g_return_val_if_fail(task != NULL, FALSE);
-    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return g_task_propagate_boolean(task, error);
-}
-
-static void
-vmc_wait_ready_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    const VmcDriverOps *ops = VMC_OPS(call->driver);
-    VmcState *state = NULL;
-    GError *error = NULL;
-
-    if (ops->abi_version >= 3)
-        state = ops->wait_ready_cancellable(call->driver, call->handle, call->timeout_ms, NULL,
-                                            NULL, cancellable, &error);
-    else if (!vmc_call_cancelled(cancellable, call, "wait for readiness", &error))
-        state = ops->wait_ready(call->driver, call->handle, call->timeout_ms, &error);
-    vmc_task_return(task, state, (GDestroyNotify) vmc_state_free, error);
+    return vmc_async_finish_boolean(VMC_ASYNC_DELETE, driver, result, error);
 }
 
 /**
  * vmc_driver_wait_ready_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @handle: the VM (copied)
  * @timeout_ms: how long to wait
  * @cancellable: (nullable): a #GCancellable, or %NULL
@@ -601,14 +575,9 @@ vmc_driver_wait_ready_async(VmcDriver *driver, const VmcHandle *handle, guint ti
                             GCancellable *cancellable, GAsyncReadyCallback callback,
                             gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && handle != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, handle, cancellable, callback, user_data,
-                               vmc_driver_wait_ready_async, "vmc_driver_wait_ready_async");
-    ((VmcDriverCall *) g_task_get_task_data(task))->timeout_ms = timeout_ms;
-    g_task_run_in_thread(task, vmc_wait_ready_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, handle != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_WAIT_READY, driver, handle, timeout_ms, 0, cancellable,
+                    callback, user_data);
 }
 
 /**
@@ -625,33 +594,13 @@ vmc_driver_wait_ready_async(VmcDriver *driver, const VmcHandle *handle, guint ti
 VmcState *
 vmc_driver_wait_ready_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_wait_ready_async);
-
-    g_return_val_if_fail(task != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return g_task_propagate_pointer(task, error);
-}
-
-static void
-vmc_stage_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    const VmcDriverOps *ops = VMC_OPS(call->driver);
-    VmcConfig *staged = NULL;
-    GError *error = NULL;
-
-    if (ops->abi_version >= 3)
-        staged = ops->stage_cancellable(call->driver, call->cfg, NULL, NULL, cancellable,
-                                        &error);
-    else if (vmc_driver_serves(call->driver, 2, "vmc_driver_stage_async", &error) &&
-             !vmc_call_cancelled(cancellable, call, "staging", &error))
-        staged = ops->stage(call->driver, call->cfg, NULL, NULL, &error);
-    vmc_task_return(task, staged, (GDestroyNotify) vmc_config_free, error);
+    return vmc_async_finish_pointer(VMC_ASYNC_WAIT_READY, driver, result, error);
 }
 
 /**
  * vmc_driver_stage_async:
- * @driver: a driver for a remote host, open until @callback has run
+ * @driver: a driver for a remote host (the call holds a reference on it
+ *   until its task is gone)
  * @cfg: a VM (copied)
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
@@ -670,13 +619,8 @@ void
 vmc_driver_stage_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
                        GAsyncReadyCallback callback, gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL && cfg != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, cfg, NULL, cancellable, callback, user_data,
-                               vmc_driver_stage_async, "vmc_driver_stage_async");
-    g_task_run_in_thread(task, vmc_stage_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, cfg != NULL, cancellable);
+    vmc_async_start(VMC_ASYNC_STAGE, driver, cfg, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -694,29 +638,13 @@ vmc_driver_stage_async(VmcDriver *driver, const VmcConfig *cfg, GCancellable *ca
 VmcConfig *
 vmc_driver_stage_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_stage_async);
-
-    g_return_val_if_fail(task != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return g_task_propagate_pointer(task, error);
-}
-
-static void
-vmc_gc_staged_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-    VmcDriverCall *call = data;
-    char **removed = NULL;
-    GError *error = NULL;
-
-    if (vmc_driver_serves(call->driver, 2, "vmc_driver_gc_staged_async", &error) &&
-        !vmc_call_cancelled(cancellable, call, "removal of unused staged files", &error))
-        removed = VMC_OPS(call->driver)->gc_staged(call->driver, &error);
-    vmc_task_return(task, removed, (GDestroyNotify) g_strfreev, error);
+    return vmc_async_finish_pointer(VMC_ASYNC_STAGE, driver, result, error);
 }
 
 /**
  * vmc_driver_gc_staged_async:
- * @driver: a driver, open until @callback has run
+ * @driver: a driver (the call holds a reference on it until its task is
+ *   gone: vmc_driver_ref())
  * @cancellable: (nullable): a #GCancellable, or %NULL
  * @callback: called on the thread-default main context of the calling
  *   thread when the unused staged files are removed
@@ -731,13 +659,8 @@ void
 vmc_driver_gc_staged_async(VmcDriver *driver, GCancellable *cancellable,
                            GAsyncReadyCallback callback, gpointer user_data)
 {
-    g_autoptr(GTask) task = NULL;
-
-    g_return_if_fail(driver != NULL);
-    g_return_if_fail(cancellable == NULL || G_IS_CANCELLABLE(cancellable));
-    task = vmc_driver_task_new(driver, NULL, NULL, cancellable, callback, user_data,
-                               vmc_driver_gc_staged_async, "vmc_driver_gc_staged_async");
-    g_task_run_in_thread(task, vmc_gc_staged_thread);
+    VMC_RETURN_IF_BAD_ASYNC(driver, TRUE, cancellable);
+    vmc_async_start(VMC_ASYNC_GC_STAGED, driver, NULL, 0, 0, cancellable, callback, user_data);
 }
 
 /**
@@ -755,9 +678,5 @@ vmc_driver_gc_staged_async(VmcDriver *driver, GCancellable *cancellable,
 char **
 vmc_driver_gc_staged_finish(VmcDriver *driver, GAsyncResult *result, GError **error)
 {
-    GTask *task = vmc_driver_task_of(driver, result, vmc_driver_gc_staged_async);
-
-    g_return_val_if_fail(task != NULL, NULL);
-    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return g_task_propagate_pointer(task, error);
+    return vmc_async_finish_pointer(VMC_ASYNC_GC_STAGED, driver, result, error);
 }

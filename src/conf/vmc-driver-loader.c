@@ -18,10 +18,16 @@
 #include <string.h>
 
 #define VMC_DRIVER_DEFAULT_NAME "libvirt"
-#define VMC_OPS(driver) (((const VmcDriverHeader *) (driver))->ops)
 
 static GMutex vmc_loader_lock;
 static GHashTable *vmc_loaded;   /* name -> const VmcDriverOps *, guarded by the lock */
+
+/* The references held on drivers beyond the one vmc_driver_open() gave:
+ * driver -> count above 1. A driver that is not in it has one. Kept here,
+ * not in the driver, because the driver is the module's own struct, whose
+ * layout (a VmcDriverHeader, then the module's) a core cannot extend. */
+static GMutex vmc_refs_lock;
+static GHashTable *vmc_refs;
 
 static gboolean
 vmc_driver_name_valid(const char *name)
@@ -52,45 +58,16 @@ vmc_driver_dir(void)
     return g_strdup(VMC_DRIVER_DIR_DEFAULT);
 }
 
-/* The oldest table of operations the core still uses: the calls whose
- * members came later fail on such a module (vmc_driver_serves), or, for
- * the _async calls, use the members of before ABI 3. */
+/* The oldest table of operations the core still uses: calls whose
+ * members came later fail on such a module with G_IO_ERROR_NOT_SUPPORTED
+ * (vmc-driver-dispatch.c). */
 #define VMC_DRIVER_ABI_OLDEST 1
 
-/* Every member of the module's version of the table is set. */
+/* What every module's table must set; any other member may be NULL. */
 static gboolean
-vmc_driver_ops_complete(const VmcDriverOps *ops)
+vmc_driver_ops_usable(const VmcDriverOps *ops)
 {
-    if (!(ops->open && ops->close && ops->boot && ops->stop && ops->kill && ops->pause &&
-          ops->resume && ops->get_state && ops->wait_ready && ops->remove && ops->lookup &&
-          ops->list && ops->watch && ops->unwatch && ops->get_uri && ops->is_local &&
-          ops->get_accel && ops->set_accel && ops->wait_ready_full && ops->follow_serial &&
-          ops->unfollow_serial && ops->check_host && ops->quiet_process))
-        return FALSE;
-    if (ops->abi_version >= 2 && !(ops->list_all && ops->export_config && ops->adopt &&
-                                   ops->stage && ops->gc_staged))
-        return FALSE;
-    if (ops->abi_version >= 3 &&
-        !(ops->boot_cancellable && ops->stop_cancellable && ops->wait_ready_cancellable &&
-          ops->remove_cancellable && ops->stage_cancellable))
-        return FALSE;
-    return TRUE;
-}
-
-/* Whether the table of @driver's module has the members of ABI @abi;
- * if not, @call fails with VMC_ERROR_HYPERVISOR saying why. */
-gboolean
-vmc_driver_serves(VmcDriver *driver, guint abi, const char *call, GError **error)
-{
-    const VmcDriverOps *ops = VMC_OPS(driver);
-
-    if (ops->abi_version >= abi)
-        return TRUE;
-    g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
-                "%s() needs a '%s' driver module of ABI %u or later, and the one loaded "
-                "serves ABI %u: install the module that came with this library", call,
-                ops->name, abi, ops->abi_version);
-    return FALSE;
+    return ops->name && ops->open && ops->close;
 }
 
 static const VmcDriverOps *
@@ -149,7 +126,7 @@ vmc_driver_load_locked(const char *name, GError **error)
         return NULL;
     }
     if (ops->abi_version < asked || g_strcmp0(ops->name, name) != 0 ||
-        !vmc_driver_ops_complete(ops)) {
+        !vmc_driver_ops_usable(ops)) {
         g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
                     "%s returned an unusable table of operations (ABI %u, name '%s')", path,
                     ops->abi_version, ops->name ? ops->name : "(none)");
@@ -237,7 +214,8 @@ vmc_driver_quiet_process(const char *name, GError **error)
 
     if (!ops)
         return FALSE;
-    ops->quiet_process();
+    if (VMC_OPS_MEMBER(ops, quiet_process))
+        ops->quiet_process();
     return TRUE;
 }
 
@@ -273,21 +251,79 @@ vmc_driver_open(const char *uri, GError **error)
 }
 
 /**
+ * vmc_driver_ref:
+ * @driver: a driver
+ *
+ * Adds a reference: the driver stays open until vmc_driver_unref() (or
+ * vmc_driver_free()) has dropped every one. Each _async call holds one
+ * until its task is gone, so a driver freed while such a call runs closes
+ * only once the call is over and its callback has run. Any thread.
+ *
+ * Returns: (transfer full): @driver
+ *
+ * Since: 0.1
+ */
+VmcDriver *
+vmc_driver_ref(VmcDriver *driver)
+{
+    guint extra;
+
+    g_return_val_if_fail(driver != NULL, NULL);
+    g_mutex_lock(&vmc_refs_lock);
+    if (!vmc_refs)
+        vmc_refs = g_hash_table_new(g_direct_hash, g_direct_equal);
+    extra = GPOINTER_TO_UINT(g_hash_table_lookup(vmc_refs, driver));
+    g_hash_table_insert(vmc_refs, driver, GUINT_TO_POINTER(extra + 1));
+    g_mutex_unlock(&vmc_refs_lock);
+    return driver;
+}
+
+/**
+ * vmc_driver_unref:
+ * @driver: (nullable): a driver
+ *
+ * Drops a reference; the last one closes the driver's connection and
+ * removes its watches, whose functions are not called again. The last
+ * reference may be dropped on any thread, once no sync call on @driver is
+ * under way and no watch function of it runs.
+ *
+ * Since: 0.1
+ */
+void
+vmc_driver_unref(VmcDriver *driver)
+{
+    guint extra = 0;
+
+    if (!driver)
+        return;
+    g_mutex_lock(&vmc_refs_lock);
+    if (vmc_refs)
+        extra = GPOINTER_TO_UINT(g_hash_table_lookup(vmc_refs, driver));
+    if (extra > 1)
+        g_hash_table_insert(vmc_refs, driver, GUINT_TO_POINTER(extra - 1));
+    else if (extra == 1)
+        g_hash_table_remove(vmc_refs, driver);
+    g_mutex_unlock(&vmc_refs_lock);
+    if (extra == 0)
+        VMC_OPS(driver)->close(driver);
+}
+
+/**
  * vmc_driver_free:
  * @driver: (nullable): a driver
  *
- * Closes the driver's connection and removes its watches; their functions
- * are not called again. From any thread, once no other call on @driver is
- * under way and no watch function of it runs (the caller owns the driver:
- * free it last).
+ * Drops the reference vmc_driver_open() gave, as vmc_driver_unref(): with
+ * no _async call of it under way (none holds a reference), the driver's
+ * connection is closed at once and its watches are removed; their
+ * functions are not called again. From any thread, once no sync call on
+ * @driver is under way and no watch function of it runs.
  *
  * Since: 0.1
  */
 void
 vmc_driver_free(VmcDriver *driver)
 {
-    if (driver)
-        VMC_OPS(driver)->close(driver);
+    vmc_driver_unref(driver);
 }
 
 const VmcDriverOps *
@@ -314,7 +350,9 @@ const char *
 vmc_driver_get_uri(VmcDriver *driver)
 {
     g_return_val_if_fail(driver != NULL, NULL);
-    return VMC_OPS(driver)->get_uri(driver);
+    VMC_OP_TYPE(get_uri) get_uri = VMC_OP(driver, get_uri);
+
+    return get_uri ? get_uri(driver) : NULL;
 }
 
 /**
@@ -329,8 +367,11 @@ vmc_driver_get_uri(VmcDriver *driver)
 gboolean
 vmc_driver_is_local(VmcDriver *driver)
 {
+    VMC_OP_TYPE(is_local) is_local;
+
     g_return_val_if_fail(driver != NULL, FALSE);
-    return VMC_OPS(driver)->is_local(driver);
+    is_local = VMC_OP(driver, is_local);
+    return is_local && is_local(driver);
 }
 
 /**
@@ -346,8 +387,11 @@ vmc_driver_is_local(VmcDriver *driver)
 VmcAccel
 vmc_driver_get_accel(VmcDriver *driver)
 {
+    VMC_OP_TYPE(get_accel) get_accel;
+
     g_return_val_if_fail(driver != NULL, VMC_ACCEL_QEMU);
-    return VMC_OPS(driver)->get_accel(driver);
+    get_accel = VMC_OP(driver, get_accel);
+    return get_accel ? get_accel(driver) : VMC_ACCEL_QEMU;
 }
 
 /**
@@ -363,8 +407,12 @@ vmc_driver_get_accel(VmcDriver *driver)
 void
 vmc_driver_set_accel(VmcDriver *driver, VmcAccel accel)
 {
+    VMC_OP_TYPE(set_accel) set_accel;
+
     g_return_if_fail(driver != NULL);
-    VMC_OPS(driver)->set_accel(driver, accel);
+    set_accel = VMC_OP(driver, set_accel);
+    if (set_accel)
+        set_accel(driver, accel);
 }
 
 /**
@@ -390,7 +438,7 @@ vmc_driver_boot(VmcDriver *driver, const VmcConfig *cfg, GError **error)
 {
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return VMC_OPS(driver)->boot(driver, cfg, error);
+    return vmc_op_boot(driver, cfg, NULL, "vmc_driver_boot", error);
 }
 
 /**
@@ -416,7 +464,7 @@ vmc_driver_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms, GE
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return VMC_OPS(driver)->stop(driver, handle, timeout_ms, error);
+    return vmc_op_stop(driver, handle, timeout_ms, NULL, "vmc_driver_stop", error);
 }
 
 /**
@@ -437,7 +485,8 @@ vmc_driver_kill(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return VMC_OPS(driver)->kill(driver, handle, error);
+    return vmc_op_handle(driver, VMC_OP(driver, kill), "kill", "kill", handle, NULL,
+                         "vmc_driver_kill", error);
 }
 
 /**
@@ -458,7 +507,7 @@ vmc_driver_get_state(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return VMC_OPS(driver)->get_state(driver, handle, error);
+    return vmc_op_get_state(driver, handle, NULL, "vmc_driver_get_state", error);
 }
 
 /**
@@ -480,7 +529,8 @@ vmc_driver_pause(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return VMC_OPS(driver)->pause(driver, handle, error);
+    return vmc_op_handle(driver, VMC_OP(driver, pause), "pause", "pause", handle, NULL,
+                         "vmc_driver_pause", error);
 }
 
 /**
@@ -501,7 +551,8 @@ vmc_driver_resume(VmcDriver *driver, const VmcHandle *handle, GError **error)
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return VMC_OPS(driver)->resume(driver, handle, error);
+    return vmc_op_handle(driver, VMC_OP(driver, resume), "resume", "resume", handle, NULL,
+                         "vmc_driver_resume", error);
 }
 
 /**
@@ -525,7 +576,7 @@ vmc_driver_delete(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags fla
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, FALSE);
     g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
-    return VMC_OPS(driver)->remove(driver, handle, flags, error);
+    return vmc_op_remove(driver, handle, flags, NULL, "vmc_driver_delete", error);
 }
 
 /**
@@ -545,6 +596,9 @@ vmc_driver_lookup(VmcDriver *driver, const char *name, GError **error)
 {
     g_return_val_if_fail(driver != NULL && name != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!vmc_op_present(driver, VMC_OP(driver, lookup) != NULL, "lookup", "vmc_driver_lookup",
+                        error))
+        return NULL;
     return VMC_OPS(driver)->lookup(driver, name, error);
 }
 
@@ -564,6 +618,8 @@ vmc_driver_list(VmcDriver *driver, const char *ns, GError **error)
 {
     g_return_val_if_fail(driver != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+    if (!vmc_op_present(driver, VMC_OP(driver, list) != NULL, "list", "vmc_driver_list", error))
+        return NULL;
     return VMC_OPS(driver)->list(driver, ns, error);
 }
 
@@ -586,7 +642,8 @@ vmc_driver_list_all(VmcDriver *driver, GError **error)
 {
     g_return_val_if_fail(driver != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    if (!vmc_driver_serves(driver, 2, "vmc_driver_list_all", error))
+    if (!vmc_op_present(driver, VMC_OP(driver, list_all) != NULL, "list_all",
+                        "vmc_driver_list_all", error))
         return NULL;
     return VMC_OPS(driver)->list_all(driver, error);
 }
@@ -613,7 +670,8 @@ vmc_driver_export(VmcDriver *driver, const VmcHandle *handle, char ***warnings, 
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    if (!vmc_driver_serves(driver, 2, "vmc_driver_export", error))
+    if (!vmc_op_present(driver, VMC_OP(driver, export_config) != NULL, "export_config",
+                        "vmc_driver_export", error))
         return NULL;
     return VMC_OPS(driver)->export_config(driver, handle, warnings, error);
 }
@@ -651,7 +709,8 @@ vmc_driver_adopt(VmcDriver *driver, const char *name, const char *ns, VmcAdoptFl
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
     if (lost)
         *lost = NULL;
-    if (!vmc_driver_serves(driver, 2, "vmc_driver_adopt", error))
+    if (!vmc_op_present(driver, VMC_OP(driver, adopt) != NULL, "adopt", "vmc_driver_adopt",
+                        error))
         return NULL;
     return VMC_OPS(driver)->adopt(driver, name, ns, flags, lost, error);
 }
@@ -685,9 +744,7 @@ vmc_driver_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc p
 {
     g_return_val_if_fail(driver != NULL && cfg != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    if (!vmc_driver_serves(driver, 2, "vmc_driver_stage", error))
-        return NULL;
-    return VMC_OPS(driver)->stage(driver, cfg, progress, user_data, error);
+    return vmc_op_stage(driver, cfg, progress, user_data, NULL, "vmc_driver_stage", error);
 }
 
 /**
@@ -708,9 +765,7 @@ vmc_driver_gc_staged(VmcDriver *driver, GError **error)
 {
     g_return_val_if_fail(driver != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    if (!vmc_driver_serves(driver, 2, "vmc_driver_gc_staged", error))
-        return NULL;
-    return VMC_OPS(driver)->gc_staged(driver, error);
+    return vmc_op_gc_staged(driver, NULL, "vmc_driver_gc_staged", error);
 }
 
 /**
@@ -738,7 +793,8 @@ vmc_driver_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return VMC_OPS(driver)->wait_ready(driver, handle, timeout_ms, error);
+    return vmc_op_wait_ready(driver, handle, timeout_ms, NULL, NULL, NULL,
+                             "vmc_driver_wait_ready", error);
 }
 
 /**
@@ -762,8 +818,8 @@ vmc_driver_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint tim
 {
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
-    return VMC_OPS(driver)->wait_ready_full(driver, handle, timeout_ms, progress, user_data,
-                                            error);
+    return vmc_op_wait_ready(driver, handle, timeout_ms, progress, user_data, NULL,
+                             "vmc_driver_wait_ready_full", error);
 }
 
 /**
@@ -788,6 +844,9 @@ vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFu
 {
     g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
     g_return_val_if_fail(error == NULL || *error == NULL, 0);
+    if (!vmc_op_present(driver, VMC_OP(driver, follow_serial) != NULL, "follow_serial",
+                        "vmc_driver_follow_serial", error))
+        return 0;
     return VMC_OPS(driver)->follow_serial(driver, handle, func, user_data, error);
 }
 
@@ -804,8 +863,12 @@ vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFu
 void
 vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
 {
+    VMC_OP_TYPE(unfollow_serial) unfollow;
+
     g_return_if_fail(driver != NULL);
-    VMC_OPS(driver)->unfollow_serial(driver, id);
+    unfollow = VMC_OP(driver, unfollow_serial);
+    if (unfollow)
+        unfollow(driver, id);
 }
 
 /**
@@ -823,7 +886,9 @@ vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
  * it covers are followed too, so that a guest printing its ready marker
  * is reported as a %VMC_STATE_READY event (%VMC_EVENT_READY).
  *
- * Returns: the watch's id, for vmc_driver_unwatch(). Any thread.
+ * Returns: the watch's id, for vmc_driver_unwatch(); 0 when the driver
+ *   cannot watch (its module has no watch operation: @destroy has been
+ *   called). Any thread.
  *
  * Since: 0.1
  */
@@ -831,8 +896,16 @@ guint
 vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
                  gpointer user_data, GDestroyNotify destroy)
 {
+    VMC_OP_TYPE(watch) watch;
+
     g_return_val_if_fail(driver != NULL && func != NULL, 0);
-    return VMC_OPS(driver)->watch(driver, name, ns, func, user_data, destroy);
+    watch = VMC_OP(driver, watch);
+    if (!watch) {
+        if (destroy)
+            destroy(user_data);
+        return 0;
+    }
+    return watch(driver, name, ns, func, user_data, destroy);
 }
 
 /**
@@ -849,6 +922,10 @@ vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFu
 void
 vmc_driver_unwatch(VmcDriver *driver, guint id)
 {
+    VMC_OP_TYPE(unwatch) unwatch;
+
     g_return_if_fail(driver != NULL);
-    VMC_OPS(driver)->unwatch(driver, id);
+    unwatch = VMC_OP(driver, unwatch);
+    if (unwatch)
+        unwatch(driver, id);
 }

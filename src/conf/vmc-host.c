@@ -189,8 +189,11 @@ vmc_host_check(const char *uri)
     const VmcDriverOps *ops = vmc_driver_load_default(&error);
     GPtrArray *checks;
 
-    if (ops)
+    if (ops && VMC_OPS_MEMBER(ops, check_host))
         return ops->check_host(uri);
+    if (ops)
+        g_set_error(&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "the '%s' driver makes no host checks", ops->name);
     checks = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_host_check_free);
     g_ptr_array_add(checks, vmc_host_check_new("driver", "libvirt driver module",
                                                VMC_HOST_CHECK_FAIL, error->message,

@@ -87,9 +87,41 @@ char *vmc_config_default_cmdline(const VmcConfig *cfg, const char *arch);
  * (vmc-driver-loader.c). */
 const VmcDriverOps *vmc_driver_load_default(GError **error);
 
-/* Whether the module of @driver serves the members of driver ABI @abi;
- * else FALSE with VMC_ERROR_HYPERVISOR naming @call (vmc-driver-loader.c). */
-gboolean vmc_driver_serves(VmcDriver *driver, guint abi, const char *call, GError **error);
+/* vmc-driver-dispatch.c: each call on the table of a module of any ABI.
+ * VMC_OP() is the member @m of @driver's table, or NULL when the module's
+ * version of the table ends before it (never read) or leaves it unset. */
+#define VMC_OPS(driver) (((const VmcDriverHeader *) (driver))->ops)
+#define VMC_OPS_MEMBER(ops, m)                                                                    \
+    (offsetof(VmcDriverOps, m) < vmc_ops_size((ops)->abi_version) ? (ops)->m : NULL)
+#define VMC_OP(driver, m) VMC_OPS_MEMBER(VMC_OPS(driver), m)
+#define VMC_OP_TYPE(m) __typeof__(((VmcDriverOps *) NULL)->m)
+
+gsize vmc_ops_size(guint abi);
+typedef gboolean (*VmcHandleOp)(VmcDriver *driver, const VmcHandle *handle, GError **error);
+
+/* @call names the public function in errors; @cancellable (nullable)
+ * goes to a member that observes it, or is looked at before the call. */
+VmcHandle *vmc_op_boot(VmcDriver *driver, const VmcConfig *cfg, GCancellable *cancellable,
+                       const char *call, GError **error);
+gboolean vmc_op_stop(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                     GCancellable *cancellable, const char *call, GError **error);
+gboolean vmc_op_remove(VmcDriver *driver, const VmcHandle *handle, VmcDeleteFlags flags,
+                       GCancellable *cancellable, const char *call, GError **error);
+VmcConfig *vmc_op_stage(VmcDriver *driver, const VmcConfig *cfg, VmcStageProgressFunc progress,
+                        gpointer user_data, GCancellable *cancellable, const char *call,
+                        GError **error);
+VmcState *vmc_op_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                            VmcWaitProgressFunc progress, gpointer user_data,
+                            GCancellable *cancellable, const char *call, GError **error);
+gboolean vmc_op_handle(VmcDriver *driver, VmcHandleOp op, const char *member, const char *what,
+                       const VmcHandle *handle, GCancellable *cancellable, const char *call,
+                       GError **error);
+VmcState *vmc_op_get_state(VmcDriver *driver, const VmcHandle *handle,
+                           GCancellable *cancellable, const char *call, GError **error);
+char **vmc_op_gc_staged(VmcDriver *driver, GCancellable *cancellable, const char *call,
+                        GError **error);
+gboolean vmc_op_present(VmcDriver *driver, gboolean present, const char *member_name,
+                        const char *call, GError **error);
 
 /* vmc-json-strict.c: a VM config file is RFC 8259 JSON, and bounded. */
 #define VMC_JSON_MAX_BYTES (1024 * 1024)

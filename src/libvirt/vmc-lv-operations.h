@@ -95,4 +95,8 @@ VmcState *vmc_lv_wait_ready_cancellable(VmcDriver *driver, const VmcHandle *hand
                                         guint timeout_ms, VmcWaitProgressFunc progress,
                                         gpointer user_data, GCancellable *cancellable,
                                         GError **error);
+VmcState *vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                                  VmcWaitFlags flags, VmcWaitProgressFunc progress,
+                                  gpointer user_data, GCancellable *cancellable,
+                                  GError **error);
 GPtrArray *vmc_lv_check_host(const char *uri);

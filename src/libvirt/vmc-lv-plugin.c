@@ -52,6 +52,7 @@ static const VmcDriverOps vmc_lv_ops = {
     .wait_ready_cancellable = vmc_lv_wait_ready_cancellable,
     .remove_cancellable = vmc_lv_remove_cancellable,
     .stage_cancellable = vmc_lv_stage_cancellable,
+    .wait_until_ready = vmc_lv_wait_until_ready,
 };
 
 /* Declared here, not in a header: every module defines its own. */

@@ -122,9 +122,7 @@ vmc_lv_wait_ready_full(VmcDriver *driver, const VmcHandle *handle, guint timeout
  * @cancellable: (nullable): ends the wait when cancelled, from any thread
  * @error: return location for a #GError, or %NULL
  *
- * vmc_lv_wait_ready_full() that a #GCancellable ends: its source on the
- * wait's own main context wakes the wait at once, which then fails with
- * %G_IO_ERROR_CANCELLED; the VM is not touched.
+ * The ABI 3 member: vmc_lv_wait_until_ready() without flags.
  *
  * Returns: (transfer full): the ready state, with the guest's IP.
  */
@@ -132,6 +130,34 @@ VmcState *
 vmc_lv_wait_ready_cancellable(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
                               VmcWaitProgressFunc progress, gpointer user_data,
                               GCancellable *cancellable, GError **error)
+{
+    return vmc_lv_wait_until_ready(driver, handle, timeout_ms, VMC_WAIT_DEFAULT, progress,
+                                   user_data, cancellable, error);
+}
+
+/**
+ * vmc_lv_wait_until_ready:
+ * @driver: a driver
+ * @handle: a VM
+ * @timeout_ms: how long to wait
+ * @flags: %VMC_WAIT_DEFAULT (no other flag is defined)
+ * @progress: (nullable): told how the wait goes, about every 100 ms
+ * @user_data: data for @progress
+ * @cancellable: (nullable): ends the wait when cancelled, from any thread
+ * @error: return location for a #GError, or %NULL
+ *
+ * The one wait (ABI 4): vmc_lv_wait_ready() with progress reports, that a
+ * #GCancellable ends: its source on the wait's own main context wakes the
+ * wait at once, which then fails with %G_IO_ERROR_CANCELLED; the VM is not
+ * touched. A flag it does not know fails the call with
+ * %G_IO_ERROR_NOT_SUPPORTED before anything is done.
+ *
+ * Returns: (transfer full): the ready state, with the guest's IP.
+ */
+VmcState *
+vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
+                        VmcWaitFlags flags, VmcWaitProgressFunc progress, gpointer user_data,
+                        GCancellable *cancellable, GError **error)
 {
     g_autoptr(GMainContext) context = g_main_context_new();
     g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
@@ -145,6 +171,13 @@ vmc_lv_wait_ready_cancellable(VmcDriver *driver, const VmcHandle *handle, guint 
     VmcWaitProgress ticker_data = { 0 };
     VmcState *result = NULL;
     guint watch;
+
+    if (flags != VMC_WAIT_DEFAULT) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "cannot wait for VM '%s' to be ready: the libvirt driver knows no wait "
+                    "flag 0x%x", vmc_handle_get_name(handle), (guint) flags);
+        return NULL;
+    }
 
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
     if (!vmc_handle_get_serial_log(handle)) {
