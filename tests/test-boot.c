@@ -1768,6 +1768,190 @@ test_read_only_share(void)
     delete_vm(handle);
 }
 
+/* ---- a boot interrupted at each of its steps ------------------------- */
+
+/* The boot mark of @vm: any host's (the file name ends with "-<vm>"). */
+static gboolean
+boot_mark_exists(const char *vm)
+{
+    g_autoptr(GDir) dir = g_dir_open("/run/virt-vmconfig/boots", 0, NULL);
+    g_autofree char *suffix = g_strconcat("-", vm, NULL);
+    const char *entry;
+
+    while (dir && (entry = g_dir_read_name(dir))) {
+        if (g_str_has_suffix(entry, suffix))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Whether process @pid is stopped (SIGSTOP): state 'T' in /proc. */
+static gboolean
+process_stopped(GPid pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int) pid);
+    g_autofree char *text = NULL;
+    const char *end;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) || !(end = strrchr(text, ')')))
+        return FALSE;
+    return end[1] == ' ' && end[2] == 'T';
+}
+
+/* What a reader could change: the run directory (marks, locks, views),
+ * the TAP, the views' mounts, and libvirt's view of the domain. */
+static char *
+host_snapshot(const char *vm, const char *tap)
+{
+    g_autofree char *run = run_dir_snapshot();
+    g_autofree char *views = views_of(vm);
+    g_auto(VmcTestRun) dom = { 0 };
+
+    vmc_test_spawn(&dom, FALSE, COMMAND_SECS,
+                   (const char *const[]) { "virsh", "-q", "-c", uri, "domstate", vm, NULL });
+    return g_strdup_printf("%s\ntap=%d mounts=%u domstate=%d:%s", run, link_exists(NULL, tap),
+                           mounts_with(views), dom.status, dom.out);
+}
+
+static void
+cli_expect(VmcTestRun *run, const char *const *args, int status)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+
+    for (const char *const *a = (const char *const[]) { g_getenv("VMC_CLI"), "-c", uri,
+                                                        "--accel", "qemu", NULL };
+         *a; a++)
+        g_ptr_array_add(argv, (gpointer) *a);
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, (gpointer) *a);
+    g_ptr_array_add(argv, NULL);
+    vmc_test_spawn(run, FALSE, 120, (const char *const *) argv->pdata);
+    if (status >= 0 && run->status != status)
+        g_error("virt-vmconfig %s: status %d, not %d\nstdout:\n%s\nstderr:\n%s", args[0],
+                run->status, status, run->out, run->err);
+}
+
+/* `up` stopped at each step of the boot (VMC_DEBUG_BOOT_STOP): two
+ * `state` calls and a `list` while it is stopped change nothing on the
+ * host; then it is SIGKILLed, and the next up, down or gc of the name
+ * releases what it made (a TAP the driver created, a read-only view),
+ * saying so in one line, and nothing is left: no TAP, no view, no mark. */
+static void
+test_interrupted_boots(void)
+{
+    static const Leftovers left = { { "vmc-boot-killed" }, .taps = TRUE };
+    const struct {
+        const char *step;
+        const char *const *next[3];
+    } steps[] = {
+        { "marked", { (const char *const[]) { "gc", NULL } } },
+        { "taps", { (const char *const[]) { "gc", NULL } } },
+        { "views", { (const char *const[]) { "up", NULL },
+                     (const char *const[]) { "wait", "vmc-boot-killed", NULL },
+                     (const char *const[]) { "down", "vmc-boot-killed", NULL } } },
+        { "defined", { (const char *const[]) { "down", "vmc-boot-killed", NULL } } },
+        { "started", { (const char *const[]) { "wait", "vmc-boot-killed", NULL },
+                       (const char *const[]) { "down", "vmc-boot-killed", NULL } } },
+    };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-killed");
+    g_autofree char *share = work_file("killed-share");
+    g_autofree char *tap = tap_name();
+    g_autofree char *views = views_of("vmc-boot-killed");
+    g_autofree char *json = NULL;
+    g_autofree char *config_path = work_file("vmc-boot-killed.json");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!isolated_within(&left, 600))
+        return;
+
+    g_assert_cmpint(g_mkdir_with_parents(share, 0755), ==, 0);
+    vmc_config_add_shared_dir(cfg, vmc_shared_dir_new(share, "rodata", TRUE));
+    vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_TAP, tap, NULL));
+    json = vmc_config_to_json(cfg);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+    g_assert_false(link_exists(NULL, tap));
+
+    for (gsize i = 0; i < G_N_ELEMENTS(steps); i++) {
+        const char *const up[] = { g_getenv("VMC_CLI"), "-c", uri, "--accel", "qemu", "up",
+                                   config_path, NULL };
+        g_auto(GStrv) env = g_environ_setenv(g_get_environ(), "VMC_DEBUG_BOOT_STOP",
+                                             steps[i].step, TRUE);
+        gint64 deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+        g_autofree char *before = NULL;
+        g_autofree char *after = NULL;
+        GPid pid;
+
+        g_test_message("interrupting a boot at step '%s'", steps[i].step);
+        g_assert_true(g_spawn_async(NULL, (char **) up, env,
+                                    G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                        G_SPAWN_STDERR_TO_DEV_NULL,
+                                    vmc_test_die_with_parent, NULL, &pid, &error));
+        g_assert_no_error(error);
+        while (!process_stopped(pid)) {
+            if (g_get_monotonic_time() > deadline)
+                g_error("up never reached step '%s'", steps[i].step);
+            g_usleep(20 * 1000);
+        }
+        g_assert_true(boot_mark_exists("vmc-boot-killed"));
+
+        /* Readers during the up change nothing. */
+        before = host_snapshot("vmc-boot-killed", tap);
+        for (int n = 0; n < 2; n++) {
+            g_auto(VmcTestRun) state = { 0 };
+            cli_expect(&state, (const char *const[]) { "state", "vmc-boot-killed", NULL }, -1);
+        }
+        {
+            g_auto(VmcTestRun) list = { 0 };
+            cli_expect(&list, (const char *const[]) { "list", NULL }, 0);
+        }
+        after = host_snapshot("vmc-boot-killed", tap);
+        g_assert_cmpstr(after, ==, before);
+        if (i >= 1)   /* made from the step 'taps' on */
+            g_assert_true(link_exists(NULL, tap));
+
+        g_assert_cmpint(kill(pid, SIGKILL), ==, 0);
+        vmc_test_reap(pid, g_get_monotonic_time() + COMMAND_SECS * G_USEC_PER_SEC, "up");
+        g_assert_true(boot_mark_exists("vmc-boot-killed"));
+
+        /* Readers (wait) leave it; the first command that releases says so. */
+        {
+            g_autoptr(GString) said = g_string_new(NULL);
+
+            for (gsize c = 0; c < G_N_ELEMENTS(steps[i].next) && steps[i].next[c]; c++) {
+                const char *const *args = steps[i].next[c];
+                g_auto(VmcTestRun) run = { 0 };
+                g_autoptr(GPtrArray) with_file = g_ptr_array_new();
+
+                for (const char *const *a = args; *a; a++)
+                    g_ptr_array_add(with_file, (gpointer) *a);
+                if (g_str_equal(args[0], "up"))
+                    g_ptr_array_add(with_file, config_path);
+                g_ptr_array_add(with_file, NULL);
+                cli_expect(&run, (const char *const *) with_file->pdata, 0);
+                g_string_append(said, run.err);
+                if (c == 0 && g_str_equal(args[0], "wait"))
+                    g_assert_true(boot_mark_exists("vmc-boot-killed"));
+            }
+            if (!strstr(said->str, "VM 'vmc-boot-killed': an earlier boot of it did not finish"))
+                g_error("nothing after a boot killed at '%s' said it was released:\n%s",
+                        steps[i].step, said->str);
+            if (i >= 1 && !strstr(said->str, tap))
+                g_error("the release did not say it removed %s:\n%s", tap, said->str);
+        }
+        g_assert_false(boot_mark_exists("vmc-boot-killed"));
+        g_assert_false(link_exists(NULL, tap));
+        g_assert_cmpuint(mounts_with(views), ==, 0);
+        {
+            g_autofree char *run_dir = run_dir_snapshot();
+            g_assert_null(strstr(run_dir, "-vmc-boot-killed/"));
+        }
+    }
+    handle = vmc_driver_lookup(driver, "vmc-boot-killed", &error);
+    g_assert_no_error(error);
+    delete_vm(handle);
+}
+
 /* @cfg as another tool would define it: our rendering without our
  * metadata, in a file of the work directory. */
 static char *
@@ -3225,6 +3409,8 @@ main(int argc, char **argv)
     g_test_add_func("/boot/bridge-pair", test_bridge_pair);
     g_test_add_func("/boot/user-network", test_user_network);
     g_test_add_func("/boot/read-only-share", test_read_only_share);
+    if (!embed_root)
+        g_test_add_func("/boot/interrupted-boots", test_interrupted_boots);
     if (!embed_root) {
         g_test_add_func("/boot/network-lease", test_network_lease);
         g_test_add_func("/boot/foreign-domains", test_foreign_domains);

@@ -316,6 +316,15 @@ vmc_print_help(GOptionContext *ctx)
     fputs(help, stdout);
 }
 
+/* The library's messages (what a release removed after an interrupted
+ * boot, say) as lines of this program's own. */
+static void
+vmc_cli_on_message(const char *domain, GLogLevelFlags level, const char *message,
+                   gpointer data)
+{
+    g_printerr("virt-vmconfig: %s\n", message);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -352,6 +361,7 @@ main(int argc, char **argv)
      * library changes no environment: this is the application's choice. */
     if (!g_getenv("LIBVIRT_LOG_OUTPUTS"))
         g_setenv("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null", FALSE);
+    g_log_set_handler(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, vmc_cli_on_message, NULL);
 
     g_option_context_set_summary(ctx,
                                  "Render portable VM configs as libvirt domains and run them.");

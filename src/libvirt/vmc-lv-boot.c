@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -145,13 +146,27 @@ vmc_remote_path_refused(const VmcConfig *cfg, const char *message, const char **
     return NULL;
 }
 
-/* Removes what a failed boot made on the host: its TAPs, wherever they
- * are now, and its read-only views. */
+/* Removes what a failed boot made on the host, through the release path:
+ * what its mark names (its TAPs, wherever they are now) and its read-only
+ * views. */
 static void
-vmc_boot_undo_host(VmcDriver *driver, const VmcConfig *cfg, GStrv made_taps)
+vmc_boot_undo_host(VmcDriver *driver, const VmcConfig *cfg)
 {
-    vmc_taps_remove(vmc_config_get_netns(cfg), (const char *const *) made_taps);
-    vmc_views_remove(driver, vmc_config_get_name(cfg));
+    g_strfreev(vmc_release(driver, vmc_config_get_name(cfg), NULL, TRUE));
+}
+
+/* For the test that interrupts a boot at each of its steps: with
+ * VMC_DEBUG_BOOT_STOP=<step> in the environment, the process stops itself
+ * (SIGSTOP) there, so that the test can look at the host mid-boot, then
+ * SIGKILL or continue it. Steps: marked (the mark is written, nothing is
+ * made yet), taps, views, defined, started. */
+static void
+vmc_boot_step(const char *step)
+{
+    const char *at = g_getenv("VMC_DEBUG_BOOT_STOP");
+
+    if (at && g_str_equal(at, step))
+        raise(SIGSTOP);
 }
 
 /* A TAP that the driver made is set up where it ends: moving it into a
@@ -320,21 +335,29 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         free(raw);
     }
 
-    /* What an earlier run left (a crash, a killed boot) goes first; then
-     * the TAPs that do not exist and the read-only views are made, and
-     * every failure from here on removes them again. */
+    /* What an earlier run left (a crash, a killed boot) is released
+     * first; then the boot's mark records the TAPs it is about to make,
+     * before it makes them and the read-only views, and every failure from
+     * here on releases what the mark names. */
     if (vmc_boot_cancelled(cancellable, name, FALSE, error))
         return NULL;
-    vmc_release_host_resources(driver, name, old_xml);
-    made_taps = vmc_taps_create_missing(driver, cfg, error);
-    if (!made_taps)
+    g_strfreev(vmc_release(driver, name, old_xml, FALSE));
+    made_taps = vmc_taps_missing(driver, cfg);
+    if (!vmc_boot_mark_write(driver, cfg, (const char *const *) made_taps, error))
         return NULL;
+    vmc_boot_step("marked");
+    if (!vmc_taps_create(driver, cfg, (const char *const *) made_taps, error)) {
+        vmc_boot_undo_host(driver, cfg);
+        return NULL;
+    }
+    vmc_boot_step("taps");
     vmc_render_options_set_owned_taps(opts, (const char *const *) made_taps);
     if (!vmc_views_make(driver, conn, cfg, opts, error) ||
         !(xml = vmc_config_to_domain_xml(cfg, opts, error))) {
-        vmc_boot_undo_host(driver, cfg, made_taps);
+        vmc_boot_undo_host(driver, cfg);
         return NULL;
     }
+    vmc_boot_step("views");
 
     /* libvirt opens TAP devices in its own namespace: one that the last
      * boot moved into netns comes back first; every failure from here on
@@ -342,7 +365,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
     taps_where = vmc_taps_where(cfg);
     if (!vmc_move_taps(cfg, FALSE, &move_error)) {
         vmc_taps_restore(cfg, taps_where);
-        vmc_boot_undo_host(driver, cfg, made_taps);
+        vmc_boot_undo_host(driver, cfg);
         g_set_error_literal(error, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
         return NULL;
     }
@@ -350,7 +373,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
     nvram_existed = nvram && g_file_test(nvram, G_FILE_TEST_EXISTS);
     if (vmc_boot_cancelled(cancellable, name, TRUE, error)) {
         vmc_taps_restore(cfg, taps_where);
-        vmc_boot_undo_host(driver, cfg, made_taps);
+        vmc_boot_undo_host(driver, cfg);
         return NULL;
     }
     dom = virDomainDefineXMLFlags(conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
@@ -358,13 +381,14 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         vmc_host_define_refused(conn, driver->hub->uri, name, accel, error);
         vmc_boot_undo_if_lost(driver, conn, uuid, old_xml, cfg, nvram_existed, error);
         vmc_taps_restore(cfg, taps_where);
-        vmc_boot_undo_host(driver, cfg, made_taps);
+        vmc_boot_undo_host(driver, cfg);
         return NULL;
     }
+    vmc_boot_step("defined");
     if (vmc_boot_cancelled(cancellable, name, TRUE, error)) {
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         vmc_taps_restore(cfg, taps_where);
-        vmc_boot_undo_host(driver, cfg, made_taps);
+        vmc_boot_undo_host(driver, cfg);
         return NULL;
     }
     if (virDomainCreate(dom) < 0) {
@@ -374,7 +398,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         virCopyLastError(&start_error);
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         vmc_taps_restore(cfg, taps_where);
-        vmc_boot_undo_host(driver, cfg, made_taps);
+        vmc_boot_undo_host(driver, cfg);
         field = driver->local ? NULL : vmc_remote_path_refused(cfg, start_error.message, &path);
         if (field)
             vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
@@ -389,6 +413,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         virResetError(&start_error);
         return NULL;
     }
+    vmc_boot_step("started");
     /* Cancelled while it started: undone as a start that failed. */
     if (g_cancellable_is_cancelled(cancellable)) {
         g_set_error(&failure, G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -399,8 +424,10 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         g_set_error_literal(&failure, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);
     } else {
         handle = vmc_handle_from_domain(driver, dom, &failure);
-        if (handle)
+        if (handle) {
+            vmc_boot_mark_clear(driver, name);   /* the domain's metadata names its TAPs */
             return handle;
+        }
         /* Boot reports boot failures, or the connection's. */
         if (!g_error_matches(failure, VMC_ERROR, VMC_ERROR_HYPERVISOR))
             failure->code = VMC_ERROR_BOOT_FAILED;
@@ -425,7 +452,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
     }
     vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
     vmc_taps_restore(cfg, taps_where);
-    vmc_boot_undo_host(driver, cfg, made_taps);
+    vmc_boot_undo_host(driver, cfg);
     g_propagate_error(error, g_steal_pointer(&failure));
     return NULL;
 }

@@ -51,11 +51,16 @@ void vmc_lv_unfollow_serial(VmcDriver *driver, guint id);
 /* vmc-lv-hostres.c: TAPs and read-only views a boot makes, and their
  * release */
 char *vmc_views_dir(VmcDriver *driver, const char *name);
+char *vmc_boot_mark_path(VmcDriver *driver, const char *name);
 gboolean vmc_views_make(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
                         VmcRenderOptions *opts, GError **error);
-void vmc_views_remove(VmcDriver *driver, const char *name);
-GStrv vmc_taps_create_missing(VmcDriver *driver, const VmcConfig *cfg, GError **error);
-void vmc_taps_remove(const char *netns, const char *const *taps);
+GStrv vmc_taps_missing(VmcDriver *driver, const VmcConfig *cfg);
+gboolean vmc_taps_create(VmcDriver *driver, const VmcConfig *cfg, const char *const *taps,
+                         GError **error);
+gboolean vmc_boot_mark_write(VmcDriver *driver, const VmcConfig *cfg, const char *const *taps,
+                             GError **error);
+void vmc_boot_mark_clear(VmcDriver *driver, const char *name);
 void vmc_domain_owned(const char *xml, char **netns, GStrv *taps);
-void vmc_release_host_resources(VmcDriver *driver, const char *name, const char *xml);
+GStrv vmc_release(VmcDriver *driver, const char *name, const char *xml, gboolean own_boot);
+guint vmc_release_unfinished_boots(VmcDriver *driver, virConnectPtr conn);
 void vmc_release_if_stopped(VmcDriver *driver, virDomainPtr dom);

@@ -403,6 +403,11 @@ vmc_paths_in_use(virConnectPtr conn, GError **error)
  * @driver: a driver
  * @error: return location for a #GError, or %NULL
  *
+ * Removes the staged files no domain uses; on a local host, first releases
+ * what the boots of VMs that are neither booting nor running left behind
+ * when they were killed half-way (vmc_release_unfinished_boots()), each
+ * saying what it removed.
+ *
  * Returns: (transfer full): the staged files removed.
  */
 char **
@@ -418,6 +423,8 @@ vmc_lv_gc_staged(VmcDriver *driver, GError **error)
 
     if (!conn)
         return NULL;
+    /* Boots of this host's VMs killed half-way: each release says so. */
+    vmc_release_unfinished_boots(driver, conn);
     pool = vmc_stage_pool(driver, conn, FALSE, &local);
     if (!pool) {
         if (local) {
