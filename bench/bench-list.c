@@ -23,7 +23,8 @@
 #include <string.h>
 
 /* Ours in at most half of virsh's time. */
-#define BENCH_GOAL_RATIO 0.5
+#define BENCH_GOAL_RATIO 0.5         /* list: ours / virsh list --all */
+#define BENCH_STATE_GOAL_RATIO 0.8   /* state: ours / virsh domstate */
 #define BENCH_PREFIX "vmc-bench-list-"
 
 static int
@@ -98,7 +99,9 @@ bench_define(virConnectPtr conn, guint count, const char *dir, GError **error)
 }
 
 /* Runs @argv @runs times (after one untimed run); the median in ms. The
- * output must list @expect lines that start with BENCH_PREFIX. */
+ * output must list @expect lines that start with BENCH_PREFIX (any number
+ * for BENCH_ANY). */
+#define BENCH_ANY G_MAXUINT
 static gboolean
 bench_time(const char *const *argv, guint runs, guint expect, double *median_ms,
            GError **error)
@@ -123,7 +126,7 @@ bench_time(const char *const *argv, guint runs, guint expect, double *median_ms,
         }
         for (const char *p = out; (p = strstr(p, BENCH_PREFIX)); p++)
             found++;
-        if (found != expect) {
+        if (expect != BENCH_ANY && found != expect) {
             g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "%s listed %u of the %u domains", argv[0],
                         found, expect);
             return FALSE;
@@ -150,7 +153,8 @@ main(int argc, char **argv)
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = NULL;
     virConnectPtr conn;
-    double ours_ms = 0, virsh_ms = 0, all_ms = 0;
+    double ours_ms = 0, virsh_ms = 0, all_ms = 0, state_ms = 0, domstate_ms = 0;
+    g_autofree char *one = NULL;
     gboolean ok;
 
     setlocale(LC_ALL, "C");
@@ -177,7 +181,12 @@ main(int argc, char **argv)
          bench_time((const char *const[]) { cli, "-c", uri, "list", "--all", NULL },
                     (guint) runs, (guint) count, &all_ms, &error) &&
          bench_time((const char *const[]) { "virsh", "-c", uri, "list", "--all", NULL },
-                    (guint) runs, (guint) count, &virsh_ms, &error);
+                    (guint) runs, (guint) count, &virsh_ms, &error) &&
+         (one = g_strdup_printf(BENCH_PREFIX "%04d", count / 2)) &&
+         bench_time((const char *const[]) { cli, "-c", uri, "state", one, NULL }, (guint) runs,
+                    BENCH_ANY, &state_ms, &error) &&
+         bench_time((const char *const[]) { "virsh", "-c", uri, "domstate", one, NULL },
+                    (guint) runs, BENCH_ANY, &domstate_ms, &error);
     g_print("removed %u domains\n", bench_undefine_all(conn));
     virConnectClose(conn);
     g_rmdir(dir);
@@ -191,5 +200,11 @@ main(int argc, char **argv)
     g_print("  virsh list --all          %8.1f ms\n", virsh_ms);
     g_print("  ratio ours / virsh        %8.2f (goal <= %.2f: %s)\n", ours_ms / virsh_ms,
             BENCH_GOAL_RATIO, ours_ms / virsh_ms <= BENCH_GOAL_RATIO ? "met" : "NOT met");
+    g_print("state of one domain among %d, median of %d runs:\n", count, runs);
+    g_print("  virt-vmconfig state NAME  %8.1f ms\n", state_ms);
+    g_print("  virsh domstate NAME       %8.1f ms\n", domstate_ms);
+    g_print("  ratio ours / virsh        %8.2f (goal <= %.2f: %s)\n", state_ms / domstate_ms,
+            BENCH_STATE_GOAL_RATIO,
+            state_ms / domstate_ms <= BENCH_STATE_GOAL_RATIO ? "met" : "NOT met");
     return 0;
 }

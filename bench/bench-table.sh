@@ -523,6 +523,13 @@ row_list() {
   row listall "list of 1,000 stopped domains: \`virt-vmconfig list --all\` vs \`virsh list --all\`" \
     "$(fmt_ms "$all")" "$(fmt_ms "$peer")" "$(fmt_ratio "$peer" "$all")" \
     "the same runs; --all lists every domain of the host, as virsh does"
+  ours=$(sed -n 's/^  virt-vmconfig state NAME  *\([0-9.]*\) ms$/\1/p' "$out")
+  peer=$(sed -n 's/^  virsh domstate NAME  *\([0-9.]*\) ms$/\1/p' "$out")
+  if [ -n "$ours" ] && [ -n "$peer" ]; then
+    row state "state of one VM among 1,000: \`virt-vmconfig state\` vs \`virsh domstate\`" \
+      "$(fmt_ms "$ours")" "$(fmt_ms "$peer")" "$(fmt_ratio "$peer" "$ours")" \
+      "the same domains, whole processes, medians of $LIST_RUNS runs after 1"
+  fi
 }
 
 # ---------------------------------------------------------------------------
