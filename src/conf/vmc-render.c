@@ -423,10 +423,10 @@ vmc_hex_pairs(char *out, const guint8 *bytes, gsize n)
     return out;
 }
 
-char *
-vmc_uuid_format(const guint8 uuid[16])
+/* Writes the 36 characters of @uuid and a NUL to @text. */
+static void
+vmc_uuid_format_to(const guint8 uuid[16], char text[37])
 {
-    char *text = g_malloc(37);
     char *p = text;
 
     p = vmc_hex_pairs(p, uuid, 4);
@@ -439,6 +439,14 @@ vmc_uuid_format(const guint8 uuid[16])
     *p++ = '-';
     p = vmc_hex_pairs(p, uuid + 10, 6);
     *p = '\0';
+}
+
+char *
+vmc_uuid_format(const guint8 uuid[16])
+{
+    char *text = g_malloc(37);
+
+    vmc_uuid_format_to(uuid, text);
     return text;
 }
 
@@ -465,16 +473,17 @@ vmc_config_get_uuid_string(const VmcConfig *cfg)
 }
 
 /* vm-rs gave every MAC-less NIC of a VM one MAC; ours differ per NIC:
- * 52:54:00 and the first three bytes of SHA-256("namespace/name#index"). */
-char *
-vmc_config_compute_mac(const VmcConfig *cfg, guint index)
+ * 52:54:00 and the first three bytes of SHA-256("namespace/name#index").
+ * Writes its 17 characters and a NUL to @mac. */
+static void
+vmc_config_compute_mac_to(const VmcConfig *cfg, guint index, char mac[18])
 {
     g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA256);
     char number[16];
     guint8 digest[32];
     gsize len = sizeof(digest);
-    char *mac = g_strdup("52:54:00:xx:xx:xx");
 
+    memcpy(mac, "52:54:00:xx:xx:xx", 18);
     g_snprintf(number, sizeof(number), "#%u", index);
     g_checksum_update(sha, (const guchar *) (cfg->namespace ? cfg->namespace : ""), -1);
     g_checksum_update(sha, (const guchar *) "/", 1);
@@ -483,6 +492,14 @@ vmc_config_compute_mac(const VmcConfig *cfg, guint index)
     g_checksum_get_digest(sha, digest, &len);
     for (int i = 0; i < 3; i++)
         vmc_hex_pairs(mac + 9 + 3 * i, digest + i, 1);
+}
+
+char *
+vmc_config_compute_mac(const VmcConfig *cfg, guint index)
+{
+    char *mac = g_malloc(18);
+
+    vmc_config_compute_mac_to(cfg, index, mac);
     return mac;
 }
 
@@ -586,11 +603,27 @@ vmc_domain_template(void)
     return doc;
 }
 
+/* The lone text node of @node (of an element or an attribute), if that is
+ * all it holds. */
+static xmlNode *
+vmc_only_text(xmlNode *children)
+{
+    return children && children->type == XML_TEXT_NODE && !children->next ? children : NULL;
+}
+
 static void
 vmc_set_text(xmlNode *node, const char *text)
 {
-    /* Unlike xmlNodeSetContent, xmlNodeAddContent takes @text as text, not
-     * markup: '&' and '<' are escaped when written. */
+    xmlNode *child = vmc_only_text(node->children);
+
+    /* A template's element holds one text node: its content is replaced,
+     * rather than the node freed and another allocated. On a text node,
+     * xmlNodeSetContent takes @text as text, not markup; on an element,
+     * xmlNodeAddContent does: '&' and '<' are escaped when written. */
+    if (child) {
+        xmlNodeSetContent(child, (const xmlChar *) text);
+        return;
+    }
     xmlNodeSetContent(node, NULL);
     xmlNodeAddContent(node, (const xmlChar *) text);
 }
@@ -598,7 +631,15 @@ vmc_set_text(xmlNode *node, const char *text)
 static void
 vmc_set_prop(xmlNode *node, const char *name, const char *value)
 {
-    xmlSetProp(node, (const xmlChar *) name, (const xmlChar *) value);
+    xmlAttr *attr = xmlHasProp(node, (const xmlChar *) name);
+    xmlNode *child = attr ? vmc_only_text(attr->children) : NULL;
+
+    /* As in vmc_set_text(): the value of a template's attribute is
+     * replaced in place (the templates have no DTD, so no IDs to keep up). */
+    if (child)
+        xmlNodeSetContent(child, (const xmlChar *) value);
+    else
+        xmlSetProp(node, (const xmlChar *) name, (const xmlChar *) value);
 }
 
 static xmlNode *
@@ -699,7 +740,7 @@ vmc_add_disk(xmlNode *devices, xmlNode *before, const VmcConfig *cfg, const char
     VmcImageFormat format;
     xmlNode *disk;
     xmlNode *alias;
-    g_autofree char *target = NULL;
+    char target[] = "vdX";
     g_autofree char *alias_name = NULL;
 
     if (!path)
@@ -710,14 +751,14 @@ vmc_add_disk(xmlNode *devices, xmlNode *before, const VmcConfig *cfg, const char
     disk = xmlAddPrevSibling(before, vmc_fragment(devices->doc, TPL_DISK));
     vmc_set_prop(vmc_child(disk, "driver"), "type", format == VMC_IMAGE_QCOW2 ? "qcow2" : "raw");
     vmc_set_prop(vmc_child(disk, "source"), "file", path);
-    target = g_strdup_printf("vd%c", 'a' + (*index)++);
+    target[2] = (char) ('a' + (*index)++);
     vmc_set_prop(vmc_child(disk, "target"), "dev", target);
     if (read_only)
         vmc_new_child(disk, "readonly");
     /* A user alias names the disk's role, so that reading back knows a lone
      * data disk from a root disk. */
     alias = vmc_new_child(disk, "alias");
-    alias_name = g_strdup_printf("%s%s", VMC_DISK_ALIAS_PREFIX, field);
+    alias_name = g_strconcat(VMC_DISK_ALIAS_PREFIX, field, NULL);
     g_strdelimit(alias_name, "_", '-');
     vmc_set_prop(alias, "name", alias_name);
     return TRUE;
@@ -730,12 +771,14 @@ vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *g
     const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, index);
     xmlNode *iface = xmlAddPrevSibling(before, vmc_fragment(before->doc, TPL_INTERFACE));
     xmlNode *mac = vmc_child(iface, "mac");
-    g_autofree char *address = net->mac ? g_strdup(net->mac) : vmc_config_compute_mac(cfg, index);
+    char generated[18];
     xmlNode *extra = NULL;
 
-    if (!net->mac)
+    if (!net->mac) {
+        vmc_config_compute_mac_to(cfg, index, generated);
         g_string_append_printf(generated_macs, "%s%u", generated_macs->len ? " " : "", index);
-    vmc_set_prop(mac, "address", address);
+    }
+    vmc_set_prop(mac, "address", net->mac ? net->mac : generated);
 
     switch (net->kind) {
     case VMC_NETWORK_TAP:
@@ -801,10 +844,11 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     g_autoptr(VmcRenderOptions) defaults = NULL;
     g_autoptr(xmlDoc) doc = NULL;
     g_autoptr(GString) generated_macs = g_string_new(NULL);
-    g_autofree char *uuid = NULL;
-    g_autofree char *memory = NULL;
-    g_autofree char *cpus = NULL;
-    g_autofree char *cmdline = NULL;
+    guint8 uuid_bytes[16];
+    char uuid[37];
+    char memory[16];
+    char cpus[16];
+    g_autofree char *default_cmdline = NULL;
     g_autoptr(VmcMeta) meta = NULL;
     xmlNode *root, *os, *devices, *first_device, *node;
     guint disk_index = 0;
@@ -821,7 +865,8 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     root = xmlDocGetRootElement(doc);
     vmc_set_prop(root, "type", vmc_accel_to_string(opts->accel));
     vmc_set_text(vmc_child(root, "name"), cfg->name);
-    uuid = vmc_config_get_uuid_string(cfg);
+    vmc_config_compute_uuid(cfg, uuid_bytes);
+    vmc_uuid_format_to(uuid_bytes, uuid);
     vmc_set_text(vmc_child(root, "uuid"), uuid);
 
     /* Our metadata element (vmc-meta.c): the serial log is in <serial>
@@ -832,10 +877,10 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     meta->generated_uuid = !cfg->machine_id;
     meta->generated_cmdline = !cfg->cmdline;
 
-    memory = g_strdup_printf("%u", cfg->memory_mb);
+    g_snprintf(memory, sizeof(memory), "%u", cfg->memory_mb);
     vmc_set_text(vmc_child(root, "memory"), memory);
     vmc_set_text(vmc_child(root, "currentMemory"), memory);
-    cpus = g_strdup_printf("%u", cfg->cpus);
+    g_snprintf(cpus, sizeof(cpus), "%u", cfg->cpus);
     vmc_set_text(vmc_child(root, "vcpu"), cpus);
 
     os = vmc_child(root, "os");
@@ -847,8 +892,9 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
         vmc_set_text(node, cfg->initramfs);
         xmlAddNextSibling(vmc_child(os, "kernel"), node);
     }
-    cmdline = cfg->cmdline ? g_strdup(cfg->cmdline) : vmc_config_default_cmdline(cfg, opts->arch);
-    vmc_set_text(vmc_child(os, "cmdline"), cmdline);
+    if (!cfg->cmdline)
+        default_cmdline = vmc_config_default_cmdline(cfg, opts->arch);
+    vmc_set_text(vmc_child(os, "cmdline"), cfg->cmdline ? cfg->cmdline : default_cmdline);
 
     if (cfg->efi_variable_store) {
         g_autoptr(xmlNode) efi = vmc_fragment(doc, TPL_EFI);

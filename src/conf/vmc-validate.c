@@ -50,9 +50,17 @@ vmc_all_safe(const char *s)
 static gssize
 vmc_find_control(const char *s)
 {
-    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+    const char *p = s;
+
+    while (*p) {
+        /* Paths and names are mostly printable ASCII: decoded only past it. */
+        if ((guchar) *p >= 0x20 && (guchar) *p < 0x7f) {
+            p++;
+            continue;
+        }
         if (!vmc_char_is_inert(g_utf8_get_char(p)))
             return p - s;
+        p = g_utf8_next_char(p);
     }
     return -1;
 }
@@ -61,12 +69,16 @@ static gboolean
 vmc_validate_name(const VmcConfig *cfg, GError **error)
 {
     const char *name = cfg->name ? cfg->name : "";
-    g_autofree char *q = vmc_quote_value(name);
+    g_autofree char *q = NULL;
     gsize len = strlen(name);
 
     /* The first four rules and their words are vm-rs's. */
     if (len == 0)
         return vmc_invalid(error, cfg, "VM name must not be empty");
+    if (len <= VMC_CONFIG_NAME_MAX && vmc_all_safe(name) && name[0] != '.' && name[0] != '-')
+        return TRUE;
+    /* Quoted only for a message: every render validates its config. */
+    q = vmc_quote_value(name);
     if (len > VMC_CONFIG_NAME_MAX)
         return vmc_invalid(error, cfg,
                            "VM name must be %d characters or fewer (got %zu characters: %s)",
@@ -113,6 +125,10 @@ vmc_validate_path(const VmcConfig *cfg, const char *field, const char *path, gbo
 
     if (!vmc_validate_text(cfg, field, path, error))
         return FALSE;
+    if (g_path_is_absolute(path) && strlen(path) <= VMC_CONFIG_PATH_MAX &&
+        (is_dir || path[strspn(path, "/")] != '\0'))
+        return TRUE;
+    /* Quoted only for a message: every render validates its config. */
     q = vmc_quote_value(path);
     if (!g_path_is_absolute(path))
         return vmc_invalid(error, cfg,
@@ -263,18 +279,21 @@ vmc_validate_shared_dirs(const VmcConfig *cfg, GError **error)
             if (!vmc_validate_path(cfg, path_field, dir->host_path, TRUE, error))
                 return FALSE;
         }
-        q = vmc_quote_value(dir->tag);
-        if (len == 0 || len > VMC_CONFIG_TAG_MAX || !vmc_all_safe(dir->tag))
+        if (len == 0 || len > VMC_CONFIG_TAG_MAX || !vmc_all_safe(dir->tag)) {
+            q = vmc_quote_value(dir->tag);
             return vmc_invalid(error, cfg,
                                "shared_dirs[%u].tag %s is not a valid virtiofs tag: use 1-%d "
                                "characters of A-Z a-z 0-9 _ . - (the device holds at most %d bytes)",
                                i, q, VMC_CONFIG_TAG_MAX, VMC_CONFIG_TAG_MAX);
+        }
         for (guint j = 0; j < i; j++) {
             const VmcSharedDir *other = g_ptr_array_index(cfg->shared_dirs, j);
-            if (strcmp(other->tag, dir->tag) == 0)
+            if (strcmp(other->tag, dir->tag) == 0) {
+                q = vmc_quote_value(dir->tag);
                 return vmc_invalid(error, cfg,
                                    "shared_dirs[%u].tag %s is already used by shared_dirs[%u]; "
                                    "the guest mounts shares by tag, so tags must be unique", i, q, j);
+            }
         }
     }
     return TRUE;
@@ -311,12 +330,12 @@ vmc_config_validate(const VmcConfig *cfg, GError **error)
     if (!cfg->kernel || !*cfg->kernel)
         return vmc_invalid(error, cfg, "kernel path must not be empty");
 
-    if (cfg->namespace && *cfg->namespace) {
+    if (cfg->namespace && *cfg->namespace &&
+        (strlen(cfg->namespace) > VMC_CONFIG_NAME_MAX || !vmc_all_safe(cfg->namespace))) {
         g_autofree char *q = vmc_quote_value(cfg->namespace);
-        if (strlen(cfg->namespace) > VMC_CONFIG_NAME_MAX || !vmc_all_safe(cfg->namespace))
-            return vmc_invalid(error, cfg,
-                               "namespace %s is not valid: use at most %d characters of "
-                               "A-Z a-z 0-9 _ . - (or leave it empty)", q, VMC_CONFIG_NAME_MAX);
+        return vmc_invalid(error, cfg,
+                           "namespace %s is not valid: use at most %d characters of "
+                           "A-Z a-z 0-9 _ . - (or leave it empty)", q, VMC_CONFIG_NAME_MAX);
     }
     if (cfg->cpus > VMC_CONFIG_CPUS_MAX)
         return vmc_invalid(error, cfg, "cpus must be at most %d (got %u)",
@@ -357,13 +376,13 @@ vmc_config_validate(const VmcConfig *cfg, GError **error)
                                strlen(cfg->cmdline), VMC_CONFIG_CMDLINE_MAX);
     }
 
-    if (cfg->netns) {
+    if (cfg->netns &&
+        (!*cfg->netns || strlen(cfg->netns) > 64 || !vmc_all_safe(cfg->netns) ||
+         strcmp(cfg->netns, ".") == 0 || strcmp(cfg->netns, "..") == 0)) {
         g_autofree char *q = vmc_quote_value(cfg->netns);
-        if (!*cfg->netns || strlen(cfg->netns) > 64 || !vmc_all_safe(cfg->netns) ||
-            strcmp(cfg->netns, ".") == 0 || strcmp(cfg->netns, "..") == 0)
-            return vmc_invalid(error, cfg,
-                               "netns %s is not a valid network namespace name: use 1-64 "
-                               "characters of A-Z a-z 0-9 _ . -", q);
+        return vmc_invalid(error, cfg,
+                           "netns %s is not a valid network namespace name: use 1-64 "
+                           "characters of A-Z a-z 0-9 _ . -", q);
     }
 
     if (!vmc_validate_networks(cfg, error))
