@@ -37,7 +37,7 @@ STRATA = [
     ]),
     ("resources", [
         "vmc-lv-resources.h",
-        "vmc-lv-hostres.c", "vmc-lv-follow.c", "vmc-lv-watch.c",
+        "vmc-lv-hostres.c", "vmc-lv-follow.c", "vmc-lv-watch.c", "vmc-lv-console.c",
     ]),
     ("operations", [
         "vmc-lv-operations.h",

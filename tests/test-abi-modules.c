@@ -2,8 +2,8 @@
  * test-abi-modules.c: the core drives modules of every driver ABI, and a
  * driver outlives the _async calls made on it
  *
- * The modules (vmc-test-module.c) are built at ABI 1, 2, 3 and 4, each
- * with a table that ends where an unreadable page begins, and one of ABI 4
+ * The modules (vmc-test-module.c) are built at ABI 1, 2, 3, 4 and 5, each
+ * with a table that ends where an unreadable page begins, and one of ABI 5
  * that sets only open, close, get_uri and boot. Each call of the public
  * API is made on each, and the member it reached is read back from the
  * module: the adapter of vmc-driver-dispatch.c picks the member of the
@@ -118,6 +118,87 @@ no_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 static void
 no_serial(const char *data, gsize len, gpointer user_data)
 {
+}
+
+typedef struct {
+    GString *got;
+    guint ends;
+} ConsoleSeen;
+
+static void
+console_seen(const char *data, gsize len, gpointer user_data)
+{
+    ConsoleSeen *seen = user_data;
+
+    if (data)
+        g_string_append_len(seen->got, data, (gssize) len);
+    else
+        seen->ends++;
+}
+
+/* The console of ABI 5: open, send (the module echoes it), close; an
+ * unknown flag and a missing member are refused before the module is
+ * called. */
+static void
+check_console(Module *m, const char *name, const VmcHandle *handle)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) got = g_string_new(NULL);
+    ConsoleSeen seen = { got, 0 };
+    g_autofree char *before = g_strdup(m->last_call(m->driver));
+    guint id, other;
+
+    g_assert_cmpuint(vmc_driver_open_console(m->driver, handle, 1 << 7, console_seen, &seen,
+                                             &error), ==, 0);
+    g_assert_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+    g_assert_nonnull(strstr(error->message, "abi-vm"));
+    g_assert_nonnull(strstr(error->message, "0x80"));
+    g_assert_cmpstr(m->last_call(m->driver), ==, before);
+    g_clear_error(&error);
+
+    id = vmc_driver_open_console(m->driver, handle, VMC_CONSOLE_DEFAULT, console_seen, &seen,
+                                 &error);
+    if (m->abi < 5) {
+        g_assert_cmpuint(id, ==, 0);
+        assert_unsupported(error, name, "vmc_driver_open_console()");
+        g_assert_nonnull(strstr(error->message, "'open_console'"));
+        g_clear_error(&error);
+        g_assert_false(vmc_driver_console_send(m->driver, 1, "x", 1, &error));
+        assert_unsupported(error, name, "vmc_driver_console_send()");
+        g_assert_nonnull(strstr(error->message, "'console_send'"));
+        g_clear_error(&error);
+        vmc_driver_close_console(m->driver, 1);
+        g_assert_cmpstr(m->last_call(m->driver), ==, before);
+        return;
+    }
+    g_assert_no_error(error);
+    g_assert_cmpuint(id, !=, 0);
+    g_assert_cmpstr(m->last_call(m->driver), ==, "open_console");
+    /* Held: refused without FORCE, taken with it. */
+    g_assert_cmpuint(vmc_driver_open_console(m->driver, handle, VMC_CONSOLE_DEFAULT,
+                                             console_seen, &seen, &error), ==, 0);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_STATE_FAILED);
+    g_clear_error(&error);
+    other = vmc_driver_open_console(m->driver, handle, VMC_CONSOLE_FORCE, console_seen, &seen,
+                                    &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(other, !=, id);
+    g_assert_cmpstr(m->last_call(m->driver), ==, "open_console force");
+
+    g_assert_true(vmc_driver_console_send(m->driver, other, "ls\r\0x", 5, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(m->last_call(m->driver), ==, "console_send");
+    while (got->len < 5)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_cmpmem(got->str, got->len, "ls\r\0x", 5);
+    g_assert_cmpuint(seen.ends, ==, 0);
+    /* Nothing to send: done without the module. */
+    g_assert_true(vmc_driver_console_send(m->driver, other, NULL, 0, &error));
+    g_assert_no_error(error);
+    vmc_driver_close_console(m->driver, other);
+    g_assert_cmpstr(m->last_call(m->driver), ==, "close_console");
+    g_assert_false(vmc_driver_console_send(m->driver, other, "x", 1, &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_STATE_FAILED);
 }
 
 static void
@@ -262,13 +343,16 @@ test_abi(gconstpointer data)
     assert_unsupported(error, name, "vmc_driver_follow_serial()");
     g_clear_error(&error);
 
+    /* The members of ABI 5: missing from a module of ABI 1 to 4. */
+    check_console(&m, name, handle);
+
     g_assert_true(vmc_driver_delete(m.driver, handle, VMC_DELETE_DEFAULT, &error));
     g_assert_no_error(error);
     g_assert_cmpstr(m.last_call(m.driver), ==, "remove");
     vmc_driver_free(m.driver);
 }
 
-/* A module of ABI 4 that sets open, close, get_uri and boot only. */
+/* A module of ABI 5 that sets open, close, get_uri and boot only. */
 static void
 test_sparse(void)
 {
@@ -278,7 +362,7 @@ test_sparse(void)
     g_autoptr(GError) error = NULL;
     Module m = { 0 };
 
-    module_open(&m, "sparse", 4);
+    module_open(&m, "sparse", 5);
     g_assert_cmpstr(vmc_driver_get_uri(m.driver), ==, "test-module:///");
     g_assert_false(vmc_driver_is_local(m.driver));
     g_assert_cmpint(vmc_driver_get_accel(m.driver), ==, VMC_ACCEL_QEMU);
@@ -307,6 +391,14 @@ test_sparse(void)
     g_assert_null(vmc_driver_list(m.driver, NULL, &error));
     assert_unsupported(error, "sparse", "vmc_driver_list()");
     g_clear_error(&error);
+    g_assert_cmpuint(vmc_driver_open_console(m.driver, handle, VMC_CONSOLE_FORCE, no_serial, NULL,
+                                             &error), ==, 0);
+    assert_unsupported(error, "sparse", "vmc_driver_open_console()");
+    g_clear_error(&error);
+    g_assert_false(vmc_driver_console_send(m.driver, 1, "x", 1, &error));
+    assert_unsupported(error, "sparse", "vmc_driver_console_send()");
+    g_clear_error(&error);
+    vmc_driver_close_console(m.driver, 1);
     {
         Async a = { 0 };
 
@@ -370,7 +462,7 @@ int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    for (guint abi = 1; abi <= 4; abi++) {
+    for (guint abi = 1; abi <= 5; abi++) {
         g_autofree char *path = g_strdup_printf("/abi-modules/abi%u", abi);
 
         g_test_add_data_func(path, GUINT_TO_POINTER(abi), test_abi);

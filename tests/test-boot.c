@@ -29,6 +29,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <termios.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,8 +78,15 @@ teardown(gpointer data)
 
     if (left->listen)
         stop_remote_daemons();
-    if (left->hidden)
+    if (left->hidden) {
         stop_hidden_libvirtd();
+        /* Its QEMUs outlive it. */
+        for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++) {
+            g_autofree char *pattern = g_strdup_printf("qemu-system.*-name guest=%s,",
+                                                       left->vms[i]);
+            run_command("pkill", "-KILL", "-f", pattern, NULL);
+        }
+    }
     if (left->daemon)
         ensure_libvirtd();
     for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
@@ -1147,6 +1155,7 @@ typedef struct {
     VmcStateKind kind;
     int event;
     char *ip;
+    char *reason;
     gint64 at;
 } SeenEvent;
 
@@ -1156,6 +1165,7 @@ seen_event_free(gpointer data)
     SeenEvent *e = data;
 
     g_free(e->ip);
+    g_free(e->reason);
     g_free(e);
 }
 
@@ -1169,6 +1179,7 @@ on_watch(VmcDriver *d, const VmcEvent *event, gpointer data)
     e->kind = vmc_state_get_kind(state);
     e->event = vmc_event_get_libvirt_event(event);
     e->ip = g_strdup(vmc_state_get_ip(state));
+    e->reason = g_strdup(vmc_state_get_reason(state));
     e->at = g_get_monotonic_time();
     g_ptr_array_add(seen->events, e);
 }
@@ -1230,6 +1241,85 @@ qemu_pid(const char *name)
     if (!g_file_get_contents(path, &text, NULL, NULL))
         g_error("no pid file %s", path);
     return (GPid) g_ascii_strtoll(text, NULL, 10);
+}
+
+/* Reads @master into @seen until it holds @text; fails after @secs. */
+static void
+pty_read_until(int master, GString *seen, const char *text, guint secs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64) secs * G_USEC_PER_SEC;
+
+    while (!strstr(seen->str, text)) {
+        GPollFD fd = { master, G_IO_IN, 0 };
+        char buf[4096];
+        ssize_t n;
+
+        if (g_get_monotonic_time() > deadline)
+            g_error("the terminal never showed '%s'; it showed:\n%s", text, seen->str);
+        if (g_poll(&fd, 1, 100) <= 0)
+            continue;
+        n = read(master, buf, sizeof(buf));
+        if (n > 0)
+            g_string_append_len(seen, buf, n);
+    }
+}
+
+/* `console NAME` on a terminal: raw mode, what is typed reaches the guest
+ * (its terminal echoes it back through the console), Ctrl-] leaves with
+ * status 0 and the terminal as it was, and the VM runs on. */
+static void
+test_console_interactive(void)
+{
+    static const Leftovers left = { { "vmc-boot-tty" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-tty");
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) state = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GString) seen = g_string_new(NULL);
+    struct termios before, now;
+    const char *argv[] = { g_getenv("VMC_CLI"), "-c", uri, "console", "vmc-boot-tty", NULL };
+    gint64 deadline;
+    int master, slave, status;
+    GPid pid;
+
+    if (!isolated(&left))
+        return;
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_no_error(error);
+    state = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+    g_assert_no_error(error);
+
+    master = vmc_test_open_pty(&slave);
+    g_assert_cmpint(tcgetattr(slave, &before), ==, 0);
+    g_assert_true(g_spawn_async_with_fds(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                         vmc_test_die_with_parent, NULL, &pid, slave, slave,
+                                         slave, &error));
+    g_assert_no_error(error);
+    pty_read_until(master, seen, "escape character is ^]", 30);
+    /* Typed only once the terminal is raw: no local echo to mistake. */
+    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    do {
+        g_assert_cmpint(tcgetattr(slave, &now), ==, 0);
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(10000);
+    } while (now.c_lflag & (ICANON | ECHO));
+    g_assert_cmpint(write(master, "vmc-typed-42\r", 13), ==, 13);
+    pty_read_until(master, seen, "vmc-typed-42", 20);
+    g_assert_cmpint(write(master, "\x1d", 1), ==, 1);
+    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+    g_spawn_close_pid(pid);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+    g_assert_cmpint(tcgetattr(slave, &now), ==, 0);
+    g_assert_cmpint(now.c_lflag, ==, before.c_lflag);
+    close(slave);
+    close(master);
+
+    g_clear_pointer(&state, vmc_state_free);
+    state = vmc_driver_get_state(driver, handle, &error);
+    g_assert_no_error(error);
+    g_assert_true(vmc_state_is_running(state));
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
 }
 
 /* A watch reports Ready from the serial log, and a QEMU killed with
@@ -1814,11 +1904,11 @@ host_snapshot(const char *vm, const char *tap)
 }
 
 static void
-cli_expect(VmcTestRun *run, const char *const *args, int status)
+cli_expect_at(const char *at, VmcTestRun *run, const char *const *args, int status)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
-    for (const char *const *a = (const char *const[]) { g_getenv("VMC_CLI"), "-c", uri,
+    for (const char *const *a = (const char *const[]) { g_getenv("VMC_CLI"), "-c", at,
                                                         "--accel", "qemu", NULL };
          *a; a++)
         g_ptr_array_add(argv, (gpointer) *a);
@@ -1829,6 +1919,12 @@ cli_expect(VmcTestRun *run, const char *const *args, int status)
     if (status >= 0 && run->status != status)
         g_error("virt-vmconfig %s: status %d, not %d\nstdout:\n%s\nstderr:\n%s", args[0],
                 run->status, status, run->out, run->err);
+}
+
+static void
+cli_expect(VmcTestRun *run, const char *const *args, int status)
+{
+    cli_expect_at(uri, run, args, status);
 }
 
 /* `up` stopped at each step of the boot (VMC_DEBUG_BOOT_STOP): two
@@ -2302,7 +2398,8 @@ exercise_remote(const char *remote_uri, const char *name, guint16 restart_port)
         g_assert_null(none);
         g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
         g_assert_nonnull(strstr(error->message, absent));
-        g_assert_nonnull(strstr(error->message, "was checked on the host of"));
+        g_assert_nonnull(strstr(error->message, "does not exist on host"));
+        g_assert_nonnull(strstr(error->message, remote_uri));
         g_clear_error(&error);
         none = vmc_driver_lookup(remote, name, &error);
         g_assert_null(none);
@@ -2415,7 +2512,7 @@ hidden_child_setup(gpointer data)
         if (mount(hidden_mounts[i].from, hidden_mounts[i].to, NULL, MS_BIND, NULL) < 0)
             _exit(125);
     }
-    if (mount("tmpfs", hidden_guest_dir, "tmpfs", 0, "size=1m,mode=0755") < 0)
+    if (mount("tmpfs", hidden_guest_dir, "tmpfs", 0, "size=1m,mode=1777") < 0)
         _exit(124);
 }
 
@@ -2530,7 +2627,8 @@ test_remote_stage(void)
     handle = vmc_driver_boot(remote, cfg, &error);
     g_assert_null(handle);
     g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
-    g_assert_nonnull(strstr(error->message, "was checked on the host of"));
+    g_assert_nonnull(strstr(error->message, "does not exist on host"));
+    g_assert_nonnull(strstr(error->message, remote_uri));
     g_clear_error(&error);
 
     staged = vmc_driver_stage(remote, cfg, on_stage_progress, &first, &error);
@@ -2549,6 +2647,26 @@ test_remote_stage(void)
     ready = vmc_driver_wait_ready(remote, handle, READY_TIMEOUT_MS, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.0.2.15");
+
+    /* A file that the host's storage pool does not have is refused
+     * before anything is defined, through libvirt's storage API. */
+    {
+        g_autoptr(VmcConfig) gone = vmc_config_copy(staged);
+        g_autoptr(VmcHandle) none = NULL;
+
+        vmc_config_set_name(gone, "vmc-boot-stage-gone");
+        vmc_config_set_initramfs(gone, "/var/lib/virt-vmconfig/staged/no-such-initramfs");
+        none = vmc_driver_boot(remote, gone, &error);
+        g_assert_null(none);
+        g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+        g_assert_nonnull(strstr(error->message, "initramfs"));
+        g_assert_nonnull(strstr(error->message, "has no volume 'no-such-initramfs'"));
+        g_assert_nonnull(strstr(error->message, remote_uri));
+        g_clear_error(&error);
+        none = vmc_driver_lookup(remote, "vmc-boot-stage-gone", &error);
+        g_assert_null(none);
+        g_clear_error(&error);
+    }
 
     /* Unchanged files are not uploaded again. */
     again = vmc_driver_stage(remote, cfg, on_stage_progress, &second, &error);
@@ -2574,6 +2692,326 @@ test_remote_stage(void)
     removed = vmc_driver_gc_staged(remote, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(g_strv_length(removed), ==, 0);
+}
+
+/* A host whose files this client cannot see, reached over TCP, with a
+ * decoy on this machine at the config's serial_log path: a log that says
+ * the VM is ready at 192.0.2.1. `up --stage --wait-ready` reports the
+ * guest's real address, read from its console through libvirt; `state`,
+ * `list` and `wait` of other client processes read it from the Ready
+ * record on the host; `console` shows what the guest prints; a watch sees
+ * a QEMU killed with SIGKILL as crashed and a guest kernel panic as
+ * panicked, through libvirt's events alone. */
+static void
+test_remote_hidden(void)
+{
+    static const Leftovers left = { { "vmc-boot-hidden" }, .hidden = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-hidden");
+    g_autoptr(VmcDriver) remote = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GMainContext) context = g_main_context_new();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *remote_uri = NULL;
+    g_autofree char *kernel = guest_file("vmlinuz");
+    g_autofree char *guest_dir = g_path_get_dirname(kernel);
+    g_autofree char *log = g_build_filename(guest_dir, "vmc-boot-hidden.serial", NULL);
+    g_autofree char *config_path = work_file("vmc-boot-hidden.json");
+    g_autofree char *json = NULL;
+    g_autofree char *decoy_after = NULL;
+    Seen seen = { g_ptr_array_new_with_free_func(seen_event_free), 0 };
+    const SeenEvent *failed;
+    guint watch, mark;
+    guint16 port;
+
+    if (!isolated_within(&left, 240))
+        return;
+
+    port = free_port();
+    start_hidden_libvirtd(port);
+    remote_uri = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", port);
+
+    /* The log's directory is the guest's, which that host does not see. */
+    vmc_config_set_serial_log(cfg, log);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.panic=6");
+    json = vmc_config_to_json(cfg);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+    g_assert_true(g_file_set_contents(log, "VMRS_READY 192.0.2.1\n", -1, NULL));
+
+    {
+        g_auto(VmcTestRun) up = { 0 };
+        g_auto(VmcTestRun) state = { 0 };
+        g_auto(VmcTestRun) list = { 0 };
+        g_auto(VmcTestRun) wait = { 0 };
+        g_auto(VmcTestRun) console = { 0 };
+
+        cli_expect_at(remote_uri, &up,
+                      (const char *const[]) { "up", "--stage", "--wait-ready=60", config_path,
+                                              NULL }, 0);
+        g_assert_nonnull(strstr(up.out, "is ready at 10.0.2.15"));
+        g_assert_null(strstr(up.out, "192.0.2.1"));
+
+        /* A watch of another driver (no console of its own) on that host. */
+        remote = vmc_driver_open(remote_uri, &error);
+        g_assert_no_error(error);
+        vmc_driver_set_accel(remote, VMC_ACCEL_QEMU);
+        g_main_context_push_thread_default(context);
+        watch = vmc_driver_watch(remote, "vmc-boot-hidden", NULL, on_watch, &seen, NULL);
+        handle = vmc_driver_lookup(remote, "vmc-boot-hidden", &error);
+        g_assert_no_error(error);
+
+        /* Other client processes: the Ready record, on the host. */
+        cli_expect_at(remote_uri, &state,
+                      (const char *const[]) { "state", "--json", "vmc-boot-hidden", NULL }, 0);
+        g_assert_nonnull(strstr(state.out, "\"state\" : \"ready\""));
+        g_assert_nonnull(strstr(state.out, "\"ip\" : \"10.0.2.15\""));
+        g_assert_null(strstr(state.out, "192.0.2.1"));
+        cli_expect_at(remote_uri, &list, (const char *const[]) { "list", NULL }, 0);
+        g_assert_nonnull(strstr(list.out, "10.0.2.15"));
+        cli_expect_at(remote_uri, &wait,
+                      (const char *const[]) { "wait", "--timeout=5", "vmc-boot-hidden", NULL },
+                      0);
+        g_assert_nonnull(strstr(wait.out, "is ready at 10.0.2.15"));
+
+        /* The guest panics 6 s after it was ready: its console shows its
+         * last words, and the console ends with the VM. */
+        cli_expect_at(remote_uri, &console,
+                      (const char *const[]) { "console", "--follow", "vmc-boot-hidden", NULL },
+                      -1);
+        g_assert_nonnull(strstr(console.out, "GUEST panic=now"));
+    }
+    /* The decoy was never written to: nothing was read or written here. */
+    g_assert_true(g_file_get_contents(log, &decoy_after, NULL, NULL));
+    g_assert_cmpstr(decoy_after, ==, "VMRS_READY 192.0.2.1\n");
+
+    failed = wait_for_kind(context, &seen, VMC_STATE_FAILED, 0, 30000);
+    g_test_message("panic seen as: %s", failed->reason);
+    g_assert_nonnull(strstr(failed->reason, "panicked"));
+
+    /* Booted again (a staged config from the same files), and killed. */
+    {
+        g_autoptr(VmcConfig) staged = NULL;
+        g_autoptr(VmcHandle) again = NULL;
+        g_autoptr(VmcState) ready = NULL;
+
+        vmc_config_set_cmdline(cfg, "console=ttyS0");
+        staged = vmc_driver_stage(remote, cfg, NULL, NULL, &error);
+        g_assert_no_error(error);
+        again = vmc_driver_boot(remote, staged, &error);
+        g_assert_no_error(error);
+        ready = vmc_driver_wait_ready(remote, again, READY_TIMEOUT_MS, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.0.2.15");
+        mark = seen.events->len;
+        g_assert_cmpint(kill(qemu_pid_of("vmc-boot-hidden"), SIGKILL), ==, 0);
+        failed = wait_for_kind(context, &seen, VMC_STATE_FAILED, mark, 30000);
+        g_test_message("SIGKILL seen as: %s", failed->reason);
+        g_assert_nonnull(strstr(failed->reason, "crashed or was killed"));
+        g_assert_null(strstr(failed->reason, "panicked"));
+        g_assert_true(vmc_driver_delete(remote, again, VMC_DELETE_DEFAULT, &error));
+        g_assert_no_error(error);
+    }
+    vmc_driver_unwatch(remote, watch);
+    g_strfreev(vmc_driver_gc_staged(remote, NULL));
+    g_main_context_pop_thread_default(context);
+    g_ptr_array_unref(seen.events);
+    g_unlink(log);
+}
+
+/* The libvirtd of a remote host restarts while `up --wait-ready` waits
+ * for a guest that prints its marker 12 s after it started: the console
+ * stream ends with the daemon, the wait opens it again once the daemon is
+ * back, and Ready is reported once, with the guest's address. */
+static void
+test_remote_restart_during_wait(void)
+{
+    static const Leftovers left = { { "vmc-boot-restart" }, .hidden = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-restart");
+    g_autoptr(VmcConfig) staged = NULL;
+    g_autoptr(VmcDriver) remote = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(GSubprocess) up = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *config_path = work_file("vmc-boot-restart.json");
+    g_autofree char *json = NULL;
+    g_autofree char *remote_uri = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    gint64 deadline;
+    const char *at;
+    guint16 port;
+
+    if (!isolated_within(&left, 180))
+        return;
+    port = free_port();
+    start_hidden_libvirtd(port);
+    remote_uri = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", port);
+    remote = vmc_driver_open(remote_uri, &error);
+    g_assert_no_error(error);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.readydelay=12");
+    staged = vmc_driver_stage(remote, cfg, NULL, NULL, &error);
+    g_assert_no_error(error);
+    json = vmc_config_to_json(staged);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+
+    up = g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                          &error, g_getenv("VMC_CLI"), "-c", remote_uri, "--accel", "qemu",
+                          "up", "--wait-ready=90", config_path, NULL);
+    g_assert_no_error(error);
+    deadline = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!(handle = vmc_driver_lookup(remote, "vmc-boot-restart", NULL)) ||
+           !vmc_state_is_running(vmc_handle_get_state(handle))) {
+        g_clear_pointer(&handle, vmc_handle_free);
+        if (g_get_monotonic_time() > deadline)
+            g_error("vmc-boot-restart never ran");
+        g_usleep(100 * 1000);
+    }
+    g_usleep(G_USEC_PER_SEC);
+    stop_hidden_libvirtd();
+    start_hidden_libvirtd(port);
+
+    g_assert_true(g_subprocess_communicate_utf8(up, NULL, NULL, &out, &err, &error));
+    g_assert_no_error(error);
+    g_test_message("up: status %d\n%s%s", g_subprocess_get_exit_status(up), out, err);
+    g_assert_cmpint(g_subprocess_get_exit_status(up), ==, 0);
+    at = strstr(out, "is ready at 10.0.2.15");
+    g_assert_nonnull(at);
+    g_assert_null(strstr(at + 1, "is ready at"));
+
+    g_clear_pointer(&handle, vmc_handle_free);
+    g_clear_pointer(&remote, vmc_driver_free);
+    remote = vmc_driver_open(remote_uri, &error);
+    g_assert_no_error(error);
+    handle = vmc_driver_lookup(remote, "vmc-boot-restart", &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(vmc_state_get_ip(vmc_handle_get_state(handle)), ==, "10.0.2.15");
+    g_assert_true(vmc_driver_kill(remote, handle, &error));
+    g_assert_true(vmc_driver_delete(remote, handle, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+    g_strfreev(vmc_driver_gc_staged(remote, NULL));
+}
+
+/* In a client process before it runs: a mount namespace of its own, whose
+ * /run/virt-vmconfig (where a client keeps its boot locks) no other
+ * client sees, as on another machine. */
+static void
+own_client_run_dir(gpointer data)
+{
+    vmc_test_die_with_parent(NULL);
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        _exit(126);
+    g_mkdir_with_parents("/run/virt-vmconfig", 0755);
+    if (mount("tmpfs", "/run/virt-vmconfig", "tmpfs", 0, "size=1m,mode=0755") < 0)
+        _exit(125);
+}
+
+/* Two clients that share nothing but the host (each its own mount
+ * namespace, so no lock file of one is seen by the other) `up` one name
+ * there at once: one boots it, the other is refused, saying the VM is
+ * being booted or runs, and leaves nothing behind. */
+static void
+test_remote_race(void)
+{
+    static const Leftovers left = { { "vmc-boot-race" }, .hidden = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-race");
+    g_autofree char *config_path = work_file("vmc-boot-race.json");
+    g_autofree char *json = NULL;
+    g_autofree char *remote_uri = NULL;
+    g_autoptr(VmcDriver) remote = NULL;
+    g_autoptr(VmcConfig) staged = NULL;
+    g_autoptr(GError) error = NULL;
+    GSubprocess *clients[2];
+    g_autofree char *outs[2] = { NULL, NULL };
+    g_autofree char *errs[2] = { NULL, NULL };
+    int statuses[2], won = -1;
+    guint16 port;
+
+    if (!isolated(&left))
+        return;
+    port = free_port();
+    start_hidden_libvirtd(port);
+    remote_uri = g_strdup_printf("qemu+tcp://127.0.0.1:%u/system", port);
+    remote = vmc_driver_open(remote_uri, &error);
+    g_assert_no_error(error);
+    /* Staged once, so that both boots start from files the host has. */
+    staged = vmc_driver_stage(remote, cfg, NULL, NULL, &error);
+    g_assert_no_error(error);
+    json = vmc_config_to_json(staged);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(GSubprocessLauncher) launcher =
+            g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
+
+        g_subprocess_launcher_set_child_setup(launcher, own_client_run_dir, NULL, NULL);
+        clients[i] = g_subprocess_launcher_spawn(launcher, &error, g_getenv("VMC_CLI"), "-c",
+                                                 remote_uri, "--accel", "qemu", "up",
+                                                 config_path, NULL);
+        g_assert_no_error(error);
+    }
+    for (int i = 0; i < 2; i++) {
+        g_assert_true(g_subprocess_communicate_utf8(clients[i], NULL, NULL, &outs[i], &errs[i],
+                                                    &error));
+        g_assert_no_error(error);
+        statuses[i] = g_subprocess_get_exit_status(clients[i]);
+        g_test_message("client %d: status %d: %s%s", i, statuses[i], outs[i], errs[i]);
+        g_object_unref(clients[i]);
+        if (statuses[i] == 0)
+            won = i;
+    }
+    g_assert_cmpint(won, >=, 0);
+    g_assert_cmpint(statuses[1 - won], ==, 1);
+    g_assert_true(strstr(errs[1 - won], "is already running") ||
+                  strstr(errs[1 - won], "is being booted by another client"));
+    g_assert_nonnull(strstr(errs[1 - won], "vmc-boot-race"));
+
+    /* One boot: one running domain, which the loser left as it was. */
+    {
+        g_autoptr(VmcHandle) handle = vmc_driver_lookup(remote, "vmc-boot-race", &error);
+        g_autoptr(VmcState) ready = NULL;
+        g_auto(GStrv) removed = NULL;
+
+        g_assert_no_error(error);
+        ready = vmc_driver_wait_ready(remote, handle, READY_TIMEOUT_MS, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.0.2.15");
+        g_assert_true(vmc_driver_kill(remote, handle, &error));
+        g_assert_true(vmc_driver_delete(remote, handle, VMC_DELETE_DEFAULT, &error));
+        g_assert_no_error(error);
+        removed = vmc_driver_gc_staged(remote, &error);
+        g_assert_no_error(error);
+        g_assert_cmpuint(g_strv_length(removed), ==, 2);
+    }
+}
+
+/* On a host whose files this process sees, a serial log that an earlier
+ * boot left, marker and all, makes no VM ready: libvirt truncates it when
+ * the VM starts, and a guest that prints no marker times out. */
+static void
+test_stale_log_never_ready(void)
+{
+    static const Leftovers left = { { "vmc-boot-stale" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-stale");
+    g_autofree char *config_path = work_file("vmc-boot-stale.json");
+    g_autofree char *json = NULL;
+    g_auto(VmcTestRun) up = { 0 };
+    g_auto(VmcTestRun) state = { 0 };
+    g_auto(VmcTestRun) down = { 0 };
+
+    if (!isolated(&left))
+        return;
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.noready");
+    json = vmc_config_to_json(cfg);
+    g_assert_true(g_file_set_contents(config_path, json, -1, NULL));
+    g_assert_true(g_file_set_contents(vmc_config_get_serial_log(cfg),
+                                      "GUEST an earlier boot\nVMRS_READY 10.9.9.9\n", -1, NULL));
+    cli_expect(&up, (const char *const[]) { "up", "--wait-ready=20", config_path, NULL }, 1);
+    g_assert_nonnull(strstr(up.err, "was not ready within 20000 ms"));
+    g_assert_null(strstr(up.out, "10.9.9.9"));
+    cli_expect(&state, (const char *const[]) { "state", "vmc-boot-stale", NULL }, 0);
+    g_assert_nonnull(strstr(state.out, "running"));
+    g_assert_null(strstr(state.out, "10.9.9.9"));
+    cli_expect(&down, (const char *const[]) { "kill", "vmc-boot-stale", NULL }, 0);
 }
 
 /* ---- faults: libvirt, the disk and other processes failing under a boot ---- */
@@ -3388,6 +3826,9 @@ main(int argc, char **argv)
         g_test_add_func("/boot/remote-tcp", test_remote_tcp);
         g_test_add_func("/boot/remote-ssh", test_remote_ssh);
         g_test_add_func("/boot/remote-stage", test_remote_stage);
+        g_test_add_func("/boot/remote-hidden", test_remote_hidden);
+        g_test_add_func("/boot/remote-race", test_remote_race);
+        g_test_add_func("/boot/remote-restart-during-wait", test_remote_restart_during_wait);
         ret = g_test_run();
         g_clear_pointer(&driver, vmc_driver_free);
         if (own_dir)
@@ -3409,13 +3850,17 @@ main(int argc, char **argv)
     g_test_add_func("/boot/bridge-pair", test_bridge_pair);
     g_test_add_func("/boot/user-network", test_user_network);
     g_test_add_func("/boot/read-only-share", test_read_only_share);
-    if (!embed_root)
+    if (!embed_root) {
         g_test_add_func("/boot/interrupted-boots", test_interrupted_boots);
+        g_test_add_func("/boot/stale-log-never-ready", test_stale_log_never_ready);
+    }
     if (!embed_root) {
         g_test_add_func("/boot/network-lease", test_network_lease);
         g_test_add_func("/boot/foreign-domains", test_foreign_domains);
     }
     g_test_add_func("/boot/watch-ready-and-crash", test_watch_ready_and_crash);
+    if (!embed_root)
+        g_test_add_func("/boot/console-interactive", test_console_interactive);
     g_test_add_func("/boot/cli-run", test_cli_run);
     if (!embed_root) {
         g_test_add_func("/boot/daemon-restart", test_daemon_restart);

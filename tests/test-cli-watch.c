@@ -596,10 +596,13 @@ vm_json_state(const char *text, const char *name, const char *uuid)
     return g_strdup(json_object_get_string_member(obj, "state"));
 }
 
-/* `console NAME` follows what the VM prints from when it attached,
- * `--since-boot` from the boot on; both end by themselves, status 0, when
- * the VM stops. A stopped VM's console is refused. Along the way, the
- * JSON of up, state, down and delete. */
+/* `console NAME` shows what the VM prints from when it attached,
+ * `--since-boot` from the boot on. One client holds the console at a
+ * time: a second one is refused, saying --force, and takes it over with
+ * it; the first one's console then ends with the VM running (status 1).
+ * A console ends by itself, status 0, when the VM stops; a stopped VM's
+ * console is refused. Along the way, the JSON of up, state, down and
+ * delete. */
 static void
 test_console(void)
 {
@@ -614,6 +617,7 @@ test_console(void)
     g_autoptr(Proc) from_now = NULL;
     g_autoptr(JsonParser) parser = json_parser_new();
     g_auto(VmcTestRun) up_json = { 0 };
+    g_auto(VmcTestRun) held = { 0 };
     g_auto(VmcTestRun) stopped = { 0 };
     g_auto(VmcTestRun) missing = { 0 };
     JsonObject *obj;
@@ -645,25 +649,29 @@ test_console(void)
     proc_read(since_boot, out_has, "VMRS_READY 10.0.2.15", COMMAND_SECS);
     g_assert_true(g_str_has_prefix(since_boot->out->str, "GUEST cmdline=") ||
                   strstr(since_boot->out->str, "\nGUEST cmdline="));
-    from_now = proc_spawn((const char *const[]) { "console", name, NULL });
+    run_cli(&held, COMMAND_SECS, "console", name, "--follow");
+    g_assert_cmpint(held.status, ==, 1);
+    g_assert_nonnull(strstr(held.err, "--force"));
+    from_now = proc_spawn((const char *const[]) { "console", name, "--force", NULL });
     proc_read(from_now, err_has, "follows", COMMAND_SECS);
+    proc_read(since_boot, NULL, NULL, COMMAND_SECS);
+    wait_status = vmc_test_reap(since_boot->pid, g_get_monotonic_time() + COMMAND_SECS *
+                                G_USEC_PER_SEC, since_boot->what);
+    g_assert_true(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 1);
+    g_assert_nonnull(strstr(since_boot->err->str, "ended"));
 
-    /* The guest says when it gets the power button: both see that. */
+    /* The guest says when it gets the power button. */
     out = cli(COMMAND_SECS, "down", name, "--timeout", "30", "--json");
     state = vm_json_state(out, name, uuid);
     g_assert_cmpstr(state, ==, "stopped");
-    proc_read(since_boot, NULL, NULL, COMMAND_SECS);
     proc_read(from_now, NULL, NULL, COMMAND_SECS);
     g_printerr("# console printed:\n%s# console --since-boot printed:\n%s", from_now->out->str,
                since_boot->out->str);
-    wait_status = vmc_test_reap(since_boot->pid, g_get_monotonic_time() + COMMAND_SECS *
-                                G_USEC_PER_SEC, since_boot->what);
-    g_assert_true(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
     wait_status = vmc_test_reap(from_now->pid, g_get_monotonic_time() + COMMAND_SECS *
                                 G_USEC_PER_SEC, from_now->what);
     g_assert_true(WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0);
-    g_assert_nonnull(strstr(since_boot->out->str, "GUEST acpi=power-button"));
     g_assert_nonnull(strstr(from_now->out->str, "GUEST acpi=power-button"));
+    g_assert_nonnull(strstr(from_now->err->str, "ended"));
     /* What was printed before it came is not shown again. */
     g_assert_null(strstr(from_now->out->str, "GUEST cmdline="));
     g_assert_null(strstr(from_now->out->str, "VMRS_READY"));

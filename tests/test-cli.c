@@ -4,7 +4,11 @@
 #include "vmc-test.h"
 
 #include <json-glib/json-glib.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 
 static void
@@ -27,6 +31,34 @@ run_cli(VmcTestRun *run, const char *first, ...)
     g_assert_no_error(error);
     g_assert_true(WIFEXITED(wait_status));
     run->status = WEXITSTATUS(wait_status);
+}
+
+/* libvirt's test driver has no guest: a serial log at the config's path
+ * that says VMRS_READY (what an earlier run left there) makes no VM
+ * ready; `up --wait-ready` times out saying so (status 1). */
+static void
+test_test_driver_never_ready_from_file(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmc-cli-ready-XXXXXX", NULL);
+    g_autofree char *kernel = g_build_filename(dir, "vmlinuz", NULL);
+    g_autofree char *log = g_build_filename(dir, "hello.serial", NULL);
+    g_autofree char *config = g_build_filename(dir, "hello.json", NULL);
+    g_autofree char *json = g_strdup_printf("{\"name\": \"hello\", \"kernel\": \"%s\", "
+                                            "\"initramfs\": \"%s\", "
+                                            "\"serial_log\": \"%s\", \"cpus\": 1, "
+                                            "\"memory_mb\": 128}", kernel, kernel, log);
+    g_auto(VmcTestRun) up = { 0 };
+
+    g_assert_true(g_file_set_contents(kernel, "", 0, NULL));
+    g_assert_true(g_file_set_contents(log, "VMRS_READY 10.0.2.15\n", -1, NULL));
+    g_assert_true(g_file_set_contents(config, json, -1, NULL));
+    run_cli(&up, "-c", "test:///default", "up", "--wait-ready=2", config, NULL);
+    if (up.status != 1)
+        g_error("up: status %d: %s%s", up.status, up.out, up.err);
+    g_assert_null(strstr(up.out, "is ready at"));
+    g_assert_nonnull(strstr(up.err, "VM 'hello' was not ready within 2000 ms"));
+    g_assert_nonnull(strstr(up.err, "test driver"));
+    vmc_test_rm_rf(dir);
 }
 
 static void
@@ -361,9 +393,9 @@ test_json_everywhere(void)
 {
     static const char *const with_json[] = {
         "validate", "xml", "import", "up", "wait", "down", "kill", "pause", "resume", "state",
-        "list", "export", "gc", "adopt", "watch", "delete", "check-host",
+        "list", "export", "gc", "adopt", "watch", "delete", "check-host", "console",
     };
-    static const char *const streams[] = { "run", "console" };
+    static const char *const streams[] = { "run" };
 
     for (gsize i = 0; i < G_N_ELEMENTS(with_json); i++) {
         g_auto(VmcTestRun) help = { 0 };
@@ -382,6 +414,176 @@ test_json_everywhere(void)
     }
 }
 
+/* A host of libvirt's test driver (in the process of each command) with
+ * one VM of ours, running: web-1 of examples/full-vm.json, its serial log
+ * @serial_log. Returns the URI; the node file is in @dir. */
+static char *
+console_host(const char *dir, const char *serial_log)
+{
+    g_autofree char *example = g_build_filename(g_getenv("VMC_EXAMPLES_DIR"), "full-vm.json", NULL);
+    g_autofree char *node = g_build_filename(dir, "node.xml", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr(VmcConfig) cfg = vmc_config_load_file(example, NULL);
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+
+    g_assert_nonnull(cfg);
+    vmc_config_set_serial_log(cfg, serial_log);
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    vmc_render_options_set_remote_paths(opts, TRUE);
+    xml = vmc_config_to_domain_xml(cfg, opts, &error);
+    g_assert_no_error(error);
+    text = g_strdup_printf("<node>\n%s</node>\n", xml);
+    g_assert_true(g_file_set_contents(node, text, -1, NULL));
+    return g_strdup_printf("test://%s", node);
+}
+
+static void
+test_console_errors(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmc-cli-XXXXXX", NULL);
+    g_autofree char *missing_log = g_build_filename(dir, "no-such-dir", "web-1.serial", NULL);
+    g_autofree char *uri = console_host(dir, missing_log);
+    g_auto(VmcTestRun) none = { 0 };
+    g_auto(VmcTestRun) bad_option = { 0 };
+    g_auto(VmcTestRun) unknown = { 0 };
+    g_auto(VmcTestRun) foreign = { 0 };
+    g_auto(VmcTestRun) combo = { 0 };
+    g_auto(VmcTestRun) ours = { 0 };
+    g_auto(VmcTestRun) ours_json = { 0 };
+    g_autoptr(JsonObject) err = NULL;
+
+    run_cli(&none, "console", NULL);
+    g_assert_cmpint(none.status, ==, 2);
+    g_assert_nonnull(strstr(none.err, "console: name one NAME"));
+    run_cli(&bad_option, "console", "--frob", "web-1", NULL);
+    g_assert_cmpint(bad_option.status, ==, 2);
+    g_assert_nonnull(strstr(bad_option.err, "--frob"));
+
+    run_cli(&unknown, "-c", "test:///default", "console", "no-such-vm", NULL);
+    g_assert_cmpint(unknown.status, ==, 4);
+    g_assert_true(g_str_has_prefix(unknown.err, "virt-vmconfig: VM 'no-such-vm' not found"));
+    run_cli(&foreign, "-c", "test:///default", "console", "test", "--follow", NULL);
+    g_assert_cmpint(foreign.status, ==, 4);
+    g_assert_nonnull(strstr(foreign.err, "VM 'test' not found"));
+    /* --since-boot and --json go together (the test driver is local). */
+    run_cli(&combo, "-c", "test:///default", "console", "--since-boot", "--json", "--force",
+            "no-such-vm", NULL);
+    g_assert_cmpint(combo.status, ==, 4);
+    g_assert_cmpstr(combo.out, ==, "");
+    err = parse_json_error(&combo, "NOT_FOUND");
+    g_assert_nonnull(strstr(json_object_get_string_member(err, "message"), "no-such-vm"));
+
+    /* A VM of ours that the test driver runs: it has no console, and its
+     * serial log cannot be read. The command says so, naming the VM, and
+     * does not hang. */
+    vmc_test_spawn(&ours, FALSE, 10,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", uri, "console", "web-1",
+                                           NULL });
+    g_assert_cmpint(ours.status, !=, 0);
+    g_assert_cmpstr(ours.out, ==, "");
+    g_assert_nonnull(strstr(ours.err, "web-1"));
+    vmc_test_spawn(&ours_json, FALSE, 10,
+                   (const char *const[]) { g_getenv("VMC_CLI"), "-c", uri, "console", "web-1",
+                                           "--json", "--since-boot", NULL });
+    g_assert_cmpint(ours_json.status, !=, 0);
+    g_assert_cmpstr(ours_json.out, ==, "");
+    {
+        g_autoptr(JsonObject) root = parse_json_doc(ours_json.err);
+        JsonObject *error = json_object_get_object_member(root, "error");
+
+        g_assert_nonnull(error);
+        g_assert_nonnull(strstr(json_object_get_string_member(error, "message"), "web-1"));
+    }
+    vmc_test_rm_rf(dir);
+}
+
+/* Reads @fds into @bufs until stdout has @want_out and stderr @want_err
+ * (NULL: until both end), failing the test past @deadline. */
+static void
+pump(int fds[2], GString *bufs[2], const char *want_out, const char *want_err, gint64 deadline)
+{
+    for (;;) {
+        GPollFD poll_fds[2] = { { fds[0], G_IO_IN | G_IO_HUP | G_IO_ERR, 0 },
+                                { fds[1], G_IO_IN | G_IO_HUP | G_IO_ERR, 0 } };
+        gint64 left = deadline - g_get_monotonic_time();
+
+        if (want_out && strstr(bufs[0]->str, want_out) && strstr(bufs[1]->str, want_err))
+            return;
+        if (!want_out && fds[0] < 0 && fds[1] < 0)
+            return;
+        if (left <= 0)
+            g_error("console: no '%s' in time; stdout:\n%s\nstderr:\n%s",
+                    want_out ? want_out : "(end)", bufs[0]->str, bufs[1]->str);
+        if (g_poll(poll_fds, 2, (gint) MAX(left / 1000, 1)) <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (poll_fds[i].revents && !vmc_test_drain(fds[i], bufs[i])) {
+                if (want_out)
+                    g_error("console ended early; stdout:\n%s\nstderr:\n%s", bufs[0]->str,
+                            bufs[1]->str);
+                close(fds[i]);
+                fds[i] = -1;
+            }
+        }
+    }
+}
+
+/* Output only (no terminal here), --json and --since-boot: the log so far,
+ * then what the VM prints, one object a line; SIGTERM leaves (status 0).
+ * The test driver has no console: this is the serial log followed
+ * instead. */
+static void
+test_console_follow(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmc-cli-XXXXXX", NULL);
+    g_autofree char *log = g_build_filename(dir, "web-1.serial", NULL);
+    g_autofree char *uri = console_host(dir, log);
+    const char *argv[] = { g_getenv("VMC_CLI"), "-c", uri, "console", "web-1", "--json",
+                           "--since-boot", NULL };
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GString) err = g_string_new(NULL);
+    g_autoptr(GString) text = g_string_new(NULL);
+    GString *bufs[2] = { out, err };
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) lines = NULL;
+    int fds[2] = { -1, -1 };
+    int wait_status;
+    FILE *f;
+    GPid pid;
+
+    g_assert_true(g_file_set_contents(log, "booted \xc3", -1, NULL));
+    g_assert_true(g_spawn_async_with_pipes(NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                           vmc_test_die_with_parent, NULL, &pid, NULL, &fds[0],
+                                           &fds[1], &error));
+    g_assert_no_error(error);
+    pump(fds, bufs, "booted", "console of VM 'web-1' follows", deadline);
+    /* The rest of a character cut at the end of a chunk, and a byte that
+     * is no UTF-8. */
+    f = fopen(log, "ae");
+    g_assert_nonnull(f);
+    g_assert_cmpint(fputs("\xa9 later \xff\n", f), >=, 0);
+    g_assert_cmpint(fclose(f), ==, 0);
+    pump(fds, bufs, "later", "", deadline);
+    kill(pid, SIGTERM);
+    pump(fds, bufs, NULL, NULL, deadline);
+    wait_status = vmc_test_reap(pid, deadline, "console");
+    g_assert_true(WIFEXITED(wait_status));
+    g_assert_cmpint(WEXITSTATUS(wait_status), ==, 0);
+
+    lines = g_strsplit(g_strchomp(out->str), "\n", -1);
+    for (guint i = 0; lines[i]; i++) {
+        g_autoptr(JsonObject) doc = parse_json_doc(lines[i]);
+
+        g_assert_cmpstr(json_object_get_string_member(doc, "name"), ==, "web-1");
+        g_string_append(text, json_object_get_string_member(doc, "output"));
+    }
+    g_assert_cmpstr(text->str, ==, "booted \xc3\xa9 later \xef\xbf\xbd\n");
+    vmc_test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -398,5 +600,9 @@ main(int argc, char **argv)
     g_test_add_func("/cli/json-errors", test_json_errors);
     g_test_add_func("/cli/json-output", test_json_output);
     g_test_add_func("/cli/json-everywhere", test_json_everywhere);
+    g_test_add_func("/cli/console-errors", test_console_errors);
+    g_test_add_func("/cli/console-follow", test_console_follow);
+    g_test_add_func("/cli/test-driver-never-ready-from-file",
+                    test_test_driver_never_ready_from_file);
     return g_test_run();
 }

@@ -43,12 +43,21 @@ if [ "$(wc -l <<<"$got")" -eq 1 ]; then echo "ok $n 'st' is state only"; else
     echo "not ok $n 'st' gave: $got"; failed=1; fi
 
 got=$(complete_words virt-vmconfig "")
-for c in validate xml import up run wait down kill pause resume state list export gc adopt watch delete check-host; do
+for c in validate xml import up run wait console down kill pause resume state list export gc adopt \
+    watch delete check-host; do
     check "every command is offered: $c" "$got" "$c"
 done
 got=$(complete_words virt-vmconfig up --)
 check "options of up: --wait-ready" "$got" --wait-ready
 check "options of up: --stage" "$got" --stage
+got=$(complete_words virt-vmconfig console --)
+for o in --force --follow --json --since-boot; do
+    check "options of console: $o" "$got" "$o"
+done
+got=$(complete_words virt-vmconfig -c test:///default console "")
+n=$((n + 1))
+if [ -z "$got" ]; then echo "ok $n console completes VM names: none of ours"; else
+    echo "not ok $n console NAME on test:///default: $got"; failed=1; fi
 got=$(complete_words virt-vmconfig --accel "")
 check "--accel takes kvm" "$got" kvm
 check "--accel takes qemu" "$got" qemu

@@ -1481,48 +1481,78 @@ write_empty(const char *path)
 
 /* ---- what review found, fixed ---------------------------------------------- */
 
-static void
-append_log(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "a");
 
-    g_assert_nonnull(f);
-    fputs(text, f);
-    fclose(f);
+/* What a client that saw the guest's marker writes: the Ready record in
+ * the live metadata, of the boot @boot (0: the domain's own). Written here
+ * as raw text, as another program would. */
+static void
+write_ready_record(const char *name, const char *ip, unsigned int boot)
+{
+    virDomainPtr dom = virDomainLookupByName(test_conn, name);
+    g_autofree char *xml = NULL;
+
+    g_assert_nonnull(dom);
+    xml = g_strdup_printf("<ready ip='%s' boot='%u'/>", ip, boot ? boot : virDomainGetID(dom));
+    g_assert_cmpint(virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, "vmcr",
+                                         "https://virt-vmconfig.dev/xmlns/ready/1",
+                                         VIR_DOMAIN_AFFECT_LIVE), ==, 0);
+    virDomainFree(dom);
 }
 
-/* state reads only what the log gained since it last looked, and still
- * sees a marker completed over two reads and a log that started over. */
+/* The test driver's VMs print nothing: a marker in a file at the serial
+ * log's path never makes one ready (it is no guest's). The Ready record
+ * of this boot does; one of another boot, or with an address that does
+ * not parse, does not; and a new boot starts with none. */
 static void
-test_ready_from_log(void)
+test_ready_from_record(void)
 {
     g_autoptr(VmcDriver) driver = open_driver();
     g_autoptr(VmcConfig) cfg = make_config("drv-ready-log", "ns-fixes");
     g_autoptr(VmcHandle) handle = boot_ok(driver, cfg);
+    g_autoptr(VmcHandle) again = NULL;
     const char *log = vmc_config_get_serial_log(cfg);
     g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GPtrArray) listed = NULL;
+    g_autoptr(GError) error = NULL;
 
-    g_assert_true(g_file_set_contents(log, "booting\n", -1, NULL));
+    g_assert_true(g_file_set_contents(log, "VMRS_READY 192.0.2.1\n", -1, NULL));
     assert_state(driver, handle, VMC_STATE_RUNNING);
-    append_log(log, "some console output\nVMRS_READY 10.1.2.3");
-    /* No newline yet: no marker. */
+    ready = vmc_driver_wait_ready(driver, handle, 600, &error);
+    g_assert_null(ready);
+    assert_vm_error(error, VMC_ERROR_STATE_FAILED, "drv-ready-log", "Ready record");
+    g_clear_error(&error);
+
+    write_ready_record("drv-ready-log", "10.1.2.3", 999);
     assert_state(driver, handle, VMC_STATE_RUNNING);
-    append_log(log, "\nmore output\n");
+    write_ready_record("drv-ready-log", "10.1.2.300", 0);
+    assert_state(driver, handle, VMC_STATE_RUNNING);
+    write_ready_record("drv-ready-log", "10.1.2.3", 0);
     ready = vmc_driver_get_state(driver, handle, NULL);
     assert_kind(vmc_state_get_kind(ready), VMC_STATE_READY);
     g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.1.2.3");
-    append_log(log, "VMRS_READY 10.9.9.9\n");
     g_clear_pointer(&ready, vmc_state_free);
-    ready = vmc_driver_get_state(driver, handle, NULL);
+    listed = list_ok(driver, "ns-fixes");
+    g_assert_cmpuint(listed->len, ==, 1);
+    assert_kind(vmc_state_get_kind(vmc_handle_get_state(g_ptr_array_index(listed, 0))),
+                VMC_STATE_READY);
+    g_assert_cmpstr(vmc_state_get_ip(vmc_handle_get_state(g_ptr_array_index(listed, 0))), ==,
+                    "10.1.2.3");
+    ready = vmc_driver_wait_ready(driver, handle, 600, &error);
+    g_assert_no_error(error);
     g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.1.2.3");
-
-    /* Truncated, as a new start does: read again from its start. */
-    g_assert_true(g_file_set_contents(log, "x\n", -1, NULL));
-    assert_state(driver, handle, VMC_STATE_RUNNING);
-    append_log(log, "VMRS_READY 10.4.4.4\n");
     g_clear_pointer(&ready, vmc_state_free);
-    ready = vmc_driver_get_state(driver, handle, NULL);
-    g_assert_cmpstr(vmc_state_get_ip(ready), ==, "10.4.4.4");
+
+    /* A ready VM runs: it can be paused and resumed (and is ready again). */
+    ASSERT_OK(vmc_driver_pause, driver, handle);
+    assert_state(driver, handle, VMC_STATE_PAUSED);
+    ASSERT_OK(vmc_driver_resume, driver, handle);
+    assert_state(driver, handle, VMC_STATE_READY);
+    ASSERT_OK(vmc_driver_resume, driver, handle);
+
+    /* Live metadata dies with the boot. */
+    ASSERT_OK(vmc_driver_kill, driver, handle);
+    again = boot_ok(driver, cfg);
+    assert_state(driver, again, VMC_STATE_RUNNING);
 
     purge_domain("drv-ready-log");
 }
@@ -2108,7 +2138,7 @@ test_async_lifecycle(void)
     g_assert_no_error(error);
     assert_state(driver, handle, VMC_STATE_RUNNING);
 
-    append_log(vmc_config_get_serial_log(cfg), "VMRS_READY 10.7.7.7\n");
+    write_ready_record(vmc_config_get_name(cfg), "10.7.7.7", 0);
     async_call_init(&call, context);
     vmc_driver_wait_ready_async(driver, handle, WAIT_TIMEOUT_MS, NULL, async_done, &call);
     {
@@ -2350,7 +2380,11 @@ test_async_cancelled_before(void)
     ASSERT_OK(vmc_driver_resume, driver, handle);
 #undef CANCELLED_OK_CALL
 
-    append_log(vmc_config_get_serial_log(cfg), "VMRS_READY 10.7.7.8\n");
+    /* Ready, as another client recorded it: a cancelled wait still fails. */
+    write_ready_record(vmc_config_get_name(cfg), "10.7.7.8", 0);
+    g_free(xml_before);
+    xml_before = domain_xml("drv-async-cancel", 0);
+
     async_call_init(&call, context);
     vmc_driver_wait_ready_async(driver, handle, WAIT_TIMEOUT_MS, cancellable, async_done, &call);
     {
@@ -2555,7 +2589,7 @@ main(int argc, char **argv)
     g_test_add_func("/driver/watch/unwatch-in-callback", test_watch_unwatch_in_callback);
     g_test_add_func("/driver/watch/default-context", test_watch_default_context);
     g_test_add_func("/driver/errors/undefined-behind-back", test_undefined_behind_back);
-    g_test_add_func("/driver/fixes/ready-from-log", test_ready_from_log);
+    g_test_add_func("/driver/fixes/ready-from-record", test_ready_from_record);
     g_test_add_func("/driver/fixes/follow-serial-threads", test_follow_serial_threads);
     g_test_add_func("/driver/fixes/boot-lock-removed", test_boot_lock_removed);
     g_test_add_func("/driver/fixes/process-state-untouched", test_process_state_untouched);

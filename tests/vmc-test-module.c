@@ -8,8 +8,10 @@
  * reads one byte past the table of the module's version crashes. Its VMs
  * live in memory. Every member records its own name, which the test reads
  * with vmc_test_module_last_call(), so that it sees which member each call
- * of the core reached. TEST_MODULE_SPARSE builds a module of the current
- * ABI that sets only open, close, get_uri and boot.
+ * of the core reached. From ABI 5 on its console echoes what is sent to
+ * it, from an idle source on the opener's thread-default main context.
+ * TEST_MODULE_SPARSE builds a module of the current ABI that sets only
+ * open, close, get_uri and boot.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -32,6 +34,11 @@ typedef struct {
     GHashTable *vms;       /* name -> VmcStateKind */
     gboolean hold;         /* wait_until_ready waits for vmc_test_module_release() */
     gboolean waiting;      /* a held wait is under way */
+    guint console;         /* the open console's id, or 0 */
+    guint consoles;        /* how many were opened */
+    VmcConsoleFunc console_func;
+    gpointer console_data;
+    GMainContext *console_context;
 } TestDriver;
 
 static gint test_closed;
@@ -95,6 +102,8 @@ test_close(VmcDriver *driver)
     TestDriver *d = (TestDriver *) driver;
 
     g_hash_table_unref(d->vms);
+    if (d->console_context)
+        g_main_context_unref(d->console_context);
     g_free(d->uri);
     g_mutex_clear(&d->lock);
     g_cond_clear(&d->cond);
@@ -369,6 +378,91 @@ test_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_
     return cancelled(cancellable, error) ? NULL : ready();
 }
 #endif
+
+#if TEST_MODULE_ABI >= 5
+static guint
+test_open_console(VmcDriver *driver, const VmcHandle *handle, VmcConsoleFlags flags,
+                  VmcConsoleFunc func, gpointer user_data, GError **error)
+{
+    TestDriver *d = (TestDriver *) driver;
+
+    called(driver, flags & VMC_CONSOLE_FORCE ? "open_console force" : "open_console");
+    if (d->console && !(flags & VMC_CONSOLE_FORCE)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_STATE_FAILED,
+                    "the console of VM '%s' is held by another client",
+                    vmc_handle_get_name(handle));
+        return 0;
+    }
+    if (d->console_context)
+        g_main_context_unref(d->console_context);
+    d->console = ++d->consoles;
+    d->console_func = func;
+    d->console_data = user_data;
+    d->console_context = g_main_context_ref_thread_default();
+    return d->console;
+}
+
+typedef struct {
+    TestDriver *driver;
+    guint console;
+    GBytes *bytes;
+} TestEcho;
+
+static void
+test_echo_free(gpointer data)
+{
+    TestEcho *echo = data;
+
+    g_bytes_unref(echo->bytes);
+    g_free(echo);
+}
+
+static gboolean
+test_echo(gpointer data)
+{
+    TestEcho *echo = data;
+    gsize len;
+    const char *bytes = g_bytes_get_data(echo->bytes, &len);
+
+    if (echo->driver->console == echo->console)
+        echo->driver->console_func(bytes, len, echo->driver->console_data);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean
+test_console_send(VmcDriver *driver, guint id, const char *data, gsize len, GError **error)
+{
+    TestDriver *d = (TestDriver *) driver;
+    TestEcho *echo;
+    g_autoptr(GSource) idle = NULL;
+
+    called(driver, "console_send");
+    if (id != d->console) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_STATE_FAILED, "no console %u", id);
+        return FALSE;
+    }
+    echo = g_new0(TestEcho, 1);
+    echo->driver = d;
+    echo->console = id;
+    echo->bytes = g_bytes_new(data, len);
+    idle = g_idle_source_new();
+    g_source_set_callback(idle, test_echo, echo, test_echo_free);
+    g_source_attach(idle, d->console_context);
+    return TRUE;
+}
+
+static void
+test_close_console(VmcDriver *driver, guint id)
+{
+    TestDriver *d = (TestDriver *) driver;
+
+    called(driver, "close_console");
+    if (id == d->console) {
+        d->console = 0;
+        g_clear_pointer(&d->console_context, g_main_context_unref);
+    }
+}
+#endif
 #endif /* !TEST_MODULE_SPARSE */
 
 static const VmcDriverOps test_ops = {
@@ -407,6 +501,11 @@ static const VmcDriverOps test_ops = {
 #if TEST_MODULE_ABI >= 4
     .wait_until_ready = test_wait_until_ready,
 #endif
+#if TEST_MODULE_ABI >= 5
+    .open_console = test_open_console,
+    .console_send = test_console_send,
+    .close_console = test_close_console,
+#endif
 #endif /* !TEST_MODULE_SPARSE */
 };
 
@@ -435,6 +534,8 @@ table_size(guint abi)
         return offsetof(VmcDriverOps, boot_cancellable);
     case 3:
         return offsetof(VmcDriverOps, wait_until_ready);
+    case 4:
+        return offsetof(VmcDriverOps, open_console);
     default:
         return sizeof(VmcDriverOps);
     }

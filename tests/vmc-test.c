@@ -459,8 +459,8 @@ vmc_test_reap(GPid pid, gint64 deadline, const char *what)
 
 /* Opens a pseudo-terminal, 200 columns wide; returns the master, and the
  * other side in @slave. */
-static int
-open_pty(int *slave)
+int
+vmc_test_open_pty(int *slave)
 {
     struct winsize ws = { .ws_row = 50, .ws_col = 200 };
     int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -487,7 +487,7 @@ vmc_test_spawn(VmcTestRun *run, gboolean tty, guint secs, const char *const *arg
     GPid pid;
 
     if (tty)
-        err_fd = open_pty(&slave);
+        err_fd = vmc_test_open_pty(&slave);
     if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL,
                                           G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
                                           vmc_test_die_with_parent, NULL, -1, -1, slave, NULL,

@@ -136,6 +136,8 @@ int vmc_test_reap(GPid pid, gint64 deadline, const char *what);
  * killed and the test fails with what it printed; so does a command
  * killed by a signal. */
 void vmc_test_spawn(VmcTestRun *run, gboolean tty, guint secs, const char *const *argv);
+/* A pseudo-terminal (50 rows, 200 columns): its master, and *@slave. */
+int vmc_test_open_pty(int *slave);
 
 /* ---- isolation ---- */
 

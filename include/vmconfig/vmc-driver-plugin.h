@@ -33,7 +33,7 @@ G_BEGIN_DECLS
  * version from 1 on, and reads no member past the end of the module's own
  * version of the table: see #VmcDriverOps for what it calls on each.
  */
-#define VMC_DRIVER_ABI_VERSION 4
+#define VMC_DRIVER_ABI_VERSION 5
 
 /**
  * VmcWaitFlags:
@@ -114,6 +114,9 @@ typedef struct {
  * @wait_until_ready: the one wait of ABI 4: vmc_driver_wait_ready(),
  *   vmc_driver_wait_ready_full() and vmc_driver_wait_ready_async() all
  *   call it, with @flags %VMC_WAIT_DEFAULT (ABI 4)
+ * @open_console: as vmc_driver_open_console() (ABI 5)
+ * @console_send: as vmc_driver_console_send() (ABI 5)
+ * @close_console: as vmc_driver_close_console() (ABI 5)
  *
  * The seed's VmDriver trait as a C ABI: what a driver module does, with
  * the semantics, ownership and error codes of the vmc_driver_* call each
@@ -208,6 +211,13 @@ struct _VmcDriverOps {
                                   VmcWaitFlags flags, VmcWaitProgressFunc progress,
                                   gpointer user_data, GCancellable *cancellable,
                                   GError **error);
+
+    /* ABI 5 */
+    guint (*open_console)(VmcDriver *driver, const VmcHandle *handle, VmcConsoleFlags flags,
+                          VmcConsoleFunc func, gpointer user_data, GError **error);
+    gboolean (*console_send)(VmcDriver *driver, guint id, const char *data, gsize len,
+                             GError **error);
+    void (*close_console)(VmcDriver *driver, guint id);
 };
 
 /**

@@ -284,6 +284,46 @@ guint vmc_driver_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSe
                                gpointer user_data, GError **error);
 void vmc_driver_unfollow_serial(VmcDriver *driver, guint id);
 
+/**
+ * VmcConsoleFlags:
+ * @VMC_CONSOLE_DEFAULT: fail when another client holds the console.
+ * @VMC_CONSOLE_FORCE: take the console from another client that holds it;
+ *   that client's console ends.
+ *
+ * Flags of vmc_driver_open_console(). A flag the library does not know
+ * fails the call with %G_IO_ERROR_NOT_SUPPORTED, so that a later flag is
+ * never silently ignored.
+ *
+ * Since: 0.1
+ */
+typedef enum {
+    VMC_CONSOLE_DEFAULT = 0,
+    VMC_CONSOLE_FORCE = 1 << 0,
+} VmcConsoleFlags;
+
+/**
+ * VmcConsoleFunc:
+ * @data: (nullable): bytes the guest wrote on its serial console, or %NULL
+ *   when the console ended
+ * @len: their number; 0 when the console ended
+ * @user_data: the data given to vmc_driver_open_console()
+ *
+ * Called on the thread-default main context of the thread that opened the
+ * console, with the guest's serial output as it arrives; once with @data
+ * %NULL and @len 0 when the console ended (the VM stopped, another client
+ * took the console with %VMC_CONSOLE_FORCE, or the connection was lost),
+ * and never again after that.
+ *
+ * Since: 0.1
+ */
+typedef void (*VmcConsoleFunc)(const char *data, gsize len, gpointer user_data);
+
+guint vmc_driver_open_console(VmcDriver *driver, const VmcHandle *handle, VmcConsoleFlags flags,
+                              VmcConsoleFunc func, gpointer user_data, GError **error);
+gboolean vmc_driver_console_send(VmcDriver *driver, guint id, const char *data, gsize len,
+                                 GError **error);
+void vmc_driver_close_console(VmcDriver *driver, guint id);
+
 guint vmc_driver_watch(VmcDriver *driver, const char *name, const char *ns, VmcWatchFunc func,
                        gpointer user_data, GDestroyNotify destroy);
 void vmc_driver_unwatch(VmcDriver *driver, guint id);

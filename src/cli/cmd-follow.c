@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 typedef struct {
@@ -227,13 +228,121 @@ vmc_watch_on_signal(gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+/* Ctrl-]: leaves an interactive console, as in `virsh console`. */
+#define VMC_CONSOLE_ESCAPE 0x1d
+
 typedef struct {
+    VmcDriver *driver;
+    const char *name;
     GMainLoop *loop;
-    guint64 skip;      /* bytes of this boot's log not to print (printed before we came) */
-    guint64 seen;      /* bytes of this boot's log delivered so far */
-    gboolean failed;   /* stdout went away */
+    gboolean json;         /* --json: one object per chunk */
+    gboolean interactive;  /* stdin goes to the guest */
+    guint id;              /* the console, or 0 when the serial log is followed instead */
+    guint64 skip;          /* follow: bytes of this boot's log not to print (printed before) */
+    guint64 seen;          /* follow: bytes of this boot's log delivered so far */
+    GByteArray *cut;       /* --json: a UTF-8 character that the next chunk completes */
+    gboolean failed;       /* stdout went away */
+    gboolean ended;        /* the console ended */
+    gboolean stopped;      /* the VM stopped */
+    gboolean detached;     /* Ctrl-], or the terminal went away */
+    GError *send_error;    /* what was typed could not be sent */
+    guint grace;           /* after the VM stopped: time for the console's last bytes */
+    guint input;           /* the source on stdin */
+    struct termios saved;  /* the terminal as it was */
+    gboolean raw;          /* the terminal is in raw mode */
 } VmcConsole;
 
+/* How many bytes at the end of @data begin a UTF-8 character that they do
+ * not complete (0 to 3). */
+static gsize
+vmc_utf8_cut_length(const guchar *data, gsize len)
+{
+    for (gsize back = 1; back <= MIN(len, 3); back++) {
+        guchar b = data[len - back];
+        gsize need;
+
+        if ((b & 0xc0) == 0x80)
+            continue;
+        if (b >= 0xf0 && b < 0xf8)
+            need = 4;
+        else if (b >= 0xe0 && b < 0xf0)
+            need = 3;
+        else if (b >= 0xc0 && b < 0xe0)
+            need = 2;
+        else
+            need = 1;
+        return need > back ? back : 0;
+    }
+    return 0;
+}
+
+static void
+vmc_console_print_json(VmcConsole *c, const char *member, const char *value)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    vmc_cli_json_begin(b);
+    json_builder_set_member_name(b, "name");
+    json_builder_add_string_value(b, c->name);
+    json_builder_set_member_name(b, member);
+    json_builder_add_string_value(b, value);
+    json_builder_end_object(b);
+    vmc_cli_print_json(b, FALSE);
+}
+
+/* --json: what came so far as one {"name", "output"} object, but for a
+ * character cut at its end, which waits for the next chunk (@last: it
+ * does not come, so it is printed as it is). */
+static void
+vmc_console_json_output(VmcConsole *c, const char *data, gsize len, gboolean last)
+{
+    g_autofree char *text = NULL;
+    gsize keep, use;
+
+    g_byte_array_append(c->cut, (const guint8 *) data, (guint) len);
+    keep = last ? 0 : vmc_utf8_cut_length(c->cut->data, c->cut->len);
+    use = c->cut->len - keep;
+    if (use == 0)
+        return;
+    text = g_utf8_make_valid((const char *) c->cut->data, (gssize) use);
+    g_byte_array_remove_range(c->cut, 0, (guint) use);
+    vmc_console_print_json(c, "output", text);
+}
+
+/* Output of the guest, as it is or as JSON; a reader that went away ends
+ * the console. */
+static void
+vmc_console_output(VmcConsole *c, const char *data, gsize len)
+{
+    if (c->failed)
+        return;
+    if (c->json) {
+        /* One object for at most 64 KiB: a whole log since boot is many. */
+        for (gsize at = 0; at < len; at += 65536)
+            vmc_console_json_output(c, data + at, MIN(len - at, 65536), FALSE);
+    } else if (len > 0 && fwrite(data, 1, len, stdout) != len) {
+        c->failed = TRUE;
+    }
+    if (fflush(stdout) == EOF || ferror(stdout))
+        c->failed = TRUE;
+    if (c->failed)
+        g_main_loop_quit(c->loop);
+}
+
+static void
+vmc_console_on_output(const char *data, gsize len, gpointer user_data)
+{
+    VmcConsole *c = user_data;
+
+    if (!data) {
+        c->ended = TRUE;
+        g_main_loop_quit(c->loop);
+        return;
+    }
+    vmc_console_output(c, data, len);
+}
+
+/* The serial log followed instead of a console (a driver without one). */
 static void
 vmc_console_on_serial(const char *data, gsize len, gpointer user_data)
 {
@@ -248,13 +357,18 @@ vmc_console_on_serial(const char *data, gsize len, gpointer user_data)
     skipped = MIN(c->skip, (guint64) len);
     c->skip -= skipped;
     c->seen += len;
-    if (skipped == len)
-        return;
-    if (fwrite(data + skipped, 1, len - skipped, stdout) != len - skipped ||
-        fflush(stdout) == EOF) {
-        c->failed = TRUE;
-        g_main_loop_quit(c->loop);
-    }
+    if (skipped < len)
+        vmc_console_output(c, data + skipped, len - skipped);
+}
+
+static gboolean
+vmc_console_grace_over(gpointer data)
+{
+    VmcConsole *c = data;
+
+    c->grace = 0;
+    g_main_loop_quit(c->loop);
+    return G_SOURCE_REMOVE;
 }
 
 static void
@@ -262,7 +376,14 @@ vmc_console_on_event(VmcDriver *driver, const VmcEvent *event, gpointer data)
 {
     VmcConsole *c = data;
 
-    if (vmc_event_ends_run(event))
+    if (!vmc_event_ends_run(event) || c->stopped)
+        return;
+    c->stopped = TRUE;
+    /* The console's stream may still hold the guest's last lines: it ends
+     * by itself soon. */
+    if (c->id && !c->ended)
+        c->grace = g_timeout_add(1000, vmc_console_grace_over, c);
+    else
         g_main_loop_quit(c->loop);
 }
 
@@ -274,22 +395,185 @@ vmc_console_drain(VmcConsole *c, const char *path)
     g_autoptr(GMappedFile) log = g_mapped_file_new(path, FALSE, NULL);
     guint64 len, from;
 
-    if (!log || c->failed)
+    if (!log)
         return;
     len = g_mapped_file_get_length(log);
     from = c->seen + c->skip;
     if (from < len)
-        fwrite(g_mapped_file_get_contents(log) + from, 1, len - from, stdout);
-    fflush(stdout);
+        vmc_console_output(c, g_mapped_file_get_contents(log) + from, len - from);
+}
+
+/* --since-boot on a local host: the serial log as it is now. */
+static void
+vmc_console_print_log(VmcConsole *c, const char *path)
+{
+    g_autoptr(GMappedFile) log = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!path)
+        return;
+    log = g_mapped_file_new(path, FALSE, &error);
+    if (!log) {
+        g_printerr("virt-vmconfig: warning: cannot read what VM '%s' printed since it booted: "
+                   "%s\n", c->name, error->message);
+        return;
+    }
+    if (g_mapped_file_get_length(log) > 0)
+        vmc_console_output(c, g_mapped_file_get_contents(log), g_mapped_file_get_length(log));
+}
+
+static gboolean
+vmc_console_on_input(gint fd, GIOCondition condition, gpointer data)
+{
+    VmcConsole *c = data;
+    char buf[4096];
+    const char *escape;
+    gssize n;
+    gsize send;
+
+    n = read(fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return G_SOURCE_CONTINUE;
+    escape = n > 0 ? memchr(buf, VMC_CONSOLE_ESCAPE, (gsize) n) : NULL;
+    send = escape ? (gsize) (escape - buf) : (gsize) MAX(n, 0);
+    if (send > 0 && !vmc_driver_console_send(c->driver, c->id, buf, send, &c->send_error)) {
+        c->input = 0;
+        g_main_loop_quit(c->loop);
+        return G_SOURCE_REMOVE;
+    }
+    if (escape || n <= 0) {
+        /* Ctrl-], or the terminal is gone. */
+        c->detached = TRUE;
+        c->input = 0;
+        g_main_loop_quit(c->loop);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+vmc_console_make_raw(VmcConsole *c, GError **error)
+{
+    struct termios raw;
+
+    if (tcgetattr(STDIN_FILENO, &c->saved) != 0) {
+        int saved = errno;
+
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                    "cannot attach to the console of VM '%s': cannot read the terminal's "
+                    "settings: %s", c->name, g_strerror(saved));
+        return FALSE;
+    }
+    raw = c->saved;
+    cfmakeraw(&raw);
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) != 0) {
+        int saved = errno;
+
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                    "cannot attach to the console of VM '%s': cannot put the terminal in raw "
+                    "mode: %s", c->name, g_strerror(saved));
+        return FALSE;
+    }
+    c->raw = TRUE;
+    return TRUE;
+}
+
+static void
+vmc_console_restore(VmcConsole *c)
+{
+    if (!c->raw)
+        return;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &c->saved);
+    c->raw = FALSE;
+}
+
+/* Adds @text to the message of @error (keeping its domain, code and
+ * libvirt origin). */
+static void
+vmc_console_error_append(GError *error, const char *text)
+{
+    g_autofree char *was = error->message;
+
+    error->message = g_strconcat(was, text, NULL);
+}
+
+/* Why the console could not be opened, said for this command: a console
+ * that another client holds can be taken with --force; a driver without
+ * consoles can still show the output. */
+static void
+vmc_console_explain(VmcConsole *c, const VmcHandle *handle, gboolean force, GError *error)
+{
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED) && c->interactive) {
+        g_autofree char *hint = g_strdup_printf("; 'virt-vmconfig console %s --follow' shows "
+                                                "its output without the keyboard", c->name);
+
+        g_prefix_error(&error, "cannot attach to the console of VM '%s': ", c->name);
+        vmc_console_error_append(error, hint);
+    } else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+        g_prefix_error(&error, "cannot show the console of VM '%s': ", c->name);
+    } else if (!force && g_error_matches(error, VMC_ERROR, VMC_ERROR_STATE_FAILED) &&
+               !strstr(error->message, "--force")) {
+        g_autoptr(VmcState) now = vmc_driver_get_state(c->driver, handle, NULL);
+
+        /* Refused while the VM runs: another client holds the console. */
+        if (now && vmc_state_is_running(now))
+            vmc_console_error_append(error, " (--force takes it over)");
+    }
+}
+
+/* The console ended by itself: fine when the VM stopped, else a failure
+ * that says why (another client took it, or the host went away). */
+static int
+vmc_console_ended(VmcConsole *c, const VmcHandle *handle)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcState) now = NULL;
+
+    if (c->json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+
+        vmc_cli_json_begin(b);
+        json_builder_set_member_name(b, "name");
+        json_builder_add_string_value(b, c->name);
+        json_builder_set_member_name(b, "event");
+        json_builder_add_string_value(b, "ended");
+        json_builder_end_object(b);
+        vmc_cli_print_json(b, FALSE);
+        fflush(stdout);
+    } else {
+        g_printerr("%svirt-vmconfig: the console of VM '%s' ended\n",
+                   c->interactive ? "\n" : "", c->name);
+    }
+    if (c->stopped)
+        return VMC_EXIT_OK;
+    now = vmc_driver_get_state(c->driver, handle, &error);
+    if (!now)
+        return vmc_cli_fail(error);
+    if (!vmc_state_is_running(now))
+        return VMC_EXIT_OK;
+    g_set_error(&error, VMC_ERROR, VMC_ERROR_STATE_FAILED,
+                "VM '%s' still runs, but its console ended: another client took it over, or "
+                "the connection to the host was lost", c->name);
+    return vmc_cli_fail(error);
 }
 
 int
 vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, char **argv)
 {
+    gboolean force = FALSE;
+    gboolean follow = FALSE;
+    gboolean json = FALSE;
     gboolean since_boot = FALSE;
     GOptionEntry entries[] = {
+        { "force", 0, 0, G_OPTION_ARG_NONE, &force,
+          "take the console over from another client that holds it", NULL },
+        { "follow", 0, 0, G_OPTION_ARG_NONE, &follow,
+          "only show the output, even on a terminal (Ctrl-C leaves; the VM runs on)", NULL },
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+          "print the output as JSON objects, one a line (as --follow)", NULL },
         { "since-boot", 'b', 0, G_OPTION_ARG_NONE, &since_boot,
-          "first print what the VM printed since it booted", NULL },
+          "first print what the VM printed since it booted (its serial log: local hosts only)",
+          NULL },
         { NULL },
     };
     g_autoptr(VmcDriver) driver = NULL;
@@ -297,8 +581,9 @@ vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc
     g_autoptr(VmcState) state = NULL;
     g_autoptr(GMainLoop) loop = NULL;
     g_autoptr(GError) error = NULL;
-    VmcConsole console = { 0 };
-    guint watch, follow, sigint, sigterm;
+    g_autoptr(GByteArray) cut = g_byte_array_new();
+    VmcConsole c = { 0 };
+    guint watch, follow_id = 0, sigint, sigterm, sighup;
     GStatBuf st;
     int status;
 
@@ -307,10 +592,20 @@ vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc
     driver = vmc_cli_open(globals, &error);
     if (!driver)
         return vmc_cli_fail(error);
+    if (since_boot && !vmc_driver_is_local(driver))
+        return vmc_cli_usage(cmd, "--since-boot prints the VM's serial log, which is on the "
+                             "host of %s, not here: on a remote host the console shows only "
+                             "what the VM prints from now on (as 'virsh -c URI console' does)",
+                             vmc_driver_get_uri(driver));
     loop = g_main_loop_new(NULL, FALSE);
-    console.loop = loop;
+    c.driver = driver;
+    c.name = argv[1];
+    c.loop = loop;
+    c.json = json;
+    c.cut = cut;
+    c.interactive = !follow && !json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
     /* Watch first: a VM that stops after the state below is seen to. */
-    watch = vmc_driver_watch(driver, argv[1], NULL, vmc_console_on_event, &console, NULL);
+    watch = vmc_driver_watch(driver, argv[1], NULL, vmc_console_on_event, &c, NULL);
     handle = vmc_driver_lookup(driver, argv[1], &error);
     state = handle ? vmc_driver_get_state(driver, handle, &error) : NULL;
     if (state && !vmc_state_is_running(state)) {
@@ -325,28 +620,90 @@ vmc_cmd_console(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc
         vmc_driver_unwatch(driver, watch);
         return vmc_cli_fail(error);
     }
-    /* The follow delivers the log from its start; what is there now was
-     * printed before this command came, and is shown only if asked for. */
-    if (!since_boot && g_stat(vmc_handle_get_serial_log(handle), &st) == 0)
-        console.skip = (guint64) st.st_size;
-    follow = vmc_driver_follow_serial(driver, handle, vmc_console_on_serial, &console, &error);
-    if (!follow) {
+
+    c.id = vmc_driver_open_console(driver, handle,
+                                   force ? VMC_CONSOLE_FORCE : VMC_CONSOLE_DEFAULT,
+                                   vmc_console_on_output, &c, &error);
+    if (c.id) {
+        /* Bytes that come meanwhile wait on this thread's main context. */
+        if (since_boot)
+            vmc_console_print_log(&c, vmc_handle_get_serial_log(handle));
+    } else if (!c.interactive && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED)) {
+        /* A driver without consoles: the serial log shows the output. It
+         * is followed from its start; what is there now was printed
+         * before this command came, and is shown only if asked for. */
+        g_clear_error(&error);
+        if (!since_boot && g_stat(vmc_handle_get_serial_log(handle), &st) == 0)
+            c.skip = (guint64) st.st_size;
+        follow_id = vmc_driver_follow_serial(driver, handle, vmc_console_on_serial, &c, &error);
+        if (!follow_id) {
+            g_prefix_error(&error, "cannot show the console of VM '%s': ", argv[1]);
+            vmc_driver_unwatch(driver, watch);
+            return vmc_cli_fail(error);
+        }
+    }
+    if (!c.id && !follow_id) {
+        vmc_console_explain(&c, handle, force, error);
         vmc_driver_unwatch(driver, watch);
         return vmc_cli_fail(error);
     }
-    /* Said once the follow is there: what the VM prints from now on is shown. */
-    g_printerr("virt-vmconfig: console of VM '%s' follows (Ctrl-C leaves it; the VM runs on)\n",
-               argv[1]);
+
+    if (c.interactive) {
+        g_printerr("virt-vmconfig: connected to the console of VM '%s' (escape character is "
+                   "^])\n", argv[1]);
+        if (!vmc_console_make_raw(&c, &error)) {
+            vmc_driver_close_console(driver, c.id);
+            vmc_driver_unwatch(driver, watch);
+            return vmc_cli_fail(error);
+        }
+        c.input = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                vmc_console_on_input, &c);
+    } else {
+        /* Said once the console is there: what the VM prints from now on is shown. */
+        g_printerr("virt-vmconfig: console of VM '%s' follows (Ctrl-C leaves it; the VM runs "
+                   "on)\n", argv[1]);
+    }
     sigint = g_unix_signal_add(SIGINT, vmc_watch_on_signal, loop);
     sigterm = g_unix_signal_add(SIGTERM, vmc_watch_on_signal, loop);
+    sighup = g_unix_signal_add(SIGHUP, vmc_watch_on_signal, loop);
 
-    g_main_loop_run(loop);
+    if (!c.failed)
+        g_main_loop_run(loop);
 
     g_source_remove(sigint);
     g_source_remove(sigterm);
-    vmc_driver_unfollow_serial(driver, follow);
+    g_source_remove(sighup);
+    if (c.input)
+        g_source_remove(c.input);
+    if (c.grace)
+        g_source_remove(c.grace);
+    vmc_console_restore(&c);
+    if (c.id)
+        vmc_driver_close_console(driver, c.id);
+    if (follow_id) {
+        vmc_driver_unfollow_serial(driver, follow_id);
+        vmc_console_drain(&c, vmc_handle_get_serial_log(handle));
+    }
     vmc_driver_unwatch(driver, watch);
-    vmc_console_drain(&console, vmc_handle_get_serial_log(handle));
+    if (c.json && c.cut->len > 0 && !c.failed)
+        vmc_console_json_output(&c, "", 0, TRUE);
+    if (c.send_error) {
+        g_autoptr(GError) send_error = g_steal_pointer(&c.send_error);
+
+        g_prefix_error(&send_error, "cannot send to the console of VM '%s': ", argv[1]);
+        return vmc_cli_fail(send_error);
+    }
+    if (c.failed)
+        return VMC_EXIT_OK;
+    if (c.detached) {
+        g_printerr("\n");
+        return VMC_EXIT_OK;
+    }
+    if (c.ended || c.stopped)
+        return vmc_console_ended(&c, handle);
+    /* Ctrl-C, SIGTERM or SIGHUP: the VM runs on. */
+    if (c.interactive)
+        g_printerr("\n");
     return VMC_EXIT_OK;
 }
 

@@ -54,10 +54,14 @@ static const VmcCliCommand vmc_commands[] = {
       "first or --timeout passes (default 120 s). When stderr is a terminal, a status line there\n"
       "shows how long it has waited and how much console output it has seen.",
       vmc_cmd_wait },
-    { "console", "NAME", "follow a running VM's serial console",
-      "Copies what the VM prints on its serial console (its serial log) to stdout as it comes,\n"
-      "until the VM stops or Ctrl-C (the VM runs on). With --since-boot it first prints what the\n"
-      "VM printed since it booted. A VM that is not running is refused (status 1).",
+    { "console", "NAME", "attach to a running VM's serial console",
+      "On a terminal, connects it to the VM's serial console, both ways, as 'virsh console'\n"
+      "does: what is typed goes to the guest, what the guest prints is shown; Ctrl-] leaves\n"
+      "(status 0), the VM runs on. One client holds a console at a time: --force takes it over\n"
+      "from another one. With --follow, --json, or when stdin or stdout is no terminal, only\n"
+      "shows the output, until the VM stops or Ctrl-C. With --since-boot (a local host only) it\n"
+      "first prints what the VM printed since it booted. When the console ends, exits 0 if the\n"
+      "VM stopped, else 1. A VM that is not running is refused (status 1).",
       vmc_cmd_console },
     { "down", "NAME", "stop a VM gracefully",
       "Presses the VM's ACPI power button and waits for it to power off; past --timeout it is\n"

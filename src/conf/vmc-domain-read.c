@@ -388,6 +388,9 @@ vmc_read_serial(VmcReader *r, xmlNode *serial)
     }
     if (g_strcmp0(type, "file") == 0 && path) {
         vmc_config_set_serial_log(r->cfg, path);
+    } else if (g_strcmp0(type, "pty") == 0 && log) {
+        /* What the render makes: a console on a pty, logged to the file. */
+        vmc_config_set_serial_log(r->cfg, log);
     } else if (log) {
         vmc_config_set_serial_log(r->cfg, log);
         vmc_warn(r, "serial port of type %s logs to %s; serial_log takes that file and the "
@@ -399,7 +402,7 @@ vmc_read_serial(VmcReader *r, xmlNode *serial)
 
 /* Devices libvirt adds on its own, or that we always render: nothing to say. */
 static const char *const vmc_implied_devices[] = {
-    "emulator", "controller", "input", "memballoon", "rng", "console", NULL,
+    "emulator", "controller", "input", "memballoon", "rng", "console", "panic", NULL,
 };
 
 static void

@@ -26,6 +26,8 @@ vmc_ops_size(guint abi)
         return offsetof(VmcDriverOps, boot_cancellable);
     case 3:
         return offsetof(VmcDriverOps, wait_until_ready);
+    case 4:
+        return offsetof(VmcDriverOps, open_console);
     default:
         return sizeof(VmcDriverOps);
     }

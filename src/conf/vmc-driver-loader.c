@@ -359,8 +359,13 @@ vmc_driver_get_uri(VmcDriver *driver)
  * vmc_driver_is_local:
  * @driver: a driver
  *
- * Returns: %TRUE when the hypervisor runs VMs on this host, so that boot
- *   checks the config's files here. Any thread.
+ * Returns: %TRUE when this process sees the files of the host the
+ *   hypervisor runs VMs on (for libvirt: `qemu:///system`,
+ *   `qemu:///session`, `qemu:///embed` and the in-process `test:///`
+ *   driver, decided from the URI alone), so that boot checks the config's
+ *   files here and the serial log is followed here; any other host is
+ *   remote, and its guests' files are seen through the hypervisor alone.
+ *   Any thread.
  *
  * Since: 0.1
  */
@@ -869,6 +874,107 @@ vmc_driver_unfollow_serial(VmcDriver *driver, guint id)
     unfollow = VMC_OP(driver, unfollow_serial);
     if (unfollow)
         unfollow(driver, id);
+}
+
+/* The console flags this library knows; any other bit is refused. */
+#define VMC_CONSOLE_KNOWN_FLAGS VMC_CONSOLE_FORCE
+
+/**
+ * vmc_driver_open_console:
+ * @driver: a driver
+ * @handle: a running VM
+ * @flags: whether to take the console from another client that holds it
+ * @func: called with the guest's serial output as it arrives, and once with
+ *   %NULL when the console ended
+ * @user_data: data for @func
+ * @error: return location for a #GError, or %NULL
+ *
+ * Opens the VM's serial console for both ways: what the guest writes from
+ * now on reaches @func on the calling thread's thread-default main
+ * context, and vmc_driver_console_send() writes to the guest. It works on
+ * a remote host too (through the hypervisor's console stream, not the
+ * serial log). One client holds a VM's console at a time: another one
+ * fails this call unless @flags has %VMC_CONSOLE_FORCE, which ends the
+ * console of the client that held it.
+ *
+ * Returns: an id for vmc_driver_console_send() and
+ *   vmc_driver_close_console(); or 0 with %VMC_ERROR_STATE_FAILED (the VM
+ *   does not run, or another client holds its console: the message says
+ *   which), %VMC_ERROR_NOT_FOUND, %VMC_ERROR_HYPERVISOR or
+ *   %G_IO_ERROR_NOT_SUPPORTED (the driver has no console, or @flags has a
+ *   flag this library does not know: nothing was done). Any thread.
+ *
+ * Since: 0.1
+ */
+guint
+vmc_driver_open_console(VmcDriver *driver, const VmcHandle *handle, VmcConsoleFlags flags,
+                        VmcConsoleFunc func, gpointer user_data, GError **error)
+{
+    g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
+    g_return_val_if_fail(error == NULL || *error == NULL, 0);
+    if (flags & ~VMC_CONSOLE_KNOWN_FLAGS) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "cannot open the console of VM '%s': no console flag 0x%x is known",
+                    vmc_handle_get_name(handle), (guint) (flags & ~VMC_CONSOLE_KNOWN_FLAGS));
+        return 0;
+    }
+    if (!vmc_op_present(driver, VMC_OP(driver, open_console) != NULL, "open_console",
+                        "vmc_driver_open_console", error))
+        return 0;
+    return VMC_OPS(driver)->open_console(driver, handle, flags, func, user_data, error);
+}
+
+/**
+ * vmc_driver_console_send:
+ * @driver: a driver
+ * @id: what vmc_driver_open_console() returned
+ * @data: (array length=len): bytes for the guest, as typed (no newline is
+ *   added or translated)
+ * @len: their number
+ * @error: return location for a #GError, or %NULL
+ *
+ * Writes @data to the VM's serial console. On the thread that opened it.
+ *
+ * Returns: %TRUE when all of @data was sent; %FALSE with
+ *   %VMC_ERROR_STATE_FAILED (the console ended), %VMC_ERROR_HYPERVISOR or
+ *   %G_IO_ERROR_NOT_SUPPORTED (the driver has no console).
+ *
+ * Since: 0.1
+ */
+gboolean
+vmc_driver_console_send(VmcDriver *driver, guint id, const char *data, gsize len,
+                        GError **error)
+{
+    g_return_val_if_fail(driver != NULL && id != 0, FALSE);
+    g_return_val_if_fail(data != NULL || len == 0, FALSE);
+    g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+    if (!vmc_op_present(driver, VMC_OP(driver, console_send) != NULL, "console_send",
+                        "vmc_driver_console_send", error))
+        return FALSE;
+    if (len == 0)
+        return TRUE;
+    return VMC_OPS(driver)->console_send(driver, id, data, len, error);
+}
+
+/**
+ * vmc_driver_close_console:
+ * @driver: a driver
+ * @id: what vmc_driver_open_console() returned
+ *
+ * Closes the console (the VM runs on); its function is not called again,
+ * not even for the end. On the thread that opened it.
+ *
+ * Since: 0.1
+ */
+void
+vmc_driver_close_console(VmcDriver *driver, guint id)
+{
+    VMC_OP_TYPE(close_console) close_console;
+
+    g_return_if_fail(driver != NULL);
+    close_console = VMC_OP(driver, close_console);
+    if (close_console && id != 0)
+        close_console(driver, id);
 }
 
 /**

@@ -68,3 +68,24 @@ xmlNode *vmc_meta_write(const VmcMeta *meta, xmlNode *parent);
 /* @meta as the text virDomainSetMetadata() takes (the element without its
  * namespace, which libvirt gives it). */
 char *vmc_meta_format(const VmcMeta *meta);
+
+/* The Ready record: whoever sees a guest's VMRS_READY marker (a wait, a
+ * watch, the console of a boot) writes it into the domain's *live*
+ * metadata, so that every later process and client machine reads the
+ * state in one call, and it dies with the boot:
+ *
+ *   <vmcr:ready xmlns:vmcr="VMC_READY_NAMESPACE" ip="IP" boot="ID"/>
+ *
+ * ID is the domain's ID in the boot the marker came from (libvirt gives a
+ * running domain a new one at each start); a record of another boot, or
+ * with an address that does not parse, does not count. */
+#define VMC_READY_NAMESPACE "https://virt-vmconfig.dev/xmlns/ready/1"
+#define VMC_READY_PREFIX "vmcr"
+
+/* The text virDomainSetMetadata() takes for a record of @ip in @boot. */
+char *vmc_ready_record_format(const char *ip, guint boot);
+/* The address of a record, as virDomainGetMetadata() gives it, when it is
+ * of @boot and valid; else NULL. */
+char *vmc_ready_record_parse(const char *element, guint boot);
+/* The same, found in a domain document (its live XML). */
+char *vmc_ready_record_find(xmlDoc *doc, guint boot);

@@ -208,3 +208,78 @@ vmc_meta_format(const VmcMeta *meta)
     vmc_meta_write_into(meta, vm);
     return vmc_xml_dump(doc);
 }
+
+/* ---- the Ready record ---------------------------------------------------- */
+
+/* A valid address, as the marker scanner takes it. */
+static gboolean
+vmc_ready_ip_valid(const char *ip)
+{
+    g_autoptr(GInetAddress) addr = ip ? g_inet_address_new_from_string(ip) : NULL;
+
+    return addr != NULL;
+}
+
+static gboolean
+vmc_ready_record_read(xmlNode *ready, char **ip, guint *boot)
+{
+    g_autofree char *address = vmc_xml_prop(ready, "ip");
+    g_autofree char *id = vmc_xml_prop(ready, "boot");
+    guint64 n;
+
+    if (!vmc_ready_ip_valid(address) || !id ||
+        !g_ascii_string_to_unsigned(id, 10, 1, G_MAXUINT, &n, NULL))
+        return FALSE;
+    *ip = g_steal_pointer(&address);
+    *boot = (guint) n;
+    return TRUE;
+}
+
+char *
+vmc_ready_record_format(const char *ip, guint boot)
+{
+    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *) "1.0");
+    xmlNode *ready = xmlNewNode(NULL, (const xmlChar *) "ready");
+    char id[16];
+
+    g_snprintf(id, sizeof(id), "%u", boot);
+    xmlDocSetRootElement(doc, ready);
+    vmc_meta_prop(ready, "ip", ip);
+    vmc_meta_prop(ready, "boot", id);
+    return vmc_xml_dump(doc);
+}
+
+char *
+vmc_ready_record_parse(const char *element, guint boot)
+{
+    g_autoptr(xmlDoc) doc = element ? vmc_xml_parse(element, -1, NULL) : NULL;
+    xmlNode *ready = doc ? xmlDocGetRootElement(doc) : NULL;
+    g_autofree char *ip = NULL;
+    guint of = 0;
+
+    if (!ready || !xmlStrEqual(ready->name, (const xmlChar *) "ready") ||
+        !vmc_ready_record_read(ready, &ip, &of) || of != boot)
+        return NULL;
+    return g_steal_pointer(&ip);
+}
+
+char *
+vmc_ready_record_find(xmlDoc *doc, guint boot)
+{
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+    for (xmlNode *m = root ? root->children : NULL; m; m = m->next) {
+        if (!vmc_meta_is(m, "metadata"))
+            continue;
+        for (xmlNode *r = m->children; r; r = r->next) {
+            g_autofree char *ip = NULL;
+            guint of = 0;
+
+            if (vmc_meta_is(r, "ready") && r->ns &&
+                xmlStrEqual(r->ns->href, (const xmlChar *) VMC_READY_NAMESPACE) &&
+                vmc_ready_record_read(r, &ip, &of) && of == boot)
+                return g_steal_pointer(&ip);
+        }
+    }
+    return NULL;
+}

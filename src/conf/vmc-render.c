@@ -883,6 +883,13 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     g_snprintf(cpus, sizeof(cpus), "%u", cfg->cpus);
     vmc_set_text(vmc_child(root, "vcpu"), cpus);
 
+    /* A guest kernel panic reaches libvirt through the ISA pvpanic device
+     * (x86 only), as a crash event that tells it from a kill. */
+    if (g_strcmp0(opts->arch, "x86_64") != 0 && g_strcmp0(opts->arch, "i686") != 0) {
+        node = vmc_child(vmc_child(root, "devices"), "panic");
+        xmlUnlinkNode(node);
+        xmlFreeNode(node);
+    }
     os = vmc_child(root, "os");
     vmc_set_prop(vmc_child(os, "type"), "arch", opts->arch);
     vmc_set_prop(vmc_child(os, "type"), "machine", opts->machine);
@@ -947,10 +954,12 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
         meta->generated_macs = g_strdup(generated_macs->str);
     vmc_meta_write(meta, vmc_child(root, "metadata"));
 
+    /* A pty, so that libvirt's console stream can carry it to any client
+     * (it cannot open a file port), logged to the serial log on the host,
+     * which libvirt truncates at each start. */
     node = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_SERIAL));
-    vmc_set_prop(vmc_child(node, "source"), "path", cfg->serial_log);
-    node = xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_CONSOLE));
-    vmc_set_prop(vmc_child(node, "source"), "path", cfg->serial_log);
+    vmc_set_prop(vmc_child(node, "log"), "file", cfg->serial_log);
+    xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_CONSOLE));
 
     if (cfg->vsock)
         xmlAddPrevSibling(first_device, vmc_fragment(doc, TPL_VSOCK));

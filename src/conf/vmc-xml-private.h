@@ -28,6 +28,7 @@ GPtrArray *vmc_xml_find_all(xmlXPathContext *ctxt, const char *xpath);
 /* A copy of @node's text, or of its attribute @name; NULL when absent. */
 char *vmc_xml_text(xmlNode *node);
 char *vmc_xml_prop(xmlNode *node, const char *name);
+char *vmc_xml_serial_log(xmlXPathContext *ctxt);
 
 /* @doc as text (with its XML declaration), for libvirt calls that take XML. */
 char *vmc_xml_dump(xmlDoc *doc);

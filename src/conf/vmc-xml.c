@@ -55,6 +55,28 @@ vmc_xml_prop(xmlNode *node, const char *name)
     return node ? vmc_xml_steal(xmlGetProp(node, (const xmlChar *) name)) : NULL;
 }
 
+/* The file a domain's first serial port writes to: the log of a pty port
+ * (what the render makes: a console stream and a log on the host), or the
+ * file of a file port (what earlier versions rendered); NULL for none. */
+char *
+vmc_xml_serial_log(xmlXPathContext *ctxt)
+{
+    xmlNode *serial = vmc_xml_find(ctxt, "/domain/devices/serial");
+    g_autofree char *type = vmc_xml_prop(serial, "type");
+    char *log = NULL;
+
+    for (xmlNode *c = serial ? serial->children : NULL; c && !log; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (xmlStrEqual(c->name, (const xmlChar *) "log"))
+            log = vmc_xml_prop(c, "file");
+        else if (xmlStrEqual(c->name, (const xmlChar *) "source") &&
+                 g_strcmp0(type, "file") == 0)
+            log = vmc_xml_prop(c, "path");
+    }
+    return log;
+}
+
 /* A document type declaration is where entities are declared; libvirt
  * never writes one. The parser stops at its first token, before any
  * entity is read, let alone expanded. */

@@ -181,6 +181,30 @@ vmc_taps_set_up(const VmcConfig *cfg, const char *const *made_taps, GError **err
     return TRUE;
 }
 
+/* A remote host's domain starts paused: its console is opened (the
+ * driver keeps it, see vmc-lv-console.c), then it runs, so that no byte
+ * of its output is lost. A console that cannot be opened (another client
+ * took it at once) leaves readiness to the Ready record and leases. */
+static gboolean
+vmc_boot_attach_console(VmcDriver *driver, virDomainPtr dom, const char *uuid, GError **error)
+{
+    g_autoptr(GError) console_error = NULL;
+    g_autoptr(VmcConsoleTap) tap = vmc_console_tap_open(driver, uuid, FALSE, &console_error);
+
+    if (tap)
+        vmc_boot_console_keep(driver, uuid, tap);
+    else
+        g_message("VM '%s': its console cannot be followed (%s); it is ready once a client "
+                  "that holds its console sees its marker, or a DHCP lease says so",
+                  virDomainGetName(dom), console_error->message);
+    if (virDomainResume(dom) < 0) {
+        vmc_libvirt_error(error, VMC_OP_START, "VM '%s' started paused, but cannot be resumed",
+                          virDomainGetName(dom));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 /**
  * vmc_lv_boot:
  * @driver: a driver
@@ -283,7 +307,8 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
     if (!lock || vmc_boot_cancelled(cancellable, name, FALSE, error))
         return NULL;
     conn = vmc_driver_conn_checked(driver, error);
-    if (!conn || !vmc_check_networks(driver, conn, cfg, error))
+    if (!conn || !vmc_check_networks(driver, conn, cfg, error) ||
+        (!driver->local && !vmc_check_remote_files(driver, conn, cfg, error)))
         return NULL;
     existing = virDomainLookupByName(conn, name);
     if (!existing) {
@@ -391,20 +416,32 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         vmc_boot_undo_host(driver, cfg);
         return NULL;
     }
-    if (virDomainCreate(dom) < 0) {
+    if (virDomainCreateWithFlags(dom, driver->local ? 0 : VIR_DOMAIN_START_PAUSED) < 0) {
         virError start_error = { 0 };
         const char *field, *path = NULL;
 
+        gboolean raced;
+
         virCopyLastError(&start_error);
+        /* Another client (on this machine or another) booted the name
+         * between our look and our start: libvirt starts a domain once. */
+        raced = start_error.code == VIR_ERR_OPERATION_INVALID && virDomainIsActive(dom) == 1;
         vmc_boot_rollback(dom, old_xml, cfg, nvram_existed);
         vmc_taps_restore(cfg, taps_where);
         vmc_boot_undo_host(driver, cfg);
         field = driver->local ? NULL : vmc_remote_path_refused(cfg, start_error.message, &path);
-        if (field)
+        if (raced)
+            vmc_fail(error, VMC_ERROR_BOOT_FAILED,
+                     "VM '%s' is being booted by another client on %s (libvirt: %s); this "
+                     "boot left it alone", name, driver->hub->uri, start_error.message);
+        else if (field)
             vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
-                     "VM '%s': %s '%s' was checked on the host of %s, not on this one, and "
-                     "libvirt refused it there (%s): paths name files on that host; copy the "
-                     "file there; nothing was left defined", name, field, path,
+                     "VM '%s': %s '%s' %s on host '%s' (libvirt there: %s); it was checked "
+                     "there, not on this machine: paths name files on that host; copy the "
+                     "file there, or let 'up --stage' do it; nothing was left defined", name,
+                     field, path,
+                     strstr(start_error.message, "No such file") ? "does not exist"
+                                                                 : "cannot be used",
                      driver->hub->uri, start_error.message);
         else
             vmc_libvirt_error_from(error, VMC_OP_START, &start_error,
@@ -419,6 +456,8 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         g_set_error(&failure, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                     "VM '%s': the boot was cancelled once the VM had started, so it was "
                     "stopped again and put back as it was", name);
+    } else if (!driver->local && !vmc_boot_attach_console(driver, dom, uuid, &failure)) {
+        /* failure set */
     } else if (!vmc_move_taps(cfg, TRUE, &move_error) ||
                !vmc_taps_set_up(cfg, (const char *const *) made_taps, &move_error)) {
         g_set_error_literal(&failure, VMC_ERROR, VMC_ERROR_BOOT_FAILED, move_error->message);

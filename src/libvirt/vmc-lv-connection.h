@@ -40,6 +40,7 @@ typedef struct {
     GMutex events_lock;       /* serializes turning them on */
     GHashTable *states;       /* UUID -> VmcSeen, the last state each VM was seen in */
     GHashTable *stopping;     /* UUIDs of VMs told or seen to shut down in this run */
+    GHashTable *panicked;     /* UUIDs of VMs whose guest panicked in this run */
     GThread *reconnector;
     GCond wake;
     gboolean closing;
@@ -71,7 +72,8 @@ struct _VmcWatcher {
  * dispatches through comes first. */
 struct _VmcDriver {
     VmcDriverHeader header;
-    gboolean local;
+    gboolean local;           /* this process sees the host's files (vmc_uri_is_local) */
+    gboolean in_process;      /* libvirt's test driver: no guest, no serial output */
     gboolean system;          /* qemu:///system: QEMU runs as another user */
     GMutex accel_lock;
     gboolean accel_known;
@@ -85,6 +87,10 @@ struct _VmcDriver {
     GMutex follow_lock;           /* guards the two below */
     GHashTable *serial_follows;   /* id -> VmcSerialFollow */
     guint next_follow;
+    GMutex console_lock;          /* guards the two below */
+    GHashTable *consoles;         /* UUID -> VmcConsoleTap, opened by this driver's boots */
+    GHashTable *open_consoles;    /* id -> VmcOpenConsole, of vmc_lv_open_console() */
+    guint next_console;
 };
 
 /* vmc-lv-open.c */

@@ -261,9 +261,10 @@ vmc_driver_pause_resume(VmcDriver *driver, const VmcHandle *handle, gboolean pau
     state = vmc_domain_state(driver, dom, NULL, error);
     if (!state)
         return FALSE;
-    if (vmc_state_get_kind(state) == (pause ? VMC_STATE_PAUSED : VMC_STATE_RUNNING))
+    /* Ready (from wherever it came: a record, a marker, a lease) is running. */
+    if (pause ? vmc_state_get_kind(state) == VMC_STATE_PAUSED : vmc_state_is_running(state))
         return TRUE;
-    if (vmc_state_get_kind(state) != (pause ? VMC_STATE_RUNNING : VMC_STATE_PAUSED)) {
+    if (pause ? !vmc_state_is_running(state) : vmc_state_get_kind(state) != VMC_STATE_PAUSED) {
         g_autofree char *now = vmc_state_to_string(state);
         return vmc_fail(error, VMC_ERROR_STATE_FAILED, "VM '%s' cannot be %s: it is %s",
                         vmc_handle_get_name(handle), pause ? "paused" : "resumed", now);

@@ -10,8 +10,6 @@
 
 #include <string.h>
 
-#define VMC_SERIAL_SOURCE_XPATH "/domain/devices/serial[@type='file']/source"
-
 /* The domain's live definition, parsed. */
 static xmlDoc *
 vmc_domain_live_xml(virDomainPtr dom, GError **error)
@@ -42,7 +40,7 @@ vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
     if (!doc)
         return NULL;
     ctxt = xmlXPathNewContext(doc);
-    return vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
+    return vmc_xml_serial_log(ctxt);
 }
 
 /* The first IPv4 address libvirt's DHCP server leased to one of the
@@ -67,6 +65,59 @@ vmc_domain_lease_ip(virDomainPtr dom)
     return ip;
 }
 
+/* The address of this boot's Ready record in the domain's live metadata
+ * (see vmc-meta-private.h), from @live (its live XML) when given, else
+ * asked of libvirt; NULL when there is none. */
+char *
+vmc_domain_ready_record(virDomainPtr dom, xmlDoc *live)
+{
+    unsigned int boot = virDomainGetID(dom);
+    char *raw;
+    char *ip;
+
+    if (boot == (unsigned int) -1) {
+        virResetLastError();
+        return NULL;
+    }
+    if (live)
+        return vmc_ready_record_find(live, boot);
+    raw = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, VMC_READY_NAMESPACE,
+                               VIR_DOMAIN_AFFECT_LIVE);
+    if (!raw) {
+        virResetLastError();
+        return NULL;
+    }
+    ip = vmc_ready_record_parse(raw, boot);
+    free(raw);
+    return ip;
+}
+
+/* Where a running VM's Ready comes from, first found first: the Ready
+ * record of this boot (whoever saw the marker wrote it); on a host whose
+ * files this process sees, the marker in this boot's serial log (libvirt
+ * truncates it at each start; the cache reads only what it gained); a
+ * lease of libvirt's DHCP server. The test driver's domains print nothing:
+ * no file is read for them. On a remote host no file of this machine is
+ * ever read: a file at the log's path here is another machine's. */
+char *
+vmc_domain_ready_ip(VmcDriver *driver, virDomainPtr dom, xmlDoc *live, const char *serial_log)
+{
+    char *ip = vmc_domain_ready_record(dom, live);
+
+    return ip ? ip : vmc_domain_ready_unrecorded(driver, dom, serial_log);
+}
+
+/* vmc_domain_ready_ip() past the record: the log, the lease. */
+char *
+vmc_domain_ready_unrecorded(VmcDriver *driver, virDomainPtr dom, const char *serial_log)
+{
+    char *ip = NULL;
+
+    if (serial_log && driver->local && !driver->in_process)
+        ip = vmc_ready_cache_scan(driver->ready_cache, serial_log, virDomainGetID(dom));
+    return ip ? ip : vmc_domain_lease_ip(dom);
+}
+
 VmcState *
 vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log, GError **error)
 {
@@ -81,13 +132,8 @@ vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log, GE
         return NULL;
     }
     result = vmc_state_from_libvirt(state, reason);
-    /* libvirt truncates the log at each start: a marker in it is this boot's.
-     * A guest that prints none is ready once libvirt's DHCP server leased
-     * it an address. */
     if (vmc_state_get_kind(result) == VMC_STATE_RUNNING &&
-        ((serial_log &&
-          (ip = vmc_ready_cache_scan(driver->ready_cache, serial_log, virDomainGetID(dom)))) ||
-         (ip = vmc_domain_lease_ip(dom)))) {
+        (ip = vmc_domain_ready_ip(driver, dom, NULL, serial_log))) {
         vmc_state_free(result);
         result = vmc_state_new_full(VMC_STATE_READY, ip, state, reason);
     }
@@ -118,7 +164,7 @@ vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error)
     ctxt = xmlXPathNewContext(doc);
     vm = vmc_meta_find(doc);
     meta = vm ? vmc_meta_read(vm) : NULL;
-    serial = vmc_xml_prop(vmc_xml_find(ctxt, VMC_SERIAL_SOURCE_XPATH), "path");
+    serial = vmc_xml_serial_log(ctxt);
     cid = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/vsock/cid"), "address");
     virDomainGetUUIDString(dom, uuid);
 

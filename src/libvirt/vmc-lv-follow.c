@@ -27,9 +27,13 @@ vmc_ready_follow_free(gpointer data)
         g_source_destroy(f->grace);
         g_source_unref(f->grace);
     }
+    if (f->poll) {
+        g_source_destroy(f->poll);
+        g_source_unref(f->poll);
+    }
     if (f->pidfd >= 0)
         close(f->pidfd);
-    vmc_serial_watch_free(f->serial);
+    vmc_guest_output_free(f->output);
     vmc_ready_scanner_free(f->scanner);
     g_free(f->name);
     g_free(f->uuid);
@@ -37,28 +41,55 @@ vmc_ready_follow_free(gpointer data)
 }
 
 static void
+vmc_ready_follow_report(VmcReadyFollow *f, const char *ip)
+{
+    VmcEvent *ev;
+
+    f->reported = TRUE;
+    /* Posted, not called: the callback may remove the watch, and with it
+     * this follow, which must not happen inside its own read. */
+    ev = vmc_event_new(f->name, f->uuid,
+                       vmc_state_new_full(VMC_STATE_READY, ip, VIR_DOMAIN_RUNNING, 0),
+                       VMC_EVENT_READY, 0);
+    vmc_post(f->watcher, ev, FALSE);
+    vmc_event_unref(ev);
+}
+
+static void
 vmc_ready_follow_on_serial(const char *data, gsize len, gboolean reset, gpointer user_data)
 {
     VmcReadyFollow *f = user_data;
-    VmcEvent *ev;
 
     if (reset) {
         vmc_ready_scanner_reset(f->scanner);
         f->reported = FALSE;
         return;
     }
-    if (f->reported || !vmc_ready_scanner_feed(f->scanner, data, len))
+    if (!data || f->reported || !vmc_ready_scanner_feed(f->scanner, data, len))
         return;
-    f->reported = TRUE;
-    /* Posted, not called: the callback may remove the watch, and with it
-     * this follow, which must not happen inside its own read. */
-    ev = vmc_event_new(f->name, f->uuid,
-                       vmc_state_new_full(VMC_STATE_READY,
-                                             vmc_ready_scanner_get_ip(f->scanner),
-                                             VIR_DOMAIN_RUNNING, 0),
-                       VMC_EVENT_READY, 0);
-    vmc_post(f->watcher, ev, FALSE);
-    vmc_event_unref(ev);
+    vmc_ready_follow_report(f, vmc_ready_scanner_get_ip(f->scanner));
+}
+
+/* How often a watch asks a remote host's VM for its Ready record. */
+#define VMC_FOLLOW_POLL_MS 500
+
+static gboolean
+vmc_ready_follow_poll(gpointer data)
+{
+    VmcReadyFollow *f = data;
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(virDomain) dom = NULL;
+    g_autofree char *ip = NULL;
+
+    if (f->reported)
+        return G_SOURCE_CONTINUE;
+    conn = vmc_driver_conn(f->driver);
+    dom = conn ? virDomainLookupByUUIDString(conn, f->uuid) : NULL;
+    ip = dom ? vmc_domain_ready_record(dom, NULL) : NULL;
+    virResetLastError();
+    if (ip)
+        vmc_ready_follow_report(f, ip);
+    return G_SOURCE_CONTINUE;
 }
 
 /* The QEMU process of a running VM on this host, from the pid file that
@@ -188,7 +219,7 @@ vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const cha
     if (g_hash_table_contains(w->follows, uuid))
         return;
     log = vmc_driver_serial_log_of(driver, uuid);
-    if (!log)
+    if (!log && driver->local && !driver->in_process)
         return;
     f = g_new0(VmcReadyFollow, 1);
     f->watcher = w;
@@ -196,11 +227,22 @@ vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const cha
     f->uuid = g_strdup(uuid);
     f->scanner = vmc_ready_scanner_new();
     f->pidfd = -1;
+    f->driver = driver;
     g_hash_table_insert(w->follows, f->uuid, f);
-    if (driver->local)
+    if (driver->local && !driver->in_process)
         vmc_ready_follow_watch_exit(f, driver->hub->uri);
-    /* A log this process cannot read (a remote host) never reports Ready. */
-    f->serial = vmc_serial_watch_new(log, w->context, vmc_ready_follow_on_serial, f, NULL);
+    /* The log on this host; elsewhere the console this driver's boot keeps
+     * (a watch opens none: it would hold every VM's console), and the
+     * Ready record that whoever holds it writes. */
+    if (!driver->in_process)
+        f->output = vmc_guest_output_new(driver, uuid, log, w->context,
+                                         vmc_ready_follow_on_serial, f, VMC_OUTPUT_KEPT_ONLY,
+                                         NULL);
+    if (!driver->local || driver->in_process) {
+        f->poll = g_timeout_source_new(VMC_FOLLOW_POLL_MS);
+        g_source_set_callback(f->poll, vmc_ready_follow_poll, f, NULL);
+        g_source_attach(f->poll, w->context);
+    }
 }
 
 void

@@ -28,6 +28,7 @@ vmc_hub_unref(gpointer data)
     g_hash_table_unref(hub->namespaces);
     g_hash_table_unref(hub->states);
     g_hash_table_unref(hub->stopping);
+    g_hash_table_unref(hub->panicked);
     g_free(hub->uri);
     g_cond_clear(&hub->wake);
     g_mutex_clear(&hub->lock);
@@ -569,7 +570,50 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
             g_hash_table_add(hub->stopping, g_strdup(uuid));
         else
             g_hash_table_remove(hub->stopping, uuid);
+        g_hash_table_remove(hub->panicked, uuid);
         g_mutex_unlock(&hub->lock);
+    }
+    /* A guest panic (the pvpanic device the render adds) is told by this
+     * event alone: with on_crash 'destroy', libvirt then ends QEMU and says
+     * "stopped, crashed" as for a kill. The panic is what is reported; the
+     * stop after it is not reported again (and QEMU's end is no crash of
+     * its own). */
+    if (event == VIR_DOMAIN_EVENT_CRASHED) {
+        g_mutex_lock(&hub->lock);
+        g_hash_table_add(hub->panicked, g_strdup(uuid));
+        g_hash_table_add(hub->stopping, g_strdup(uuid));
+        g_mutex_unlock(&hub->lock);
+    } else if (event == VIR_DOMAIN_EVENT_STOPPED) {
+        gboolean after_panic;
+
+        g_mutex_lock(&hub->lock);
+        after_panic = g_hash_table_remove(hub->panicked, uuid);
+        if (after_panic)
+            vmc_hub_remember(hub, uuid, virDomainGetName(dom), VMC_STATE_FAILED);
+        g_mutex_unlock(&hub->lock);
+        if (after_panic) {
+            vmc_state_free(state);
+            return 0;
+        }
+    }
+    /* libvirt says "stopped, failed" both for a start that failed and for
+     * a QEMU that died under a running VM (SIGKILL among them): the state
+     * it was last seen in tells which. */
+    if (event == VIR_DOMAIN_EVENT_STOPPED && detail == VIR_DOMAIN_EVENT_STOPPED_FAILED) {
+        VmcSeen *last;
+        gboolean ran;
+
+        g_mutex_lock(&hub->lock);
+        last = g_hash_table_lookup(hub->states, uuid);
+        ran = last && (last->kind == VMC_STATE_RUNNING || last->kind == VMC_STATE_READY ||
+                       last->kind == VMC_STATE_PAUSED);
+        g_mutex_unlock(&hub->lock);
+        if (ran) {
+            vmc_state_free(state);
+            state = vmc_state_new_full(VMC_STATE_FAILED,
+                                       "QEMU exited unexpectedly (it crashed or was killed)",
+                                       VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
+        }
     }
     if (!state)
         return 0;

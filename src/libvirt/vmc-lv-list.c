@@ -11,8 +11,9 @@
  * here). The connection has no event loop unless a watch needed one:
  * with it, each call wakes its thread twice, and listing 1,000 VMs took
  * 3 times as long. Only running VMs of ours cost more: their
- * live XML (the vsock CID libvirt chose) and the Ready marker, read from
- * where the driver's cache left their log.
+ * live XML (the vsock CID libvirt chose, the Ready record) and, on a host
+ * whose files this process sees, the Ready marker, read from where the
+ * driver's cache left their log.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -32,6 +33,7 @@ typedef struct {
     char *ns;
     char *serial;
     char *cid;
+    char *record;         /* the Ready record's address, from the live XML */
     GStrv owned_taps;
 } VmcListed;
 
@@ -41,6 +43,7 @@ vmc_listed_clear(VmcListed *l)
     g_free(l->ns);
     g_free(l->serial);
     g_free(l->cid);
+    g_free(l->record);
     g_strfreev(l->owned_taps);
 }
 
@@ -74,9 +77,10 @@ vmc_listed_read_xml(VmcListed *l)
         return;
     ctxt = xmlXPathNewContext(doc);
     if (!l->serial)
-        l->serial = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/serial[@type='file']/source"),
-                                 "path");
+        l->serial = vmc_xml_serial_log(ctxt);
     l->cid = vmc_xml_prop(vmc_xml_find(ctxt, "/domain/devices/vsock/cid"), "address");
+    if (l->state == VIR_DOMAIN_RUNNING)
+        l->record = vmc_domain_ready_record(l->dom, doc);
 }
 
 /* In a worker: what one domain's own calls tell. */
@@ -149,9 +153,8 @@ vmc_listed_handle(VmcDriver *driver, VmcListed *l, const char *ns)
 
     state = vmc_state_from_libvirt(l->state, l->reason);
     if (vmc_state_get_kind(state) == VMC_STATE_RUNNING &&
-        ((l->serial &&
-          (ip = vmc_ready_cache_scan(driver->ready_cache, l->serial, virDomainGetID(l->dom)))) ||
-         (ip = vmc_domain_lease_ip(l->dom)))) {
+        ((ip = g_strdup(l->record)) ||
+         (ip = vmc_domain_ready_unrecorded(driver, l->dom, l->serial)))) {
         vmc_state_free(state);
         state = vmc_state_new_full(VMC_STATE_READY, ip, l->state, l->reason);
     }

@@ -83,6 +83,34 @@ vmc_prepare_embed_root(const char *uri, GError **error)
     return TRUE;
 }
 
+/* Whether this process sees the files of the host @uri names (DESIGN.md
+ * §5), decided from the URI alone, once per connection: only the QEMU
+ * driver's system, session and embedded URIs with no transport and no
+ * host, and libvirt's test driver, which runs in this process (and whose
+ * "guests" print nothing, so *@in_process says that no serial output is
+ * ever read for them). Every other URI is a remote host, even one that
+ * names this machine: what it runs is seen through libvirt alone. */
+static gboolean
+vmc_uri_is_local(const char *uri, gboolean *in_process)
+{
+    g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS,
+                                         NULL);
+    const char *scheme = parsed ? g_uri_get_scheme(parsed) : NULL;
+    const char *host = parsed ? g_uri_get_host(parsed) : NULL;
+    const char *path = parsed ? g_uri_get_path(parsed) : NULL;
+
+    *in_process = FALSE;
+    if (!parsed || (host && *host) || g_uri_get_port(parsed) > 0)
+        return FALSE;
+    if (g_strcmp0(scheme, "test") == 0) {
+        *in_process = TRUE;
+        return TRUE;
+    }
+    return g_strcmp0(scheme, "qemu") == 0 &&
+           (g_strcmp0(path, "/system") == 0 || g_strcmp0(path, "/session") == 0 ||
+            g_strcmp0(path, "/embed") == 0);
+}
+
 /* A driver half made is freed by the module itself: its header may name
  * no table of operations yet. */
 typedef VmcDriver VmcLvDriver;
@@ -117,7 +145,6 @@ vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error)
     g_autoptr(GUri) parsed = NULL;
     virConnectPtr conn;
     VmcEventHub *hub;
-    const char *host;
     gboolean embedded;
 
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -131,6 +158,7 @@ vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error)
                                                vmc_name_lock_free);
     g_mutex_init(&driver->accel_lock);
     g_mutex_init(&driver->follow_lock);
+    g_mutex_init(&driver->console_lock);
     driver->ready_cache = vmc_ready_cache_new();
     hub = driver->hub = g_new0(VmcEventHub, 1);
     hub->ref = 1;
@@ -139,6 +167,7 @@ vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error)
     hub->namespaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     hub->states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, vmc_seen_free);
     hub->stopping = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    hub->panicked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_mutex_init(&hub->lock);
     g_mutex_init(&hub->events_lock);
     g_cond_init(&hub->wake);
@@ -162,10 +191,10 @@ vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error)
         virConnectClose(conn);
         return NULL;
     }
+    driver->local = vmc_uri_is_local(hub->uri, &driver->in_process);
     parsed = g_uri_parse(hub->uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS, NULL);
-    host = parsed ? g_uri_get_host(parsed) : NULL;
-    driver->local = !host || !*host || g_strcmp0(host, "localhost") == 0;
-    driver->system = driver->local && parsed && g_strcmp0(g_uri_get_path(parsed), "/system") == 0;
+    driver->system = driver->local && !driver->in_process && parsed &&
+                     g_strcmp0(g_uri_get_path(parsed), "/system") == 0;
     return g_steal_pointer(&driver);
 }
 
@@ -179,6 +208,11 @@ vmc_lv_close(VmcDriver *driver)
     if (!driver)
         return;
     hub = driver->hub;
+    /* Consoles first: their streams are on the connection. */
+    g_mutex_lock(&driver->console_lock);
+    g_clear_pointer(&driver->consoles, g_hash_table_unref);
+    g_clear_pointer(&driver->open_consoles, g_hash_table_unref);
+    g_mutex_unlock(&driver->console_lock);
     g_mutex_lock(&hub->lock);
     hub->driver = NULL;
     hub->closing = TRUE;
@@ -207,6 +241,7 @@ vmc_lv_close(VmcDriver *driver)
     g_mutex_clear(&driver->boot_lock);
     g_mutex_clear(&driver->accel_lock);
     g_mutex_clear(&driver->follow_lock);
+    g_mutex_clear(&driver->console_lock);
     vmc_ready_cache_free(driver->ready_cache);
     g_free(driver);
 }
@@ -222,8 +257,11 @@ vmc_lv_get_uri(VmcDriver *driver)
  * vmc_lv_is_local:
  * @driver: a driver
  *
- * Returns: %TRUE when libvirt runs VMs on this host, so that boot can
- * check the config's files here.
+ * Returns: %TRUE when this process sees the files of the host libvirt
+ * runs VMs on, decided from the URI once (qemu:///system, qemu:///session,
+ * qemu:///embed, and the in-process test driver): boot checks the config's
+ * files here and the serial log is followed here. Every other URI is a
+ * remote host, reached through libvirt alone.
  */
 gboolean
 vmc_lv_is_local(VmcDriver *driver)

@@ -17,6 +17,8 @@ gboolean vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel 
                               GError **error);
 gboolean vmc_check_networks(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
                             GError **error);
+gboolean vmc_check_remote_files(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
+                                GError **error);
 gboolean vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error);
 GArray *vmc_taps_where(const VmcConfig *cfg);
 void vmc_taps_restore(const VmcConfig *cfg, GArray *where);

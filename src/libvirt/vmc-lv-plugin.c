@@ -53,6 +53,9 @@ static const VmcDriverOps vmc_lv_ops = {
     .remove_cancellable = vmc_lv_remove_cancellable,
     .stage_cancellable = vmc_lv_stage_cancellable,
     .wait_until_ready = vmc_lv_wait_until_ready,
+    .open_console = vmc_lv_open_console,
+    .console_send = vmc_lv_console_send,
+    .close_console = vmc_lv_close_console,
 };
 
 /* Declared here, not in a header: every module defines its own. */

@@ -280,3 +280,103 @@ vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GE
                         vmc_config_get_name(cfg));
     return TRUE;
 }
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStoragePool, virStoragePoolFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virStorageVol, virStorageVolFree)
+
+/* The target directory of a storage pool, from its XML. */
+static char *
+vmc_pool_target(virStoragePoolPtr pool)
+{
+    char *raw = virStoragePoolGetXMLDesc(pool, 0);
+    g_autoptr(xmlDoc) doc = raw ? vmc_xml_parse(raw, -1, NULL) : NULL;
+    g_autoptr(xmlXPathContext) ctxt = doc ? xmlXPathNewContext(doc) : NULL;
+    xmlNode *path = ctxt ? vmc_xml_find(ctxt, "/pool/target/path") : NULL;
+
+    free(raw);
+    virResetLastError();
+    return path ? vmc_xml_text(path) : NULL;
+}
+
+/* @path on the remote host, through its storage pools: a file a pool
+ * holds is there; a file missing from the directory of a pool (refreshed
+ * first) is not, and is refused before anything is defined; a path in no
+ * pool's directory is left to libvirt, whose refusal at start names it. */
+static gboolean
+vmc_check_remote_file(VmcDriver *driver, virConnectPtr conn, virStoragePoolPtr *pools,
+                      int n_pools, const VmcConfig *cfg, const char *field, const char *path,
+                      GError **error)
+{
+    g_autoptr(virStorageVol) vol = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *base = NULL;
+
+    if (!path)
+        return TRUE;
+    vol = virStorageVolLookupByPath(conn, path);
+    virResetLastError();
+    if (vol)
+        return TRUE;
+    dir = g_path_get_dirname(path);
+    base = g_path_get_basename(path);
+    for (int i = 0; i < n_pools; i++) {
+        g_autofree char *target = vmc_pool_target(pools[i]);
+        g_autoptr(virStorageVol) there = NULL;
+
+        if (g_strcmp0(target, dir) != 0)
+            continue;
+        if (virStoragePoolRefresh(pools[i], 0) == 0)
+            there = virStorageVolLookupByName(pools[i], base);
+        virResetLastError();
+        if (!there)
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': %s '%s' does not exist on host '%s' (its storage pool "
+                            "'%s' has no volume '%s'): paths name files on that host; copy "
+                            "the file there, or let 'up --stage' do it; nothing was defined",
+                            vmc_config_get_name(cfg), field, path, driver->hub->uri,
+                            virStoragePoolGetName(pools[i]), base);
+    }
+    return TRUE;
+}
+
+/**
+ * vmc_check_remote_files:
+ * @driver: a driver of a remote host
+ * @conn: its connection
+ * @cfg: the VM
+ * @error: return location for a #GError, or %NULL
+ *
+ * The config's files checked on the host that will run the VM, through
+ * libvirt alone (never this machine's file system): see
+ * vmc_check_remote_file().
+ *
+ * Returns: %FALSE with %VMC_ERROR_INVALID_CONFIG naming the field and the
+ * host.
+ */
+gboolean
+vmc_check_remote_files(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
+                       GError **error)
+{
+    const struct {
+        const char *field;
+        const char *path;
+    } files[] = {
+        { "kernel", vmc_config_get_kernel(cfg) },
+        { "initramfs", vmc_config_get_initramfs(cfg) },
+        { "root_disk", vmc_config_get_root_disk(cfg) },
+        { "seed_iso", vmc_config_get_seed_iso(cfg) },
+        { "data_disk", vmc_config_get_data_disk(cfg) },
+    };
+    virStoragePoolPtr *pools = NULL;
+    int n = virConnectListAllStoragePools(conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+    gboolean ok = TRUE;
+
+    virResetLastError();
+    for (gsize i = 0; ok && i < G_N_ELEMENTS(files); i++)
+        ok = vmc_check_remote_file(driver, conn, pools, MAX(n, 0), cfg, files[i].field,
+                                   files[i].path, error);
+    for (int i = 0; i < n; i++)
+        virStoragePoolFree(pools[i]);
+    free(pools);
+    return ok;
+}

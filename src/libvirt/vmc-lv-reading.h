@@ -15,6 +15,10 @@ VmcState *vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *seri
                            GError **error);
 VmcHandle *vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error);
 char *vmc_domain_lease_ip(virDomainPtr dom);
+char *vmc_domain_ready_record(virDomainPtr dom, xmlDoc *live);
+char *vmc_domain_ready_ip(VmcDriver *driver, virDomainPtr dom, xmlDoc *live,
+                          const char *serial_log);
+char *vmc_domain_ready_unrecorded(VmcDriver *driver, virDomainPtr dom, const char *serial_log);
 virDomainPtr vmc_driver_domain(VmcDriver *driver, const VmcHandle *handle, VmcOperation op,
                                GError **error);
 

@@ -18,7 +18,9 @@ typedef struct {
     VmcWatcher *watcher;   /* not a reference: the watcher owns this */
     char *name;
     char *uuid;
-    VmcSerialWatch *serial;
+    VmcDriver *driver;     /* not a reference: the watch goes before the driver */
+    struct _VmcGuestOutput *output;  /* the log, or this driver's boot console */
+    GSource *poll;         /* elsewhere: the Ready record, asked until it is there */
     VmcReadyScanner *scanner;
     gboolean reported;
     GSource *exit_source;  /* the QEMU process, through a pidfd */
@@ -64,3 +66,47 @@ void vmc_domain_owned(const char *xml, char **netns, GStrv *taps);
 GStrv vmc_release(VmcDriver *driver, const char *name, const char *xml, gboolean own_boot);
 guint vmc_release_unfinished_boots(VmcDriver *driver, virConnectPtr conn);
 void vmc_release_if_stopped(VmcDriver *driver, virDomainPtr dom);
+
+/* vmc-lv-console.c: the console stream of a remote host's domain, the
+ * Ready record, and the guest's output from wherever its host gives it */
+typedef struct _VmcConsoleTap VmcConsoleTap;
+/* Output as it comes; NULL once the console ended. */
+typedef void (*VmcConsoleChunkFunc)(const char *data, gsize len, gpointer user_data);
+
+gboolean vmc_ready_record_write(virDomainPtr dom, const char *ip, GError **error);
+VmcConsoleTap *vmc_console_tap_open(VmcDriver *driver, const char *uuid, gboolean force,
+                                    GError **error);
+VmcConsoleTap *vmc_console_tap_ref(VmcConsoleTap *tap);
+void vmc_console_tap_unref(gpointer data);
+void vmc_console_tap_close(VmcConsoleTap *tap);
+gboolean vmc_console_tap_ended(VmcConsoleTap *tap);
+char *vmc_console_tap_ready_ip(VmcConsoleTap *tap);
+guint64 vmc_console_tap_total(VmcConsoleTap *tap);
+guint vmc_console_tap_listen(VmcConsoleTap *tap, VmcConsoleChunkFunc func, gpointer data);
+void vmc_console_tap_unlisten(VmcConsoleTap *tap, guint id);
+gboolean vmc_console_tap_send(VmcConsoleTap *tap, const char *data, gsize len,
+                              GError **error);
+void vmc_boot_console_keep(VmcDriver *driver, const char *uuid, VmcConsoleTap *tap);
+VmcConsoleTap *vmc_boot_console_get(VmcDriver *driver, const char *uuid);
+void vmc_boot_console_free(gpointer data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcConsoleTap, vmc_console_tap_unref)
+
+typedef struct _VmcGuestOutput VmcGuestOutput;
+typedef enum {
+    VMC_OUTPUT_DEFAULT = 0,
+    VMC_OUTPUT_FORCE = 1 << 0,      /* take a console another client holds */
+    VMC_OUTPUT_KEPT_ONLY = 1 << 1,  /* a boot console of this driver, or none */
+} VmcOutputFlags;
+VmcGuestOutput *vmc_guest_output_new(VmcDriver *driver, const char *uuid,
+                                     const char *serial_log, GMainContext *context,
+                                     VmcSerialChunkFunc func, gpointer data,
+                                     VmcOutputFlags flags, GError **error);
+guint64 vmc_guest_output_total(VmcGuestOutput *o);
+VmcConsoleTap *vmc_guest_output_tap(VmcGuestOutput *o);
+void vmc_guest_output_free(VmcGuestOutput *o);
+guint vmc_lv_open_console(VmcDriver *driver, const VmcHandle *handle, VmcConsoleFlags flags,
+                          VmcConsoleFunc func, gpointer user_data, GError **error);
+gboolean vmc_lv_console_send(VmcDriver *driver, guint id, const char *data, gsize len,
+                             GError **error);
+void vmc_lv_close_console(VmcDriver *driver, guint id);

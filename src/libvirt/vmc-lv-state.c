@@ -25,7 +25,7 @@ vmc_state_from_libvirt(int state, int reason)
         kind = reason == VIR_DOMAIN_PAUSED_STARTING_UP ? VMC_STATE_STARTING : VMC_STATE_PAUSED;
         if (reason == VIR_DOMAIN_PAUSED_CRASHED) {
             kind = VMC_STATE_FAILED;
-            why = "the guest crashed (kernel panic)";
+            why = "the guest kernel panicked";
         }
         break;
     case VIR_DOMAIN_PMSUSPENDED:
@@ -34,7 +34,10 @@ vmc_state_from_libvirt(int state, int reason)
     case VIR_DOMAIN_SHUTOFF:
         if (reason == VIR_DOMAIN_SHUTOFF_CRASHED) {
             kind = VMC_STATE_FAILED;
-            why = "QEMU exited unexpectedly (crashed or killed)";
+            /* What libvirt still knows afterwards: a panic under on_crash
+             * 'destroy' ends the same way, and only its event told it. */
+            why = "QEMU exited unexpectedly (it crashed or was killed, or the guest "
+                  "panicked while no client watched)";
         } else if (reason == VIR_DOMAIN_SHUTOFF_FAILED) {
             kind = VMC_STATE_FAILED;
             why = "it failed to start";
@@ -42,7 +45,7 @@ vmc_state_from_libvirt(int state, int reason)
         break;
     case VIR_DOMAIN_CRASHED:
         kind = VMC_STATE_FAILED;
-        why = "the guest crashed (kernel panic)";
+        why = "the guest kernel panicked";
         break;
     }
     return vmc_state_new_full(kind, why, state, reason);
@@ -63,8 +66,11 @@ vmc_state_from_event(int event, int detail)
     case VIR_DOMAIN_EVENT_PMSUSPENDED:
         return vmc_state_new_full(VMC_STATE_PAUSED, NULL, VIR_DOMAIN_PMSUSPENDED, 0);
     case VIR_DOMAIN_EVENT_STOPPED:
+        /* A panic came as its own event first (see vmc_on_lifecycle). */
         if (detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED)
-            return vmc_state_from_libvirt(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
+            return vmc_state_new_full(VMC_STATE_FAILED,
+                                      "QEMU exited unexpectedly (it crashed or was killed)",
+                                      VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_CRASHED);
         if (detail == VIR_DOMAIN_EVENT_STOPPED_FAILED)
             return vmc_state_from_libvirt(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_FAILED);
         return vmc_state_new_full(VMC_STATE_STOPPED, NULL, VIR_DOMAIN_SHUTOFF, 0);

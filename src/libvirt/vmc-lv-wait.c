@@ -8,12 +8,17 @@
 #include <sys/statvfs.h>
 
 typedef struct {
+    VmcDriver *driver;
+    const VmcHandle *handle;
     VmcReadyScanner *scanner;
     VmcState *stopped;
     gboolean timed_out;
     const char *log;        /* checked for space when it is on this host, else NULL */
     gboolean log_full;
     gboolean cancelled;
+    char *recorded;         /* the address of a Ready record, or of a lease */
+    gboolean console_ended; /* a remote host's console ended (a daemon restart) */
+    VmcGuestOutput *output;
 } VmcReadyWait;
 
 /* A serial log on a full file system gets none of the guest's output, so
@@ -37,8 +42,47 @@ vmc_ready_on_serial(const char *data, gsize len, gboolean reset, gpointer user_d
 
     if (reset)
         vmc_ready_scanner_reset(wait->scanner);
-    else
+    else if (data)
         vmc_ready_scanner_feed(wait->scanner, data, len);
+    else
+        wait->console_ended = TRUE;
+}
+
+/* Where a console or no file gives the output, Ready also comes from the
+ * record that another client wrote, or from a lease; asked every
+ * VMC_READY_POLL_MS. A console that a daemon restart ended is opened
+ * again once the daemon is back. */
+#define VMC_READY_POLL_MS 250
+
+static gboolean
+vmc_ready_poll(gpointer data)
+{
+    VmcReadyWait *wait = data;
+    g_autoptr(virDomain) dom = vmc_driver_domain(wait->driver, wait->handle, VMC_OP_STATE, NULL);
+
+    virResetLastError();
+    if (!dom)
+        return G_SOURCE_CONTINUE;
+    if (!wait->console_ended && vmc_guest_output_tap(wait->output) &&
+        vmc_console_tap_ended(vmc_guest_output_tap(wait->output)))
+        wait->console_ended = TRUE;
+    if (!wait->recorded && virDomainIsActive(dom) == 1)
+        wait->recorded = vmc_domain_ready_ip(wait->driver, dom, NULL, NULL);
+    if (wait->console_ended && !wait->recorded && virDomainIsActive(dom) == 1) {
+        g_autoptr(GError) error = NULL;
+        VmcGuestOutput *again = vmc_guest_output_new(wait->driver,
+                                                     vmc_handle_get_uuid(wait->handle), NULL,
+                                                     g_main_context_get_thread_default(),
+                                                     vmc_ready_on_serial, wait,
+                                                     VMC_OUTPUT_DEFAULT, &error);
+        if (again) {
+            vmc_guest_output_free(wait->output);
+            wait->output = again;
+            wait->console_ended = FALSE;
+        }
+    }
+    virResetLastError();
+    return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -78,7 +122,7 @@ typedef struct {
     VmcWaitProgressFunc func;
     gpointer data;
     gint64 start;
-    VmcSerialWatch **serial;
+    VmcGuestOutput **output;
 } VmcWaitProgress;
 
 static gboolean
@@ -87,7 +131,7 @@ vmc_wait_progress_tick(gpointer data)
     VmcWaitProgress *p = data;
 
     p->func((guint64) (g_get_monotonic_time() - p->start) / 1000,
-            *p->serial ? vmc_serial_watch_get_total(*p->serial) : 0, p->data);
+            vmc_guest_output_total(*p->output), p->data);
     return G_SOURCE_CONTINUE;
 }
 
@@ -163,13 +207,18 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
     g_autoptr(VmcReadyScanner) scanner = vmc_ready_scanner_new();
     g_autoptr(GSource) timeout = NULL;
     g_autoptr(VmcState) now = NULL;
-    VmcReadyWait wait = { scanner, NULL, FALSE, NULL, FALSE, FALSE };
+    g_autoptr(GError) console_error = NULL;
+    VmcReadyWait wait = { driver, handle, scanner, NULL, FALSE, NULL, FALSE, FALSE, NULL, FALSE,
+                          NULL };
     g_autoptr(GSource) space = NULL;
     g_autoptr(GSource) cancel = NULL;
-    VmcSerialWatch *serial = NULL;
+    g_autoptr(GSource) poll = NULL;
     g_autoptr(GSource) ticker = NULL;
+    g_autofree char *ip = NULL;
     VmcWaitProgress ticker_data = { 0 };
+    VmcConsoleTap *tap;
     VmcState *result = NULL;
+    const char *name;
     guint watch;
 
     if (flags != VMC_WAIT_DEFAULT) {
@@ -180,25 +229,39 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
     }
 
     g_return_val_if_fail(driver != NULL && handle != NULL, NULL);
-    if (!vmc_handle_get_serial_log(handle)) {
+    name = vmc_handle_get_name(handle);
+    if (driver->local && !driver->in_process && !vmc_handle_get_serial_log(handle)) {
         vmc_fail(error, VMC_ERROR_STATE_FAILED,
-                 "VM '%s' has no serial log to read the ready marker from", vmc_handle_get_name(handle));
+                 "VM '%s' has no serial log to read the ready marker from", name);
         return NULL;
     }
     if (g_cancellable_is_cancelled(cancellable)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                    "The wait for VM '%s' to be ready was cancelled before it started.",
-                    vmc_handle_get_name(handle));
+                    "The wait for VM '%s' to be ready was cancelled before it started.", name);
         return NULL;
     }
 
     g_main_context_push_thread_default(context);
-    watch = vmc_driver_watch_internal(driver, NULL, NULL, vmc_handle_get_uuid(handle), FALSE, vmc_ready_on_event, &wait,
-                                      NULL);
-    serial = vmc_serial_watch_new(vmc_handle_get_serial_log(handle), context, vmc_ready_on_serial, &wait, error);
-    now = serial ? vmc_lv_get_state(driver, handle, error) : NULL;
-    if (now && !vmc_state_is_running(now) && vmc_state_get_kind(now) != VMC_STATE_STARTING &&
-        vmc_state_get_kind(now) != VMC_STATE_PAUSED)
+    watch = vmc_driver_watch_internal(driver, NULL, NULL, vmc_handle_get_uuid(handle), FALSE,
+                                      vmc_ready_on_event, &wait, NULL);
+    /* The guest's output: the log on this host, else the console (the
+     * boot's, or one opened now). A console another client holds leaves
+     * the record and leases, which are asked all along on such hosts. */
+    if (!driver->in_process)
+        wait.output = vmc_guest_output_new(driver, vmc_handle_get_uuid(handle),
+                                           vmc_handle_get_serial_log(handle), context,
+                                           vmc_ready_on_serial, &wait, VMC_OUTPUT_DEFAULT,
+                                           driver->local ? error : &console_error);
+    if (console_error)
+        g_message("VM '%s': %s; its readiness comes from the record of the client that holds "
+                  "it, or from a DHCP lease", name, console_error->message);
+    now = wait.output || !driver->local || driver->in_process
+              ? vmc_lv_get_state(driver, handle, error)
+              : NULL;
+    if (now && vmc_state_get_kind(now) == VMC_STATE_READY)
+        wait.recorded = g_strdup(vmc_state_get_ip(now));
+    else if (now && !vmc_state_is_running(now) && vmc_state_get_kind(now) != VMC_STATE_STARTING &&
+             vmc_state_get_kind(now) != VMC_STATE_PAUSED)
         wait.stopped = vmc_state_copy(now);
 
     timeout = g_timeout_source_new(timeout_ms);
@@ -209,64 +272,97 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
         g_source_set_callback(cancel, G_SOURCE_FUNC(vmc_flag_on_cancel), &wait.cancelled, NULL);
         g_source_attach(cancel, context);
     }
-    if (vmc_lv_is_local(driver)) {
+    if (driver->local && !driver->in_process) {
         wait.log = vmc_handle_get_serial_log(handle);
         vmc_ready_check_space(&wait);
         space = g_timeout_source_new(500);
         g_source_set_callback(space, vmc_ready_check_space, &wait, NULL);
         g_source_attach(space, context);
+    } else {
+        poll = g_timeout_source_new(VMC_READY_POLL_MS);
+        g_source_set_callback(poll, vmc_ready_poll, &wait, NULL);
+        g_source_attach(poll, context);
     }
     if (progress) {
         ticker_data.func = progress;
         ticker_data.data = user_data;
         ticker_data.start = g_get_monotonic_time();
-        ticker_data.serial = &serial;
+        ticker_data.output = &wait.output;
         ticker = g_timeout_source_new(100);
         g_source_set_callback(ticker, vmc_wait_progress_tick, &ticker_data, NULL);
         g_source_attach(ticker, context);
     }
-    while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.stopped && !wait.timed_out &&
-           !wait.log_full && !wait.cancelled)
+    while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.recorded && !wait.stopped &&
+           !wait.timed_out && !wait.log_full && !wait.cancelled)
         g_main_context_iteration(context, TRUE);
     if (ticker)
         g_source_destroy(ticker);
     if (space)
         g_source_destroy(space);
+    if (poll)
+        g_source_destroy(poll);
+
+    /* What this wait saw itself is recorded for every later reader: the
+     * console's own record first, else one written here. */
+    tap = vmc_guest_output_tap(wait.output);
+    if (now && vmc_ready_scanner_get_ip(scanner)) {
+        ip = tap ? vmc_console_tap_ready_ip(tap) : NULL;
+        if (!ip) {
+            g_autoptr(virDomain) dom = vmc_driver_domain(driver, handle, VMC_OP_STATE, NULL);
+
+            ip = g_strdup(vmc_ready_scanner_get_ip(scanner));
+            if (dom && !driver->in_process)
+                vmc_ready_record_write(dom, ip, NULL);
+            virResetLastError();
+        }
+    } else if (now && wait.recorded) {
+        ip = g_strdup(wait.recorded);
+    }
 
     if (!now) {
         /* error already set */
-    } else if (vmc_ready_scanner_get_ip(scanner)) {
-        result = vmc_state_new_full(VMC_STATE_READY, vmc_ready_scanner_get_ip(scanner),
-                                       VIR_DOMAIN_RUNNING, 0);
+    } else if (ip) {
+        result = vmc_state_new_full(VMC_STATE_READY, ip, VIR_DOMAIN_RUNNING, 0);
     } else if (wait.cancelled) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                     "The wait for VM '%s' to be ready was cancelled; the VM was left as it is.",
-                    vmc_handle_get_name(handle));
+                    name);
     } else if (wait.log_full) {
         g_autofree char *q = vmc_quote_value(wait.log);
         vmc_fail(error, VMC_ERROR_IO,
                  "VM '%s' runs, but the file system of its serial log %s is full: the guest's "
                  "console output and its ready marker are lost (free space there; the VM is "
-                 "left running)", vmc_handle_get_name(handle), q);
+                 "left running)", name, q);
     } else if (wait.stopped) {
         g_autofree char *what = vmc_state_to_string(wait.stopped);
-        vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)",
-                 vmc_handle_get_name(handle), what);
+        vmc_fail(error, VMC_ERROR_BOOT_FAILED, "VM '%s' stopped before it was ready (%s)", name,
+                 what);
     } else {
         g_autoptr(VmcState) last = vmc_lv_get_state(driver, handle, NULL);
         g_autofree char *what = last ? vmc_state_to_string(last) : g_strdup("unknown");
+        g_autofree char *seen = NULL;
+
+        if (driver->in_process)
+            seen = g_strdup("the test driver's VMs print nothing, so only a Ready record "
+                            "makes one ready");
+        else if (!wait.output)
+            seen = g_strdup("its console is held by another client, and no Ready record or "
+                            "DHCP lease came");
+        else
+            seen = g_strdup_printf("%" G_GUINT64_FORMAT " bytes of serial output, no "
+                                   "VMRS_READY line", vmc_guest_output_total(wait.output));
         vmc_fail(error, VMC_ERROR_STATE_FAILED,
-                 "VM '%s' was not ready within %u ms (last state: %s; %" G_GUINT64_FORMAT
-                 " bytes of serial output, no VMRS_READY line)",
-                 vmc_handle_get_name(handle), timeout_ms, what, vmc_serial_watch_get_total(serial));
+                 "VM '%s' was not ready within %u ms (last state: %s; %s)", name, timeout_ms,
+                 what, seen);
     }
 
     g_source_destroy(timeout);
     if (cancel)
         g_source_destroy(cancel);
-    vmc_serial_watch_free(serial);
+    vmc_guest_output_free(wait.output);
     vmc_lv_unwatch(driver, watch);
     vmc_state_free(wait.stopped);
+    g_free(wait.recorded);
     g_main_context_pop_thread_default(context);
     return result;
 }

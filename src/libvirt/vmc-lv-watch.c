@@ -123,7 +123,7 @@ vmc_lv_unwatch(VmcDriver *driver, guint id)
 }
 
 typedef struct {
-    VmcSerialWatch *watch;
+    VmcGuestOutput *output;
     VmcSerialFunc func;
     gpointer data;
 } VmcSerialFollow;
@@ -133,7 +133,7 @@ vmc_serial_follow_free(gpointer data)
 {
     VmcSerialFollow *f = data;
 
-    vmc_serial_watch_free(f->watch);
+    vmc_guest_output_free(f->output);
     g_free(f);
 }
 
@@ -142,7 +142,11 @@ vmc_serial_follow_relay(const char *data, gsize len, gboolean reset, gpointer us
 {
     VmcSerialFollow *f = user_data;
 
-    f->func(reset ? NULL : data, reset ? 0 : len, f->data);
+    if (reset)
+        f->func(NULL, 0, f->data);
+    else if (data)
+        f->func(data, len, f->data);
+    /* A console that ended says nothing more: the VM's stop is an event. */
 }
 
 /**
@@ -153,10 +157,13 @@ vmc_serial_follow_relay(const char *data, gsize len, gboolean reset, gpointer us
  * @user_data: data for @func
  * @error: return location for a #GError, or %NULL
  *
- * Follows the VM's serial log (inotify, no polling) from its start, on the
- * thread-default main context of the calling thread.
+ * Follows the VM's serial output on the thread-default main context of
+ * the calling thread: on a host whose files this process sees, its serial
+ * log (inotify, no polling) from its start; elsewhere its console, from
+ * the boot's first byte when this driver booted it, else from now.
  *
- * Returns: an id for vmc_lv_unfollow_serial(), or 0 with %VMC_ERROR_IO.
+ * Returns: an id for vmc_lv_unfollow_serial(), or 0 with %VMC_ERROR_IO
+ * (or the console's error).
  */
 guint
 vmc_lv_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc func,
@@ -166,16 +173,14 @@ vmc_lv_follow_serial(VmcDriver *driver, const VmcHandle *handle, VmcSerialFunc f
     guint id;
 
     g_return_val_if_fail(driver != NULL && handle != NULL && func != NULL, 0);
-    if (!vmc_handle_get_serial_log(handle)) {
-        g_set_error(error, VMC_ERROR, VMC_ERROR_IO, "VM '%s' has no serial log", vmc_handle_get_name(handle));
-        return 0;
-    }
     f = g_new0(VmcSerialFollow, 1);
     f->func = func;
     f->data = user_data;
-    f->watch = vmc_serial_watch_new(vmc_handle_get_serial_log(handle), g_main_context_get_thread_default(),
-                                    vmc_serial_follow_relay, f, error);
-    if (!f->watch) {
+    f->output = vmc_guest_output_new(driver, vmc_handle_get_uuid(handle),
+                                     vmc_handle_get_serial_log(handle),
+                                     g_main_context_get_thread_default(),
+                                     vmc_serial_follow_relay, f, VMC_OUTPUT_DEFAULT, error);
+    if (!f->output) {
         g_free(f);
         return 0;
     }

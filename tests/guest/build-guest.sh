@@ -14,7 +14,7 @@ OUTPUTS=(vmlinuz initramfs.img root.img seed.iso)
 
 # Loaded in the guest in dependency order; the kernel has ext4 built in.
 MODULES=(virtio_pci virtio_blk virtio_net virtiofs virtio-rng isofs vfat nls_cp437 nls_ascii
-	nls_utf8 button evdev)
+	nls_utf8 button evdev pvpanic-mmio)
 
 ROOT_MARKER=vmc-rootfs-ok
 INSTANCE_ID=vmc-test
