@@ -245,14 +245,6 @@ bench_setup_vm(BenchContext *ctx, GError **error)
                     "cannot make directory '%s': %s", ctx->log_dir, g_strerror(saved));
         return FALSE;
     }
-    ctx->log_fd = open(ctx->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (ctx->log_fd < 0) {
-        int saved = errno;
-
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
-                    "cannot open the serial log '%s': %s", ctx->log, g_strerror(saved));
-        return FALSE;
-    }
 
     vmc_config_set_namespace(cfg, "bench");
     vmc_config_set_kernel(cfg, ctx->kernel);
@@ -269,6 +261,15 @@ bench_setup_vm(BenchContext *ctx, GError **error)
     ctx->handle = vmc_driver_boot(ctx->driver, cfg, error);
     if (!ctx->handle)
         return FALSE;
+    /* The file the boot's log is: libvirt makes it anew at the start. */
+    ctx->log_fd = open(ctx->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (ctx->log_fd < 0) {
+        int saved = errno;
+
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(saved),
+                    "cannot open the serial log '%s': %s", ctx->log, g_strerror(saved));
+        return FALSE;
+    }
     state = vmc_driver_get_state(ctx->driver, ctx->handle, error);
     if (!state)
         return FALSE;
