@@ -74,16 +74,24 @@ char *vmc_meta_format(const VmcMeta *meta);
  * metadata, so that every later process and client machine reads the
  * state in one call, and it dies with the boot:
  *
- *   <vmcr:ready xmlns:vmcr="VMC_READY_NAMESPACE" ip="IP" boot="ID"/>
+ *   <vmcr:ready xmlns:vmcr="VMC_READY_NAMESPACE" ip="IP" boot="ID">
+ *     <vmcr:stale-lease id="MAC@EXPIRY"/>...
+ *   </vmcr:ready>
  *
  * ID is the domain's ID in the boot the marker came from (libvirt gives a
  * running domain a new one at each start); a record of another boot, or
- * with an address that does not parse, does not count. */
+ * with an address that does not parse, does not count. A boot writes one
+ * without an IP when its NICs on libvirt networks have DHCP leases from
+ * an earlier boot: those (MAC and expiry time) never make this boot
+ * Ready; a lease the guest takes or renews has another expiry. */
 #define VMC_READY_NAMESPACE "https://virt-vmconfig.dev/xmlns/ready/1"
 #define VMC_READY_PREFIX "vmcr"
 
-/* The text virDomainSetMetadata() takes for a record of @ip in @boot. */
-char *vmc_ready_record_format(const char *ip, guint boot);
+/* The text virDomainSetMetadata() takes for a record of @ip (nullable:
+ * not ready yet) in @boot, with the leases of earlier boots (nullable). */
+char *vmc_ready_record_format(const char *ip, guint boot, const char *const *stale_leases);
+/* The stale leases of the record of @boot in a domain document (never NULL). */
+GStrv vmc_ready_record_stale_leases(xmlDoc *doc, guint boot);
 /* The address of a record, as virDomainGetMetadata() gives it, when it is
  * of @boot and valid; else NULL. */
 char *vmc_ready_record_parse(const char *element, guint boot);

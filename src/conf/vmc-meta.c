@@ -236,7 +236,7 @@ vmc_ready_record_read(xmlNode *ready, char **ip, guint *boot)
 }
 
 char *
-vmc_ready_record_format(const char *ip, guint boot)
+vmc_ready_record_format(const char *ip, guint boot, const char *const *stale_leases)
 {
     g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *) "1.0");
     xmlNode *ready = xmlNewNode(NULL, (const xmlChar *) "ready");
@@ -244,9 +244,51 @@ vmc_ready_record_format(const char *ip, guint boot)
 
     g_snprintf(id, sizeof(id), "%u", boot);
     xmlDocSetRootElement(doc, ready);
-    vmc_meta_prop(ready, "ip", ip);
+    if (ip)
+        vmc_meta_prop(ready, "ip", ip);
     vmc_meta_prop(ready, "boot", id);
+    for (const char *const *l = stale_leases; l && *l; l++)
+        vmc_meta_prop(xmlNewChild(ready, NULL, (const xmlChar *) "stale-lease", NULL), "id", *l);
     return vmc_xml_dump(doc);
+}
+
+/* The record of @boot in the metadata of a domain document, or NULL. */
+static xmlNode *
+vmc_ready_record_node(xmlDoc *doc, guint boot)
+{
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+    for (xmlNode *m = root ? root->children : NULL; m; m = m->next) {
+        if (!vmc_meta_is(m, "metadata"))
+            continue;
+        for (xmlNode *r = m->children; r; r = r->next) {
+            g_autofree char *id = NULL;
+            guint64 n;
+
+            if (!vmc_meta_is(r, "ready") || !r->ns ||
+                !xmlStrEqual(r->ns->href, (const xmlChar *) VMC_READY_NAMESPACE))
+                continue;
+            id = vmc_xml_prop(r, "boot");
+            if (id && g_ascii_string_to_unsigned(id, 10, 1, G_MAXUINT, &n, NULL) && n == boot)
+                return r;
+        }
+    }
+    return NULL;
+}
+
+GStrv
+vmc_ready_record_stale_leases(xmlDoc *doc, guint boot)
+{
+    xmlNode *ready = vmc_ready_record_node(doc, boot);
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+    for (xmlNode *n = ready ? ready->children : NULL; n; n = n->next) {
+        g_autofree char *id = vmc_meta_is(n, "stale-lease") ? vmc_xml_prop(n, "id") : NULL;
+
+        if (id)
+            g_strv_builder_add(b, id);
+    }
+    return g_strv_builder_end(b);
 }
 
 char *
@@ -266,20 +308,9 @@ vmc_ready_record_parse(const char *element, guint boot)
 char *
 vmc_ready_record_find(xmlDoc *doc, guint boot)
 {
-    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlNode *ready = vmc_ready_record_node(doc, boot);
+    g_autofree char *ip = NULL;
+    guint of = 0;
 
-    for (xmlNode *m = root ? root->children : NULL; m; m = m->next) {
-        if (!vmc_meta_is(m, "metadata"))
-            continue;
-        for (xmlNode *r = m->children; r; r = r->next) {
-            g_autofree char *ip = NULL;
-            guint of = 0;
-
-            if (vmc_meta_is(r, "ready") && r->ns &&
-                xmlStrEqual(r->ns->href, (const xmlChar *) VMC_READY_NAMESPACE) &&
-                vmc_ready_record_read(r, &ip, &of) && of == boot)
-                return g_steal_pointer(&ip);
-        }
-    }
-    return NULL;
+    return ready && vmc_ready_record_read(ready, &ip, &of) ? g_steal_pointer(&ip) : NULL;
 }

@@ -395,7 +395,10 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         return NULL;
     }
     nvram = vmc_config_get_efi_variable_store(cfg);
-    nvram_existed = nvram && g_file_test(nvram, G_FILE_TEST_EXISTS);
+    /* On a remote host the file is that host's, which this machine's file
+     * system says nothing of: it counts as there, so that no rollback
+     * removes a file here (one libvirt made there stays). */
+    nvram_existed = nvram && (!driver->local || g_file_test(nvram, G_FILE_TEST_EXISTS));
     if (vmc_boot_cancelled(cancellable, name, TRUE, error)) {
         vmc_taps_restore(cfg, taps_where);
         vmc_boot_undo_host(driver, cfg);
@@ -433,7 +436,8 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         if (raced)
             vmc_fail(error, VMC_ERROR_BOOT_FAILED,
                      "VM '%s' is being booted by another client on %s (libvirt: %s); this "
-                     "boot left it alone", name, driver->hub->uri, start_error.message);
+                     "boot left the running VM alone (its definition for the next boot is "
+                     "this config's)", name, driver->hub->uri, start_error.message);
         else if (field)
             vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                      "VM '%s': %s '%s' %s on host '%s' (libvirt there: %s); it was checked "
@@ -451,6 +455,7 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         return NULL;
     }
     vmc_boot_step("started");
+    vmc_boot_note_stale_leases(dom);
     /* Cancelled while it started: undone as a start that failed. */
     if (g_cancellable_is_cancelled(cancellable)) {
         g_set_error(&failure, G_IO_ERROR, G_IO_ERROR_CANCELLED,

@@ -30,7 +30,7 @@ typedef struct {
     GMainContext *context;
     VmcConsoleChunkFunc func;
     gpointer data;
-    gboolean removed;      /* set on its context, or before its first chunk */
+    gint removed;          /* atomic: no call of func once set */
 } VmcConsoleListener;
 
 struct _VmcConsoleTap {
@@ -50,6 +50,9 @@ struct _VmcConsoleTap {
     gboolean recorded;
     VmcEventHub *hub;      /* whose connection the stream is on */
     guint generation;      /* the hub's reconnects when it was opened */
+    gboolean closed;       /* vmc_console_tap_close() removed the callback */
+    gboolean hooked;       /* libvirt still holds the stream callback's reference */
+    GCond unhooked;
 };
 
 static VmcConsoleListener *
@@ -66,7 +69,8 @@ vmc_listener_unref(gpointer data)
 
     if (!g_atomic_int_dec_and_test(&l->ref))
         return;
-    g_main_context_unref(l->context);
+    if (l->context)
+        g_main_context_unref(l->context);
     g_free(l);
 }
 
@@ -97,6 +101,7 @@ vmc_console_tap_unref(gpointer data)
         vmc_hub_unref(tap->hub);
     g_mutex_clear(&tap->lock);
     g_mutex_clear(&tap->record_lock);
+    g_cond_clear(&tap->unhooked);
     virResetLastError();
     g_free(tap);
 }
@@ -122,12 +127,45 @@ vmc_ready_record_write(virDomainPtr dom, const char *ip, GError **error)
 
     if (boot == (unsigned int) -1)
         return vmc_libvirt_error(error, VMC_OP_STATE, "VM '%s' is not running", name);
-    record = vmc_ready_record_format(ip, boot);
+    record = vmc_ready_record_format(ip, boot, NULL);
     if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, record, VMC_READY_PREFIX,
                              VMC_READY_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE) < 0)
         return vmc_libvirt_error(error, VMC_OP_STATE,
                                  "cannot record that VM '%s' is ready at %s", name, ip);
     return TRUE;
+}
+
+/**
+ * vmc_boot_note_stale_leases:
+ * @dom: a domain that has just started
+ *
+ * The DHCP leases that the domain's NICs on libvirt networks hold now
+ * are an earlier boot's (dnsmasq keeps them until they expire): they are
+ * written into a record of this boot without an address, so that no
+ * reader takes them for this boot's. Nothing is written when there are
+ * none; a failure leaves the leases to count as they did before.
+ */
+void
+vmc_boot_note_stale_leases(virDomainPtr dom)
+{
+    char *raw = virDomainGetXMLDesc(dom, 0);
+    g_autoptr(xmlDoc) doc = raw ? vmc_xml_parse(raw, -1, NULL) : NULL;
+    g_autoptr(GPtrArray) leases = NULL;
+    g_autoptr(GStrvBuilder) ids = g_strv_builder_new();
+    g_auto(GStrv) stale = NULL;
+    g_autofree char *record = NULL;
+
+    free(raw);
+    leases = doc ? vmc_domain_leases(virDomainGetConnect(dom), doc) : NULL;
+    if (leases && leases->len) {
+        for (guint i = 0; i < leases->len; i++)
+            g_strv_builder_add(ids, ((VmcLease *) g_ptr_array_index(leases, i))->id);
+        stale = g_strv_builder_end(ids);
+        record = vmc_ready_record_format(NULL, virDomainGetID(dom), (const char *const *) stale);
+        virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, record, VMC_READY_PREFIX,
+                             VMC_READY_NAMESPACE, VIR_DOMAIN_AFFECT_LIVE);
+    }
+    virResetLastError();
 }
 
 /* The tap's record, written once (whoever asks first writes it; those
@@ -176,7 +214,7 @@ vmc_console_chunk_deliver(gpointer data)
     VmcConsoleChunk *c = data;
     VmcConsoleListener *l = c->listener;
 
-    if (!l->removed) {
+    if (!g_atomic_int_get(&l->removed)) {
         gsize len = 0;
         const char *bytes = c->bytes ? g_bytes_get_data(c->bytes, &len) : NULL;
 
@@ -218,6 +256,11 @@ vmc_console_tap_carry(VmcConsoleTap *tap, const char *buf, gsize len)
     VmcRecordJob *job = NULL;
 
     g_mutex_lock(&tap->lock);
+    if (tap->ended) {
+        /* Closed from another thread while this read: nothing after the end. */
+        g_mutex_unlock(&tap->lock);
+        return;
+    }
     if (tap->seen->len < VMC_CONSOLE_KEEP)
         g_byte_array_append(tap->seen, (const guint8 *) buf,
                             (guint) MIN(len, VMC_CONSOLE_KEEP - tap->seen->len));
@@ -250,11 +293,43 @@ vmc_console_tap_end(VmcConsoleTap *tap)
     g_mutex_unlock(&tap->lock);
 }
 
+/* The stream callback's reference, dropped on libvirt's event thread
+ * once the callback is removed: a call of it that was under way when it
+ * was removed has returned by then (that thread runs one thing at a
+ * time). libvirt's remote driver never calls the free function given
+ * with a stream callback, so the reference is not given to it. */
+static void
+vmc_console_unhook(int timer, void *opaque)
+{
+    VmcConsoleTap *tap = opaque;
+
+    virEventRemoveTimeout(timer);
+    g_mutex_lock(&tap->lock);
+    tap->hooked = FALSE;
+    g_cond_broadcast(&tap->unhooked);
+    g_mutex_unlock(&tap->lock);
+    vmc_console_tap_unref(tap);
+}
+
+/* Once the callback is removed, until libvirt's event loop let go of it
+ * (at once, unless that loop is stuck): a console closed before the
+ * process exits leaves nothing behind. Never on the event thread. */
+static void
+vmc_console_wait_unhooked(VmcConsoleTap *tap)
+{
+    gint64 deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+
+    g_mutex_lock(&tap->lock);
+    while (tap->hooked && g_cond_wait_until(&tap->unhooked, &tap->lock, deadline))
+        ;
+    g_mutex_unlock(&tap->lock);
+}
+
 /* On libvirt's event thread. */
 static void
 vmc_console_on_stream(virStreamPtr stream, int events, void *opaque)
 {
-    VmcConsoleTap *tap = opaque;
+    g_autoptr(VmcConsoleTap) tap = vmc_console_tap_ref(opaque);   /* past our own removal */
     char buf[16384];
     gboolean end = (events & (VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP)) != 0;
 
@@ -268,9 +343,11 @@ vmc_console_on_stream(virStreamPtr stream, int events, void *opaque)
         else
             end = TRUE;   /* 0: the end of the stream; -1: an error */
     }
+    /* The callback stays until the console is closed (which drops its
+     * reference, see vmc_console_unhook()); asked for no more events, it
+     * is not called. */
     if (end) {
-        virStreamEventRemoveCallback(stream);
-        virStreamAbort(stream);
+        virStreamEventUpdateCallback(stream, 0);
         virResetLastError();
         vmc_console_tap_end(tap);
     }
@@ -299,9 +376,16 @@ vmc_console_tap_open(VmcDriver *driver, const char *uuid, gboolean force, GError
     virError cause = { 0 };
     const char *name;
 
+    guint generation;
+
     /* Stream events need the event loop, and a connection opened with it. */
     if (!vmc_hub_want_events(driver->hub, error))
         return NULL;
+    /* The connection's generation before the connection: a reconnect in
+     * between makes this console one of the old connection, as it is. */
+    g_mutex_lock(&driver->hub->lock);
+    generation = driver->hub->reconnects;
+    g_mutex_unlock(&driver->hub->lock);
     conn = vmc_driver_conn_checked(driver, error);
     if (!conn)
         return NULL;
@@ -339,18 +423,19 @@ vmc_console_tap_open(VmcDriver *driver, const char *uuid, gboolean force, GError
     tap->name = g_strdup(name);
     tap->seen = g_byte_array_new();
     tap->scanner = vmc_ready_scanner_new();
+    g_cond_init(&tap->unhooked);
     tap->hub = vmc_hub_ref(driver->hub);
-    g_mutex_lock(&driver->hub->lock);
-    tap->generation = driver->hub->reconnects;
-    g_mutex_unlock(&driver->hub->lock);
+    tap->generation = generation;
+    tap->hooked = TRUE;
     if (virStreamEventAddCallback(stream,
                                   VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR |
                                       VIR_STREAM_EVENT_HANGUP,
                                   vmc_console_on_stream, vmc_console_tap_ref(tap),
-                                  vmc_console_tap_unref) < 0) {
+                                  NULL) < 0) {
         vmc_libvirt_error(error, VMC_OP_STATE, "cannot read the console of VM '%s'",
                           tap->name);
         virStreamAbort(stream);
+        tap->hooked = FALSE;
         vmc_console_tap_unref(tap);   /* the callback's, never registered */
         vmc_console_tap_unref(tap);
         return NULL;
@@ -362,17 +447,26 @@ vmc_console_tap_open(VmcDriver *driver, const char *uuid, gboolean force, GError
 void
 vmc_console_tap_close(VmcConsoleTap *tap)
 {
-    gboolean ended;
+    gboolean closed;
 
     g_mutex_lock(&tap->lock);
-    ended = tap->ended;
+    closed = tap->closed;
+    tap->closed = TRUE;
     g_mutex_unlock(&tap->lock);
-    if (!ended) {
+    if (!closed) {
         virStreamEventRemoveCallback(tap->stream);
         virStreamAbort(tap->stream);
         virResetLastError();
         vmc_console_tap_end(tap);
+        if (virEventAddTimeout(0, vmc_console_unhook, tap, NULL) < 0) {
+            virResetLastError();
+            g_mutex_lock(&tap->lock);
+            tap->hooked = FALSE;
+            g_mutex_unlock(&tap->lock);
+            vmc_console_tap_unref(tap);   /* no event loop: no callback runs */
+        }
     }
+    vmc_console_wait_unhooked(tap);
 }
 
 /* Whether the console carries nothing more: its stream ended, or the
@@ -462,7 +556,11 @@ vmc_console_tap_unlisten(VmcConsoleTap *tap, guint id)
         VmcConsoleListener *listener = l->data;
 
         if (listener->id == id) {
-            listener->removed = TRUE;
+            g_atomic_int_set(&listener->removed, 1);
+            /* Chunks still on their way hold the listener, and the
+             * listener held the context they are on: a circle, unless it
+             * lets go here. */
+            g_clear_pointer(&listener->context, g_main_context_unref);
             tap->listeners = g_list_delete_link(tap->listeners, l);
             vmc_listener_unref(listener);
             break;
@@ -485,9 +583,15 @@ vmc_console_tap_send(VmcConsoleTap *tap, const char *data, gsize len, GError **e
             done += (gsize) n;
         } else if (n == -2 && g_get_monotonic_time() < deadline) {
             g_usleep(1000);   /* the stream is full: the guest reads slowly */
+        } else if (n == -2) {
+            return vmc_fail(error, VMC_ERROR_STATE_FAILED,
+                            "the console of VM '%s' took no input for 5 s (%" G_GSIZE_FORMAT
+                            " of %" G_GSIZE_FORMAT " bytes were sent)", tap->name, done, len);
         } else {
             return vmc_libvirt_error(error, VMC_OP_STATE,
-                                     "cannot write to the console of VM '%s'", tap->name);
+                                     "cannot write to the console of VM '%s' (%" G_GSIZE_FORMAT
+                                     " of %" G_GSIZE_FORMAT " bytes were sent)", tap->name,
+                                     done, len);
         }
     }
     return TRUE;
@@ -500,12 +604,19 @@ vmc_console_tap_send(VmcConsoleTap *tap, const char *data, gsize len, GError **e
 void
 vmc_boot_console_keep(VmcDriver *driver, const char *uuid, VmcConsoleTap *tap)
 {
+    g_autofree char *old_key = NULL;
+    gpointer old = NULL;
+
     g_mutex_lock(&driver->console_lock);
     if (!driver->consoles)
         driver->consoles = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                                  vmc_boot_console_free);
-    g_hash_table_replace(driver->consoles, g_strdup(uuid), vmc_console_tap_ref(tap));
+    g_hash_table_steal_extended(driver->consoles, uuid, (gpointer *) &old_key, &old);
+    g_hash_table_insert(driver->consoles, g_strdup(uuid), vmc_console_tap_ref(tap));
     g_mutex_unlock(&driver->console_lock);
+    /* Outside the lock: closing a stream is a call to the daemon. */
+    if (old)
+        vmc_boot_console_free(old);
 }
 
 /* The boot console of @uuid while it carries output, or NULL. */
@@ -514,16 +625,21 @@ vmc_boot_console_get(VmcDriver *driver, const char *uuid)
 {
     VmcConsoleTap *tap = NULL;
 
+    g_autofree char *key = NULL;
+    gpointer ended = NULL;
+
     g_mutex_lock(&driver->console_lock);
     if (driver->consoles)
         tap = g_hash_table_lookup(driver->consoles, uuid);
     if (tap && vmc_console_tap_ended(tap)) {
-        g_hash_table_remove(driver->consoles, uuid);
+        g_hash_table_steal_extended(driver->consoles, uuid, (gpointer *) &key, &ended);
         tap = NULL;
     }
     if (tap)
         vmc_console_tap_ref(tap);
     g_mutex_unlock(&driver->console_lock);
+    if (ended)
+        vmc_boot_console_free(ended);
     return tap;
 }
 

@@ -43,26 +43,90 @@ vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid)
     return vmc_xml_serial_log(ctxt);
 }
 
-/* The first IPv4 address libvirt's DHCP server leased to one of the
- * domain's NICs on a libvirt network, or NULL. */
-char *
-vmc_domain_lease_ip(virDomainPtr dom)
-{
-    virDomainInterfacePtr *ifaces = NULL;
-    int n = virDomainInterfaceAddresses(dom, &ifaces, VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0);
-    char *ip = NULL;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virNetwork, virNetworkFree)
 
-    if (n < 0)
-        virResetLastError();
-    for (int i = 0; i < n; i++) {
-        for (unsigned int a = 0; !ip && a < ifaces[i]->naddrs; a++) {
-            if (ifaces[i]->addrs[a].type == VIR_IP_ADDR_TYPE_IPV4 && ifaces[i]->addrs[a].addr)
-                ip = g_strdup(ifaces[i]->addrs[a].addr);
+void
+vmc_lease_free(gpointer data)
+{
+    VmcLease *lease = data;
+
+    g_free(lease->id);
+    g_free(lease->ip);
+    g_free(lease);
+}
+
+/* The IPv4 leases libvirt's DHCP servers hold for the NICs of @doc (the
+ * domain's live XML) on libvirt networks, as VmcLease. */
+GPtrArray *
+vmc_domain_leases(virConnectPtr conn, xmlDoc *doc)
+{
+    g_autoptr(xmlXPathContext) ctxt = xmlXPathNewContext(doc);
+    g_autoptr(GPtrArray) nics = vmc_xml_find_all(ctxt, "/domain/devices/interface[@type='network']");
+    GPtrArray *found = g_ptr_array_new_with_free_func(vmc_lease_free);
+
+    for (guint i = 0; i < nics->len; i++) {
+        xmlNode *nic = g_ptr_array_index(nics, i);
+        g_autofree char *mac = NULL;
+        g_autofree char *network = NULL;
+        g_autoptr(virNetwork) net = NULL;
+        virNetworkDHCPLeasePtr *leases = NULL;
+        int n;
+
+        for (xmlNode *c = nic->children; c; c = c->next) {
+            if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, (const xmlChar *) "mac"))
+                mac = vmc_xml_prop(c, "address");
+            else if (c->type == XML_ELEMENT_NODE &&
+                     xmlStrEqual(c->name, (const xmlChar *) "source"))
+                network = vmc_xml_prop(c, "network");
         }
-        virDomainInterfaceFree(ifaces[i]);
+        net = mac && network ? virNetworkLookupByName(conn, network) : NULL;
+        n = net ? virNetworkGetDHCPLeases(net, mac, &leases, 0) : -1;
+        for (int l = 0; l < n; l++) {
+            if (leases[l]->type == VIR_IP_ADDR_TYPE_IPV4 && leases[l]->ipaddr) {
+                VmcLease *lease = g_new0(VmcLease, 1);
+
+                lease->id = g_strdup_printf("%s@%lld", mac, leases[l]->expirytime);
+                lease->ip = g_strdup(leases[l]->ipaddr);
+                g_ptr_array_add(found, lease);
+            }
+            virNetworkDHCPLeaseFree(leases[l]);
+        }
+        free(leases);
+        virResetLastError();
     }
-    free(ifaces);
-    return ip;
+    return found;
+}
+
+/* The first IPv4 address libvirt's DHCP server leased to one of the
+ * domain's NICs on a libvirt network in this boot, or NULL: a lease that
+ * the boot found (see vmc_boot_note_stale_leases()) is an earlier boot's.
+ * @live is the domain's live XML, or NULL to ask for it. */
+char *
+vmc_domain_lease_ip(virDomainPtr dom, xmlDoc *live)
+{
+    g_autoptr(xmlDoc) own = NULL;
+    g_auto(GStrv) stale = NULL;
+    g_autoptr(GPtrArray) leases = NULL;
+    xmlDoc *doc = live;
+
+    if (!doc) {
+        char *raw = virDomainGetXMLDesc(dom, 0);
+
+        doc = own = raw ? vmc_xml_parse(raw, -1, NULL) : NULL;
+        free(raw);
+        virResetLastError();
+        if (!doc)
+            return NULL;
+    }
+    stale = vmc_ready_record_stale_leases(doc, virDomainGetID(dom));
+    leases = vmc_domain_leases(virDomainGetConnect(dom), doc);
+    for (guint i = 0; i < leases->len; i++) {
+        VmcLease *lease = g_ptr_array_index(leases, i);
+
+        if (!g_strv_contains((const char *const *) stale, lease->id))
+            return g_strdup(lease->ip);
+    }
+    return NULL;
 }
 
 /* The address of this boot's Ready record in the domain's live metadata
@@ -115,7 +179,7 @@ vmc_domain_ready_unrecorded(VmcDriver *driver, virDomainPtr dom, const char *ser
 
     if (serial_log && driver->local && !driver->in_process)
         ip = vmc_ready_cache_scan(driver->ready_cache, serial_log, virDomainGetID(dom));
-    return ip ? ip : vmc_domain_lease_ip(dom);
+    return ip ? ip : vmc_domain_lease_ip(dom, NULL);
 }
 
 VmcState *

@@ -83,7 +83,9 @@ vmc_ready_follow_poll(gpointer data)
 
     if (f->reported)
         return G_SOURCE_CONTINUE;
-    conn = vmc_driver_conn(f->driver);
+    /* The hub, not the driver: it outlives a driver closed meanwhile, and
+     * has no connection once closing. */
+    conn = vmc_hub_conn(f->watcher->hub);
     dom = conn ? virDomainLookupByUUIDString(conn, f->uuid) : NULL;
     ip = dom ? vmc_domain_ready_record(dom, NULL) : NULL;
     virResetLastError();
@@ -227,7 +229,6 @@ vmc_watcher_follow(VmcWatcher *w, VmcDriver *driver, const char *name, const cha
     f->uuid = g_strdup(uuid);
     f->scanner = vmc_ready_scanner_new();
     f->pidfd = -1;
-    f->driver = driver;
     g_hash_table_insert(w->follows, f->uuid, f);
     if (driver->local && !driver->in_process)
         vmc_ready_follow_watch_exit(f, driver->hub->uri);

@@ -586,8 +586,11 @@ vmc_on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, vo
     } else if (event == VIR_DOMAIN_EVENT_STOPPED) {
         gboolean after_panic;
 
+        /* Only the stop the panic made: a domain that lived on after it
+         * (on_crash restart, preserve) is stopped for its own reasons. */
         g_mutex_lock(&hub->lock);
-        after_panic = g_hash_table_remove(hub->panicked, uuid);
+        after_panic = g_hash_table_remove(hub->panicked, uuid) &&
+                      detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED;
         if (after_panic)
             vmc_hub_remember(hub, uuid, virDomainGetName(dom), VMC_STATE_FAILED);
         g_mutex_unlock(&hub->lock);

@@ -14,7 +14,14 @@ char *vmc_driver_serial_log_of(VmcDriver *driver, const char *uuid);
 VmcState *vmc_domain_state(VmcDriver *driver, virDomainPtr dom, const char *serial_log,
                            GError **error);
 VmcHandle *vmc_handle_from_domain(VmcDriver *driver, virDomainPtr dom, GError **error);
-char *vmc_domain_lease_ip(virDomainPtr dom);
+/* A DHCP lease of a NIC: "MAC@EXPIRY" and its address. */
+typedef struct {
+    char *id;
+    char *ip;
+} VmcLease;
+void vmc_lease_free(gpointer data);
+GPtrArray *vmc_domain_leases(virConnectPtr conn, xmlDoc *doc);
+char *vmc_domain_lease_ip(virDomainPtr dom, xmlDoc *live);
 char *vmc_domain_ready_record(virDomainPtr dom, xmlDoc *live);
 char *vmc_domain_ready_ip(VmcDriver *driver, virDomainPtr dom, xmlDoc *live,
                           const char *serial_log);

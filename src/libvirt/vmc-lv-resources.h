@@ -18,7 +18,6 @@ typedef struct {
     VmcWatcher *watcher;   /* not a reference: the watcher owns this */
     char *name;
     char *uuid;
-    VmcDriver *driver;     /* not a reference: the watch goes before the driver */
     struct _VmcGuestOutput *output;  /* the log, or this driver's boot console */
     GSource *poll;         /* elsewhere: the Ready record, asked until it is there */
     VmcReadyScanner *scanner;
@@ -74,6 +73,7 @@ typedef struct _VmcConsoleTap VmcConsoleTap;
 typedef void (*VmcConsoleChunkFunc)(const char *data, gsize len, gpointer user_data);
 
 gboolean vmc_ready_record_write(virDomainPtr dom, const char *ip, GError **error);
+void vmc_boot_note_stale_leases(virDomainPtr dom);
 VmcConsoleTap *vmc_console_tap_open(VmcDriver *driver, const char *uuid, gboolean force,
                                     GError **error);
 VmcConsoleTap *vmc_console_tap_ref(VmcConsoleTap *tap);

@@ -15,7 +15,8 @@ typedef struct {
     gboolean timed_out;
     const char *log;        /* checked for space when it is on this host, else NULL */
     gboolean log_full;
-    gboolean cancelled;
+    gint cancelled;         /* set from any thread (atomic) */
+    GMainContext *context;  /* the wait's, woken when cancelled */
     char *recorded;         /* the address of a Ready record, or of a lease */
     gboolean console_ended; /* a remote host's console ended (a daemon restart) */
     VmcGuestOutput *output;
@@ -46,6 +47,18 @@ vmc_ready_on_serial(const char *data, gsize len, gboolean reset, gpointer user_d
         vmc_ready_scanner_feed(wait->scanner, data, len);
     else
         wait->console_ended = TRUE;
+}
+
+/* From the thread that cancels: the wait's loop wakes and sees it. (A
+ * GCancellableSource would do, but GLib 2.74 can leak one that is freed
+ * while another thread cancels.) */
+static void
+vmc_ready_on_cancel(GCancellable *cancellable, gpointer data)
+{
+    VmcReadyWait *wait = data;
+
+    g_atomic_int_set(&wait->cancelled, 1);
+    g_main_context_wakeup(wait->context);
 }
 
 /* Where a console or no file gives the output, Ready also comes from the
@@ -208,10 +221,10 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
     g_autoptr(GSource) timeout = NULL;
     g_autoptr(VmcState) now = NULL;
     g_autoptr(GError) console_error = NULL;
-    VmcReadyWait wait = { driver, handle, scanner, NULL, FALSE, NULL, FALSE, FALSE, NULL, FALSE,
-                          NULL };
+    VmcReadyWait wait = { driver, handle, scanner, NULL, FALSE, NULL, FALSE, 0, context, NULL,
+                          FALSE, NULL };
     g_autoptr(GSource) space = NULL;
-    g_autoptr(GSource) cancel = NULL;
+    gulong cancel = 0;
     g_autoptr(GSource) poll = NULL;
     g_autoptr(GSource) ticker = NULL;
     g_autofree char *ip = NULL;
@@ -267,11 +280,9 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
     timeout = g_timeout_source_new(timeout_ms);
     g_source_set_callback(timeout, vmc_flag_on_timeout, &wait.timed_out, NULL);
     g_source_attach(timeout, context);
-    if (cancellable) {
-        cancel = g_cancellable_source_new(cancellable);
-        g_source_set_callback(cancel, G_SOURCE_FUNC(vmc_flag_on_cancel), &wait.cancelled, NULL);
-        g_source_attach(cancel, context);
-    }
+    if (cancellable)
+        cancel = g_cancellable_connect(cancellable, G_CALLBACK(vmc_ready_on_cancel), &wait,
+                                       NULL);
     if (driver->local && !driver->in_process) {
         wait.log = vmc_handle_get_serial_log(handle);
         vmc_ready_check_space(&wait);
@@ -293,8 +304,10 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
         g_source_attach(ticker, context);
     }
     while (now && !vmc_ready_scanner_get_ip(scanner) && !wait.recorded && !wait.stopped &&
-           !wait.timed_out && !wait.log_full && !wait.cancelled)
+           !wait.timed_out && !wait.log_full && !g_atomic_int_get(&wait.cancelled))
         g_main_context_iteration(context, TRUE);
+    if (cancellable)
+        g_cancellable_disconnect(cancellable, cancel);   /* waits for a handler that runs */
     if (ticker)
         g_source_destroy(ticker);
     if (space)
@@ -323,7 +336,7 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
         /* error already set */
     } else if (ip) {
         result = vmc_state_new_full(VMC_STATE_READY, ip, VIR_DOMAIN_RUNNING, 0);
-    } else if (wait.cancelled) {
+    } else if (g_atomic_int_get(&wait.cancelled)) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                     "The wait for VM '%s' to be ready was cancelled; the VM was left as it is.",
                     name);
@@ -357,8 +370,6 @@ vmc_lv_wait_until_ready(VmcDriver *driver, const VmcHandle *handle, guint timeou
     }
 
     g_source_destroy(timeout);
-    if (cancel)
-        g_source_destroy(cancel);
     vmc_guest_output_free(wait.output);
     vmc_lv_unwatch(driver, watch);
     vmc_state_free(wait.stopped);
