@@ -2998,6 +2998,8 @@ test_remote_race(void)
             won = i;
     }
     g_assert_cmpint(won, >=, 0);
+    /* No console is held once that `up` has exited: it says how to be Ready. */
+    g_assert_nonnull(strstr(errs[won], "runs on a remote host"));
     g_assert_cmpint(statuses[1 - won], ==, 1);
     g_assert_true(strstr(errs[1 - won], "is already running") ||
                   strstr(errs[1 - won], "is being booted by another client"));

@@ -135,6 +135,14 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
         if (vmc_handle_get_vsock_cid(handle))
             g_print(", vsock CID %u", vmc_handle_get_vsock_cid(handle));
         g_print(")\n");
+        /* This process's console goes with it: a marker printed after that
+         * is seen by no one (README.md, "Remote hosts"). */
+        if (ready_secs <= 0 && !vmc_driver_is_local(driver))
+            g_printerr("virt-vmconfig: VM '%s' runs on a remote host, where its ready marker "
+                       "is seen only by a client that holds its console when it is printed: "
+                       "run 'virt-vmconfig wait %s' now (or 'up --wait-ready'), which "
+                       "records Ready for every client\n", vmc_handle_get_name(handle),
+                       vmc_handle_get_name(handle));
     }
 
     if (ready_secs > 0) {
