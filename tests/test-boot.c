@@ -1795,6 +1795,7 @@ test_read_only_share(void)
     g_autoptr(GPtrArray) after = NULL;
     virConnectPtr conn;
     gboolean by_libvirt;
+    g_autofree char *readonly_why = NULL;
 
     if (!isolated(&left))
         return;
@@ -1806,7 +1807,7 @@ test_read_only_share(void)
     before = vmc_test_list_dir(share, "");
     conn = virConnectOpen(uri);
     g_assert_nonnull(conn);
-    by_libvirt = vmc_host_libvirt_accepts_virtiofs_readonly(conn);
+    by_libvirt = vmc_host_virtiofs_readonly_works(conn, &readonly_why);
     virConnectClose(conn);
 
     for (int round = 0; round < 3; round++) {

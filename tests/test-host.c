@@ -72,6 +72,7 @@ test_checks_follow_probes(void)
     virConnectPtr conn = virConnectOpen(embed_uri);
     g_autofree char *detail = NULL;
     g_autofree char *passt_why = NULL;
+    g_autofree char *readonly_why = NULL;
     g_autoptr(GError) probe = NULL;
     g_autofree char *offered = NULL;
     gboolean readonly, passt, device = kvm_device_present();
@@ -81,7 +82,7 @@ test_checks_follow_probes(void)
 
     g_assert_nonnull(conn);
     offered = vmc_host_emulator(conn, NULL, "kvm");
-    readonly = vmc_host_libvirt_accepts_virtiofs_readonly(conn);
+    readonly = vmc_host_virtiofs_readonly_works(conn, &readonly_why);
     passt = vmc_host_passt_works(conn, TRUE, &passt_why);
     virConnectClose(conn);
 
@@ -165,6 +166,12 @@ test_checks_follow_probes(void)
     g_assert_true(g_str_has_prefix(detail, passt ? "passt" : "QEMU's built-in slirp"));
     if (!passt)
         g_assert_nonnull(strstr(detail, passt_why));
+    /* Port forwards come with passt alone. */
+    assert_status(checks, "port-forwards", passt ? VMC_HOST_CHECK_PASS : VMC_HOST_CHECK_WARN);
+    /* Read-only shares: what libvirt said when it refused. */
+    if (!readonly)
+        g_assert_nonnull(strstr(vmc_host_check_get_detail(find_check(checks, "virtiofs-readonly")),
+                                readonly_why));
 }
 
 /* The table is the one vocabulary of checks: ids and titles once each. */

@@ -292,10 +292,11 @@ test_virtiofs_read_only(void)
         root_dir);
     virDomainPtr dom;
     gboolean accepts;
+    g_autofree char *refused = NULL;
 
     /* The host decides, through the probe check-host uses (asked first:
      * any libvirt call resets the thread's error). */
-    accepts = vmc_host_libvirt_accepts_virtiofs_readonly(embed_conn);
+    accepts = vmc_host_virtiofs_readonly_works(embed_conn, &refused);
     dom = virDomainDefineXMLFlags(embed_conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (accepts) {
         if (!dom)

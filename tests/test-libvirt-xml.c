@@ -41,8 +41,10 @@ host_has(const char *probe)
         path = vmc_host_emulator(conn, NULL, "kvm");
         return path != NULL;
     }
-    if (g_str_equal(probe, "virtiofs-readonly"))
-        return vmc_host_libvirt_accepts_virtiofs_readonly(conn);
+    if (g_str_equal(probe, "virtiofs-readonly")) {
+        g_autofree char *why = NULL;
+        return vmc_host_virtiofs_readonly_works(conn, &why);
+    }
     g_error("unknown probe '%s' in a .libvirt file", probe);
 }
 

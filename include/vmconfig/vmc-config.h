@@ -44,6 +44,24 @@ typedef struct _VmcNetworkAttachment VmcNetworkAttachment;
 typedef struct _VmcSharedDir VmcSharedDir;
 
 /**
+ * VmcPortForward:
+ *
+ * One port of the host forwarded to a port of the guest on a
+ * %VMC_NETWORK_USER NIC (passt's port forwarding), immutable once made.
+ */
+typedef struct _VmcPortForward VmcPortForward;
+
+/**
+ * VmcForwardProto:
+ * @VMC_FORWARD_TCP: TCP connections to the host port reach the guest port.
+ * @VMC_FORWARD_UDP: UDP datagrams to the host port reach the guest port.
+ */
+typedef enum {
+    VMC_FORWARD_TCP,
+    VMC_FORWARD_UDP,
+} VmcForwardProto;
+
+/**
  * VmcNetworkKind:
  * @VMC_NETWORK_TAP: a TAP device; the source is its name.
  * @VMC_NETWORK_BRIDGE: a port on an existing Linux bridge; the source is
@@ -74,6 +92,8 @@ typedef enum {
 #define VMC_CONFIG_PATH_MAX 4095
 #define VMC_CONFIG_NETWORKS_MAX 64
 #define VMC_CONFIG_SHARED_DIRS_MAX 64
+#define VMC_CONFIG_FORWARDS_MAX 64
+#define VMC_CONFIG_PORT_MAX 65535
 
 const char *vmc_network_kind_to_string(VmcNetworkKind kind);
 gboolean vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind);
@@ -93,6 +113,28 @@ const char *vmc_network_attachment_get_source(const VmcNetworkAttachment *net);
 const char *vmc_network_attachment_get_mac(const VmcNetworkAttachment *net);
 gboolean vmc_network_attachment_equal(const VmcNetworkAttachment *a,
                                       const VmcNetworkAttachment *b);
+VmcNetworkAttachment *vmc_network_attachment_new_with_forwards(VmcNetworkKind kind,
+                                                               const char *source,
+                                                               const char *mac,
+                                                               const VmcPortForward *const *forwards,
+                                                               guint n_forwards);
+guint vmc_network_attachment_get_n_forwards(const VmcNetworkAttachment *net);
+const VmcPortForward *vmc_network_attachment_get_forward(const VmcNetworkAttachment *net,
+                                                         guint index);
+
+const char *vmc_forward_proto_to_string(VmcForwardProto proto);
+gboolean vmc_forward_proto_from_string(const char *str, VmcForwardProto *proto);
+VmcPortForward *vmc_port_forward_new(VmcForwardProto proto, const char *host_address,
+                                     guint host_port, guint guest_port);
+VmcPortForward *vmc_port_forward_parse(const char *spec, GError **error);
+VmcPortForward *vmc_port_forward_copy(const VmcPortForward *fwd);
+void vmc_port_forward_free(VmcPortForward *fwd);
+VmcForwardProto vmc_port_forward_get_proto(const VmcPortForward *fwd);
+const char *vmc_port_forward_get_host_address(const VmcPortForward *fwd);
+guint vmc_port_forward_get_host_port(const VmcPortForward *fwd);
+guint vmc_port_forward_get_guest_port(const VmcPortForward *fwd);
+gboolean vmc_port_forward_equal(const VmcPortForward *a, const VmcPortForward *b);
+char *vmc_port_forward_to_string(const VmcPortForward *fwd);
 
 VmcSharedDir *vmc_shared_dir_new(const char *host_path, const char *tag, gboolean read_only);
 VmcSharedDir *vmc_shared_dir_copy(const VmcSharedDir *dir);
@@ -168,5 +210,6 @@ char *vmc_config_to_json(const VmcConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcConfig, vmc_config_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcNetworkAttachment, vmc_network_attachment_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcSharedDir, vmc_shared_dir_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcPortForward, vmc_port_forward_free)
 
 G_END_DECLS

@@ -48,6 +48,7 @@ typedef enum {
 } VmcUserBackend;
 
 const char *vmc_user_backend_to_string(VmcUserBackend backend);
+gboolean vmc_user_backend_from_string(const char *str, VmcUserBackend *backend);
 
 /**
  * VmcRenderOptions:

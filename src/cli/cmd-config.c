@@ -101,10 +101,14 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
 {
     gboolean remote = FALSE;
     gboolean json = FALSE;
+    g_autofree char *backend_name = NULL;
     const GOptionEntry entries[] = {
         { "remote-paths", 0, 0, G_OPTION_ARG_NONE, &remote,
           "the config's files are on another host: do not read disk headers here "
           "(disks are rendered as raw)", NULL },
+        { "user-backend", 0, 0, G_OPTION_ARG_STRING, &backend_name,
+          "what carries user NICs: slirp (the default) or passt (which port forwards need); "
+          "'up' asks the host instead", "BACKEND" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json,
           "print one JSON object with the VM's name and the XML as a string", NULL },
         { NULL },
@@ -126,6 +130,13 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
         accel = vmc_host_kvm_runs(NULL) ? VMC_ACCEL_KVM : VMC_ACCEL_QEMU;
     vmc_render_options_set_accel(opts, accel);
     vmc_render_options_set_remote_paths(opts, remote);
+    if (backend_name) {
+        VmcUserBackend backend;
+
+        if (!vmc_user_backend_from_string(backend_name, &backend))
+            return vmc_cli_usage(cmd, "--user-backend is slirp or passt");
+        vmc_render_options_set_user_backend(opts, backend);
+    }
 
     cfg = vmc_config_load_file(argv[1], &error);
     if (!cfg)

@@ -5,6 +5,7 @@
  */
 #include "vmc-private.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #define FIELD(member, type, is_path) \
@@ -103,12 +104,73 @@ vmc_network_kind_from_string(const char *str, VmcNetworkKind *kind)
 VmcNetworkAttachment *
 vmc_network_attachment_new(VmcNetworkKind kind, const char *source, const char *mac)
 {
+    return vmc_network_attachment_new_with_forwards(kind, source, mac, NULL, 0);
+}
+
+/**
+ * vmc_network_attachment_new_with_forwards:
+ * @kind: what the NIC is plugged into
+ * @source: (nullable): as for vmc_network_attachment_new()
+ * @mac: (nullable): as for vmc_network_attachment_new()
+ * @forwards: (array length=n_forwards) (nullable): the ports of the host
+ *   forwarded to the guest through this NIC; only a %VMC_NETWORK_USER NIC
+ *   may have any (vmc_config_validate() says so)
+ * @n_forwards: the number of @forwards
+ *
+ * Returns: (transfer full): a new attachment holding copies of @forwards;
+ * free with vmc_network_attachment_free().
+ *
+ * Since: 0.1
+ */
+VmcNetworkAttachment *
+vmc_network_attachment_new_with_forwards(VmcNetworkKind kind, const char *source,
+                                         const char *mac, const VmcPortForward *const *forwards,
+                                         guint n_forwards)
+{
     VmcNetworkAttachment *net = g_new0(VmcNetworkAttachment, 1);
 
+    g_return_val_if_fail(forwards != NULL || n_forwards == 0, net);
     net->kind = kind;
     net->source = g_strdup(source);
     net->mac = mac ? g_ascii_strdown(mac, -1) : NULL;
+    if (n_forwards) {
+        net->forwards = g_ptr_array_new_full(n_forwards, (GDestroyNotify) vmc_port_forward_free);
+        for (guint i = 0; i < n_forwards; i++)
+            g_ptr_array_add(net->forwards, vmc_port_forward_copy(forwards[i]));
+    }
     return net;
+}
+
+/**
+ * vmc_network_attachment_get_n_forwards:
+ * @net: an attachment
+ *
+ * Returns: the number of ports forwarded to the guest through @net.
+ *
+ * Since: 0.1
+ */
+guint
+vmc_network_attachment_get_n_forwards(const VmcNetworkAttachment *net)
+{
+    g_return_val_if_fail(net != NULL, 0);
+    return net->forwards ? net->forwards->len : 0;
+}
+
+/**
+ * vmc_network_attachment_get_forward:
+ * @net: an attachment
+ * @index: which forward, from 0
+ *
+ * Returns: (transfer none): the forward, owned by @net.
+ *
+ * Since: 0.1
+ */
+const VmcPortForward *
+vmc_network_attachment_get_forward(const VmcNetworkAttachment *net, guint index)
+{
+    g_return_val_if_fail(net != NULL, NULL);
+    g_return_val_if_fail(index < vmc_network_attachment_get_n_forwards(net), NULL);
+    return g_ptr_array_index(net->forwards, index);
 }
 
 /**
@@ -124,7 +186,10 @@ VmcNetworkAttachment *
 vmc_network_attachment_copy(const VmcNetworkAttachment *net)
 {
     g_return_val_if_fail(net != NULL, NULL);
-    return vmc_network_attachment_new(net->kind, net->source, net->mac);
+    return vmc_network_attachment_new_with_forwards(
+        net->kind, net->source, net->mac,
+        net->forwards ? (const VmcPortForward *const *) net->forwards->pdata : NULL,
+        vmc_network_attachment_get_n_forwards(net));
 }
 
 /**
@@ -142,6 +207,8 @@ vmc_network_attachment_free(VmcNetworkAttachment *net)
         return;
     g_free(net->source);
     g_free(net->mac);
+    if (net->forwards)
+        g_ptr_array_unref(net->forwards);
     g_free(net);
 }
 
@@ -209,9 +276,315 @@ vmc_network_attachment_equal(const VmcNetworkAttachment *a, const VmcNetworkAtta
         return TRUE;
     if (!a || !b)
         return FALSE;
-    return a->kind == b->kind &&
-           g_strcmp0(a->source, b->source) == 0 &&
-           g_strcmp0(a->mac, b->mac) == 0;
+    if (a->kind != b->kind || g_strcmp0(a->source, b->source) != 0 ||
+        g_strcmp0(a->mac, b->mac) != 0 ||
+        vmc_network_attachment_get_n_forwards(a) != vmc_network_attachment_get_n_forwards(b))
+        return FALSE;
+    for (guint i = 0; i < vmc_network_attachment_get_n_forwards(a); i++) {
+        if (!vmc_port_forward_equal(g_ptr_array_index(a->forwards, i),
+                                    g_ptr_array_index(b->forwards, i)))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+VMC_ENUM_IMPL(vmc_forward_proto, VMC_FORWARD_UDP + 1,
+              "tcp",  /* VMC_FORWARD_TCP */
+              "udp")  /* VMC_FORWARD_UDP */
+
+/**
+ * vmc_forward_proto_to_string:
+ * @proto: a forward's protocol
+ *
+ * Returns: (transfer none): "tcp" or "udp"; %NULL for a value outside
+ *   #VmcForwardProto.
+ *
+ * Since: 0.1
+ */
+const char *
+vmc_forward_proto_to_string(VmcForwardProto proto)
+{
+    return vmc_forward_proto_to_str((int) proto);
+}
+
+/**
+ * vmc_forward_proto_from_string:
+ * @str: "tcp" or "udp"
+ * @proto: (out): the protocol @str names
+ *
+ * Returns: %TRUE when @str names a protocol; else @proto is untouched.
+ *
+ * Since: 0.1
+ */
+gboolean
+vmc_forward_proto_from_string(const char *str, VmcForwardProto *proto)
+{
+    int value = vmc_forward_proto_from_str(str);
+
+    if (value < 0)
+        return FALSE;
+    *proto = (VmcForwardProto) value;
+    return TRUE;
+}
+
+/**
+ * vmc_port_forward_new:
+ * @proto: TCP or UDP
+ * @host_address: (nullable): the host address it listens on (IPv4 or
+ *   IPv6); %NULL for every address of the host
+ * @host_port: the host port, 1-65535
+ * @guest_port: the guest port it reaches, 1-65535
+ *
+ * Nothing is checked until vmc_config_validate().
+ *
+ * Returns: (transfer full): a new forward; free with vmc_port_forward_free().
+ *
+ * Since: 0.1
+ */
+VmcPortForward *
+vmc_port_forward_new(VmcForwardProto proto, const char *host_address, guint host_port,
+                     guint guest_port)
+{
+    VmcPortForward *fwd = g_new0(VmcPortForward, 1);
+
+    fwd->proto = proto;
+    fwd->host_address = g_strdup(host_address);
+    fwd->host_port = host_port;
+    fwd->guest_port = guest_port;
+    return fwd;
+}
+
+/* A port of a forward's spec: 1-65535 in decimal digits. */
+static gboolean
+vmc_parse_port(const char *text, gsize len, guint *port)
+{
+    guint value = 0;
+
+    if (len == 0 || len > 5)
+        return FALSE;
+    for (gsize i = 0; i < len; i++) {
+        if (!g_ascii_isdigit(text[i]))
+            return FALSE;
+        value = value * 10 + (guint) (text[i] - '0');
+    }
+    if (value == 0 || value > VMC_CONFIG_PORT_MAX)
+        return FALSE;
+    *port = value;
+    return TRUE;
+}
+
+/**
+ * vmc_port_forward_parse:
+ * @spec: `[ADDRESS:]HOST_PORT:GUEST_PORT[/tcp|/udp]`, as `up --forward`
+ *   takes it; an IPv6 address is written in brackets (`[::1]:2222:22`)
+ * @error: return location for a %VMC_ERROR_INVALID_CONFIG error
+ *
+ * Returns: (transfer full) (nullable): the forward @spec describes (TCP
+ *   unless it says /udp), or %NULL with @error set.
+ *
+ * Since: 0.1
+ */
+VmcPortForward *
+vmc_port_forward_parse(const char *spec, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *address = NULL;
+    g_autofree char *q = NULL;
+    VmcForwardProto proto = VMC_FORWARD_TCP;
+    const char *slash, *guest, *host;
+    guint host_port, guest_port;
+    char *end;
+
+    g_return_val_if_fail(spec != NULL, NULL);
+    text = g_strdup(spec);
+    q = vmc_quote_value(spec);
+    slash = strrchr(text, '/');
+    if (slash) {
+        if (!vmc_forward_proto_from_string(slash + 1, &proto)) {
+            g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                        "forward %s: unknown protocol after '/' (tcp or udp)", q);
+            return NULL;
+        }
+        text[slash - text] = '\0';
+    }
+    end = text + strlen(text);
+    guest = strrchr(text, ':');
+    if (!guest) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "forward %s is not [ADDRESS:]HOST_PORT:GUEST_PORT[/udp], e.g. "
+                    "127.0.0.1:2222:22", q);
+        return NULL;
+    }
+    if (!vmc_parse_port(guest + 1, (gsize) (end - guest - 1), &guest_port)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "forward %s: the guest port must be a number from 1 to %d", q,
+                    VMC_CONFIG_PORT_MAX);
+        return NULL;
+    }
+    text[guest - text] = '\0';
+    host = strrchr(text, ':');
+    /* An IPv6 address without brackets has colons of its own. */
+    if (host && text[0] != '[' && strchr(text, ':') != host) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "forward %s: write an IPv6 address in brackets, e.g. [::1]:2222:22", q);
+        return NULL;
+    }
+    host = host ? host + 1 : text;
+    if (!vmc_parse_port(host, strlen(host), &host_port)) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "forward %s: the host port must be a number from 1 to %d", q,
+                    VMC_CONFIG_PORT_MAX);
+        return NULL;
+    }
+    if (host != text) {
+        gsize len = (gsize) (host - 1 - text);
+
+        if (len >= 2 && text[0] == '[' && text[len - 1] == ']')
+            address = g_strndup(text + 1, len - 2);
+        else
+            address = g_strndup(text, len);
+        if (!*address || !vmc_ip_address_valid(address)) {
+            g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                        "forward %s: the host address is not an IPv4 or IPv6 address", q);
+            return NULL;
+        }
+    }
+    return vmc_port_forward_new(proto, address, host_port, guest_port);
+}
+
+/**
+ * vmc_port_forward_copy:
+ * @fwd: a forward
+ *
+ * Returns: (transfer full): a copy of @fwd; free with vmc_port_forward_free().
+ *
+ * Since: 0.1
+ */
+VmcPortForward *
+vmc_port_forward_copy(const VmcPortForward *fwd)
+{
+    g_return_val_if_fail(fwd != NULL, NULL);
+    return vmc_port_forward_new(fwd->proto, fwd->host_address, fwd->host_port, fwd->guest_port);
+}
+
+/**
+ * vmc_port_forward_free:
+ * @fwd: (nullable): a forward
+ *
+ * Frees @fwd.
+ *
+ * Since: 0.1
+ */
+void
+vmc_port_forward_free(VmcPortForward *fwd)
+{
+    if (!fwd)
+        return;
+    g_free(fwd->host_address);
+    g_free(fwd);
+}
+
+/**
+ * vmc_port_forward_get_proto:
+ * @fwd: a forward
+ *
+ * Returns: its protocol.
+ *
+ * Since: 0.1
+ */
+VmcForwardProto
+vmc_port_forward_get_proto(const VmcPortForward *fwd)
+{
+    g_return_val_if_fail(fwd != NULL, VMC_FORWARD_TCP);
+    return fwd->proto;
+}
+
+/**
+ * vmc_port_forward_get_host_address:
+ * @fwd: a forward
+ *
+ * Returns: (nullable): the host address it listens on, or %NULL for every
+ *   address of the host.
+ *
+ * Since: 0.1
+ */
+const char *
+vmc_port_forward_get_host_address(const VmcPortForward *fwd)
+{
+    g_return_val_if_fail(fwd != NULL, NULL);
+    return fwd->host_address;
+}
+
+/**
+ * vmc_port_forward_get_host_port:
+ * @fwd: a forward
+ *
+ * Returns: the host port.
+ *
+ * Since: 0.1
+ */
+guint
+vmc_port_forward_get_host_port(const VmcPortForward *fwd)
+{
+    g_return_val_if_fail(fwd != NULL, 0);
+    return fwd->host_port;
+}
+
+/**
+ * vmc_port_forward_get_guest_port:
+ * @fwd: a forward
+ *
+ * Returns: the guest port.
+ *
+ * Since: 0.1
+ */
+guint
+vmc_port_forward_get_guest_port(const VmcPortForward *fwd)
+{
+    g_return_val_if_fail(fwd != NULL, 0);
+    return fwd->guest_port;
+}
+
+/**
+ * vmc_port_forward_equal:
+ * @a: (nullable): a forward
+ * @b: (nullable): another forward
+ *
+ * Returns: %TRUE when @a and @b forward the same host address and port to
+ *   the same guest port by the same protocol, or are both %NULL.
+ *
+ * Since: 0.1
+ */
+gboolean
+vmc_port_forward_equal(const VmcPortForward *a, const VmcPortForward *b)
+{
+    if (a == b)
+        return TRUE;
+    if (!a || !b)
+        return FALSE;
+    return a->proto == b->proto && g_strcmp0(a->host_address, b->host_address) == 0 &&
+           a->host_port == b->host_port && a->guest_port == b->guest_port;
+}
+
+/**
+ * vmc_port_forward_to_string:
+ * @fwd: a forward
+ *
+ * Returns: (transfer full): @fwd in the form vmc_port_forward_parse()
+ *   takes, with its protocol always written (`127.0.0.1:2222:22/tcp`).
+ *
+ * Since: 0.1
+ */
+char *
+vmc_port_forward_to_string(const VmcPortForward *fwd)
+{
+    g_return_val_if_fail(fwd != NULL, NULL);
+    if (!fwd->host_address)
+        return g_strdup_printf("%u:%u/%s", fwd->host_port, fwd->guest_port,
+                               vmc_forward_proto_to_string(fwd->proto));
+    return g_strdup_printf(strchr(fwd->host_address, ':') ? "[%s]:%u:%u/%s" : "%s:%u:%u/%s",
+                           fwd->host_address, fwd->host_port, fwd->guest_port,
+                           vmc_forward_proto_to_string(fwd->proto));
 }
 
 /**
@@ -1062,6 +1435,15 @@ vmc_mac_parse(const char *mac, guint8 out[6])
         out[i] = (guint8) (hi << 4 | lo);
     }
     return TRUE;
+}
+
+gboolean
+vmc_ip_address_valid(const char *address)
+{
+    struct in6_addr buf;
+
+    return address && (inet_pton(AF_INET, address, &buf) == 1 ||
+                       inet_pton(AF_INET6, address, &buf) == 1);
 }
 
 char *

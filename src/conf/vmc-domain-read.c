@@ -334,6 +334,56 @@ vmc_read_filesystem(VmcReader *r, xmlNode *fs)
                                                  host_path || vmc_first_child(fs, "readonly")));
 }
 
+/* The <portForward> elements of a user interface, each of one <range>
+ * (start and to); a range of several ports, an exclusion or a port
+ * without a number has no VmcConfig equivalent. */
+static GPtrArray *
+vmc_read_port_forwards(VmcReader *r, xmlNode *iface)
+{
+    GPtrArray *forwards = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_port_forward_free);
+
+    for (xmlNode *pf = iface->children; pf; pf = pf->next) {
+        g_autofree char *proto_name = NULL;
+        g_autofree char *address = NULL;
+        g_autofree char *start = NULL;
+        g_autofree char *to = NULL;
+        g_autofree char *end = NULL;
+        g_autofree char *exclude = NULL;
+        xmlNode *range;
+        VmcForwardProto proto;
+        guint64 host_port, guest_port;
+        guint ranges = 0;
+
+        if (!vmc_name_is(pf, "portForward"))
+            continue;
+        proto_name = vmc_xml_prop(pf, "proto");
+        address = vmc_xml_prop(pf, "address");
+        range = vmc_first_child(pf, "range");
+        for (xmlNode *n = pf->children; n; n = n->next)
+            ranges += vmc_name_is(n, "range");
+        if (ranges != 1) {
+            vmc_warn(r, "a port forward without exactly one range has no VmcConfig "
+                        "equivalent; dropped");
+            continue;
+        }
+        start = vmc_xml_prop(range, "start");
+        to = vmc_xml_prop(range, "to");
+        end = vmc_xml_prop(range, "end");
+        exclude = vmc_xml_prop(range, "exclude");
+        if (!vmc_forward_proto_from_string(proto_name, &proto) || !start || end || exclude ||
+            !g_ascii_string_to_unsigned(start, 10, 1, VMC_CONFIG_PORT_MAX, &host_port, NULL) ||
+            !g_ascii_string_to_unsigned(to ? to : start, 10, 1, VMC_CONFIG_PORT_MAX,
+                                        &guest_port, NULL)) {
+            vmc_warn(r, "port forward %s %s has no VmcConfig equivalent; dropped",
+                     vmc_q(r, proto_name), vmc_q(r, start));
+            continue;
+        }
+        g_ptr_array_add(forwards, vmc_port_forward_new(proto, address, (guint) host_port,
+                                                       (guint) guest_port));
+    }
+    return forwards;
+}
+
 static void
 vmc_read_interface(VmcReader *r, xmlNode *iface, GHashTable *generated_macs)
 {
@@ -372,6 +422,15 @@ vmc_read_interface(VmcReader *r, xmlNode *iface, GHashTable *generated_macs)
         vmc_warn(r, "interface model %s becomes virtio", vmc_q(r, model));
     if (g_hash_table_contains(generated_macs, GUINT_TO_POINTER(index + 1)))
         g_clear_pointer(&mac, g_free);
+    if (kind == VMC_NETWORK_USER) {
+        g_autoptr(GPtrArray) forwards = vmc_read_port_forwards(r, iface);
+
+        vmc_config_add_network(r->cfg, vmc_network_attachment_new_with_forwards(
+                                           kind, NULL, mac,
+                                           (const VmcPortForward *const *) forwards->pdata,
+                                           forwards->len));
+        return;
+    }
     vmc_config_add_network(r->cfg, vmc_network_attachment_new(kind, source_name, mac));
 }
 

@@ -172,6 +172,62 @@ vmc_json_check_keys(JsonObject *obj, const char *const *allowed, const char *wha
     return TRUE;
 }
 
+/* One entry of a user NIC's forwards: {"proto": "tcp", "host_address":
+ * "127.0.0.1", "host_port": 2222, "guest_port": 22}; proto and
+ * host_address may be left out (TCP, every host address). */
+static VmcPortForward *
+vmc_json_read_forward(JsonNode *node, const char *origin, const char *path, GError **error)
+{
+    static const char *const allowed[] = { "proto", "host_address", "host_port", "guest_port",
+                                           NULL };
+    JsonObject *obj;
+    JsonNode *member;
+    g_autofree char *proto_name = NULL;
+    g_autofree char *address = NULL;
+    VmcForwardProto proto = VMC_FORWARD_TCP;
+    guint ports[2] = { 0, 0 };
+
+    if (!JSON_NODE_HOLDS_OBJECT(node)) {
+        vmc_json_fail(error, origin, path, "expected an object, got %s", vmc_json_type_name(node));
+        return NULL;
+    }
+    obj = json_node_get_object(node);
+    if (!vmc_json_check_keys(obj, allowed, "a port forward", origin, path, error))
+        return NULL;
+    member = json_object_get_member(obj, "proto");
+    if (member) {
+        g_autofree char *proto_path = vmc_path_join(path, "proto");
+
+        if (!vmc_json_get_string(member, origin, proto_path, FALSE, &proto_name, error))
+            return NULL;
+        if (!vmc_forward_proto_from_string(proto_name, &proto)) {
+            g_autofree char *q = vmc_quote_value(proto_name);
+            vmc_json_fail(error, origin, proto_path, "unknown protocol %s (tcp or udp)", q);
+            return NULL;
+        }
+    }
+    member = json_object_get_member(obj, "host_address");
+    if (member) {
+        g_autofree char *address_path = vmc_path_join(path, "host_address");
+        if (!vmc_json_get_string(member, origin, address_path, TRUE, &address, error))
+            return NULL;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *key = allowed[2 + i];
+        g_autofree char *key_path = vmc_path_join(path, key);
+
+        member = json_object_get_member(obj, key);
+        if (!member) {
+            vmc_json_fail(error, origin, key_path,
+                          "missing; a port forward needs host_port and guest_port");
+            return NULL;
+        }
+        if (!vmc_json_get_uint(member, origin, key_path, &ports[i], error))
+            return NULL;
+    }
+    return vmc_port_forward_new(proto, address, ports[0], ports[1]);
+}
+
 static VmcNetworkAttachment *
 vmc_json_read_network(JsonNode *node, const char *origin, const char *path, GError **error)
 {
@@ -211,7 +267,10 @@ vmc_json_read_network(JsonNode *node, const char *origin, const char *path, GErr
     }
 
     {
-        const char *allowed[] = { "type", "mac", source_keys[kind], NULL };
+        /* Only a user NIC forwards ports (passt does it). */
+        const char *allowed[] = { "type", "mac",
+                                  kind == VMC_NETWORK_USER ? "forwards" : source_keys[kind],
+                                  NULL };
         what = g_strdup_printf("a '%s' network", vmc_network_kind_to_string(kind));
         if (!vmc_json_check_keys(obj, allowed, what, origin, path, error))
             return NULL;
@@ -233,6 +292,30 @@ vmc_json_read_network(JsonNode *node, const char *origin, const char *path, GErr
         }
         if (!vmc_json_get_string(member, origin, source_path, FALSE, &source, error))
             return NULL;
+    }
+    member = json_object_get_member(obj, "forwards");
+    if (kind == VMC_NETWORK_USER && member && !JSON_NODE_HOLDS_NULL(member)) {
+        g_autofree char *forwards_path = vmc_path_join(path, "forwards");
+        g_autoptr(GPtrArray) forwards = NULL;
+        JsonArray *array;
+
+        if (!JSON_NODE_HOLDS_ARRAY(member)) {
+            vmc_json_fail(error, origin, forwards_path, "expected an array, got %s",
+                          vmc_json_type_name(member));
+            return NULL;
+        }
+        array = json_node_get_array(member);
+        forwards = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_port_forward_free);
+        for (guint i = 0; i < json_array_get_length(array); i++) {
+            g_autofree char *item_path = g_strdup_printf("%s[%u]", forwards_path, i);
+            VmcPortForward *fwd = vmc_json_read_forward(json_array_get_element(array, i),
+                                                        origin, item_path, error);
+            if (!fwd)
+                return NULL;
+            g_ptr_array_add(forwards, fwd);
+        }
+        return vmc_network_attachment_new_with_forwards(
+            kind, source, mac, (const VmcPortForward *const *) forwards->pdata, forwards->len);
     }
     return vmc_network_attachment_new(kind, source, mac);
 }
@@ -517,6 +600,24 @@ vmc_json_write_field(JsonBuilder *builder, const VmcFieldInfo *f, const VmcConfi
                 vmc_json_add_string(builder, source_keys[net->kind], net->source);
             if (net->mac)
                 vmc_json_add_string(builder, "mac", net->mac);
+            if (vmc_network_attachment_get_n_forwards(net)) {
+                json_builder_set_member_name(builder, "forwards");
+                json_builder_begin_array(builder);
+                for (guint j = 0; j < net->forwards->len; j++) {
+                    const VmcPortForward *fwd = g_ptr_array_index(net->forwards, j);
+
+                    json_builder_begin_object(builder);
+                    vmc_json_add_string(builder, "proto", vmc_forward_proto_to_string(fwd->proto));
+                    if (fwd->host_address)
+                        vmc_json_add_string(builder, "host_address", fwd->host_address);
+                    json_builder_set_member_name(builder, "host_port");
+                    json_builder_add_int_value(builder, fwd->host_port);
+                    json_builder_set_member_name(builder, "guest_port");
+                    json_builder_add_int_value(builder, fwd->guest_port);
+                    json_builder_end_object(builder);
+                }
+                json_builder_end_array(builder);
+            }
             json_builder_end_object(builder);
         }
         json_builder_end_array(builder);

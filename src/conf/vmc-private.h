@@ -15,6 +15,14 @@ struct _VmcNetworkAttachment {
     VmcNetworkKind kind;
     char *source;
     char *mac;
+    GPtrArray *forwards;  /* of VmcPortForward; NULL when there are none */
+};
+
+struct _VmcPortForward {
+    VmcForwardProto proto;
+    char *host_address;   /* NULL: every address of the host */
+    guint host_port;
+    guint guest_port;
 };
 
 struct _VmcSharedDir {
@@ -74,6 +82,10 @@ const VmcFieldInfo *vmc_config_field_lookup(const char *name);
 
 
 gboolean vmc_mac_parse(const char *mac, guint8 out[6]);
+
+/* Whether @address is an IPv4 address in dotted quads or an IPv6 address
+ * (no brackets, no zone). */
+gboolean vmc_ip_address_valid(const char *address);
 char *vmc_bytes_to_hex(GBytes *bytes);
 GBytes *vmc_bytes_from_hex(const char *hex);
 

@@ -50,6 +50,26 @@ vmc_user_backend_to_string(VmcUserBackend backend)
 }
 
 /**
+ * vmc_user_backend_from_string:
+ * @str: "slirp" or "passt"
+ * @backend: (out): the backend @str names
+ *
+ * Returns: %TRUE when @str names a backend; else @backend is untouched.
+ *
+ * Since: 0.1
+ */
+gboolean
+vmc_user_backend_from_string(const char *str, VmcUserBackend *backend)
+{
+    int value = vmc_user_backend_from_str(str);
+
+    if (value < 0)
+        return FALSE;
+    *backend = (VmcUserBackend) value;
+    return TRUE;
+}
+
+/**
  * vmc_accel_to_string:
  * @accel: a #VmcAccel
  *
@@ -798,6 +818,22 @@ vmc_add_interface(xmlNode *before, const VmcConfig *cfg, guint index, GString *g
         if (opts->user_backend == VMC_USER_BACKEND_PASST)
             vmc_set_prop(xmlNewChild(iface, NULL, (const xmlChar *) "backend", NULL), "type",
                          "passt");
+        /* <portForward proto address><range start=HOST to=GUEST/>: one each,
+         * only with passt (the render refuses them on slirp before). */
+        for (guint i = 0; i < vmc_network_attachment_get_n_forwards(net); i++) {
+            const VmcPortForward *fwd = vmc_network_attachment_get_forward(net, i);
+            xmlNode *pf = xmlNewChild(iface, NULL, (const xmlChar *) "portForward", NULL);
+            xmlNode *range = xmlNewChild(pf, NULL, (const xmlChar *) "range", NULL);
+            char port[16];
+
+            vmc_set_prop(pf, "proto", vmc_forward_proto_to_string(fwd->proto));
+            if (fwd->host_address)
+                vmc_set_prop(pf, "address", fwd->host_address);
+            g_snprintf(port, sizeof(port), "%u", fwd->host_port);
+            vmc_set_prop(range, "start", port);
+            g_snprintf(port, sizeof(port), "%u", fwd->guest_port);
+            vmc_set_prop(range, "to", port);
+        }
         break;
     }
     if (extra)
@@ -948,8 +984,21 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
     for (char **tap = opts->owned_taps; *tap; tap++)
         vmc_meta_add_owned_tap(meta, *tap);
 
-    for (guint i = 0; i < cfg->networks->len; i++)
+    for (guint i = 0; i < cfg->networks->len; i++) {
+        const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, i);
+
+        /* libvirt takes a <portForward> on a slirp NIC and forwards nothing. */
+        if (vmc_network_attachment_get_n_forwards(net) &&
+            opts->user_backend != VMC_USER_BACKEND_PASST) {
+            g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                        "VM '%s': networks[%u].forwards need the passt backend of a user NIC "
+                        "(slirp forwards no port): render with the passt backend, for a host "
+                        "whose libvirt has passt (upstream libvirt 9.0 or later, with passt "
+                        "installed)", cfg->name, i);
+            return NULL;
+        }
         vmc_add_interface(first_device, cfg, i, generated_macs, opts);
+    }
     if (generated_macs->len)
         meta->generated_macs = g_strdup(generated_macs->str);
     vmc_meta_write(meta, vmc_child(root, "metadata"));

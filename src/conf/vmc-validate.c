@@ -197,6 +197,73 @@ vmc_validate_mac(const VmcConfig *cfg, guint i, GError **error)
                        i, q);
 }
 
+/* Whether two forwards listen on the same host socket: one protocol and
+ * port, and addresses that overlap (the same one, or either is every
+ * address). */
+static gboolean
+vmc_forwards_clash(const VmcPortForward *a, const VmcPortForward *b)
+{
+    return a->proto == b->proto && a->host_port == b->host_port &&
+           (!a->host_address || !b->host_address ||
+            g_strcmp0(a->host_address, b->host_address) == 0);
+}
+
+/* The port forwards of NIC @i: only on a user NIC, ports 1-65535, a host
+ * address that is an IP address, and no host socket taken twice in the
+ * whole config. */
+static gboolean
+vmc_validate_forwards(const VmcConfig *cfg, guint i, GError **error)
+{
+    const VmcNetworkAttachment *net = g_ptr_array_index(cfg->networks, i);
+    guint n = vmc_network_attachment_get_n_forwards(net);
+
+    if (n && net->kind != VMC_NETWORK_USER)
+        return vmc_invalid(error, cfg,
+                           "networks[%u].forwards: only a 'user' NIC forwards ports (this one "
+                           "is '%s'); reach a %s NIC's guest by its own address", i,
+                           vmc_network_kind_to_string(net->kind),
+                           vmc_network_kind_to_string(net->kind));
+    if (n > VMC_CONFIG_FORWARDS_MAX)
+        return vmc_invalid(error, cfg, "networks[%u].forwards has %u entries: at most %d", i, n,
+                           VMC_CONFIG_FORWARDS_MAX);
+    for (guint k = 0; k < n; k++) {
+        const VmcPortForward *fwd = g_ptr_array_index(net->forwards, k);
+
+        if (fwd->host_port < 1 || fwd->host_port > VMC_CONFIG_PORT_MAX)
+            return vmc_invalid(error, cfg,
+                               "networks[%u].forwards[%u].host_port %u is not a port: use 1-%d",
+                               i, k, fwd->host_port, VMC_CONFIG_PORT_MAX);
+        if (fwd->guest_port < 1 || fwd->guest_port > VMC_CONFIG_PORT_MAX)
+            return vmc_invalid(error, cfg,
+                               "networks[%u].forwards[%u].guest_port %u is not a port: use 1-%d",
+                               i, k, fwd->guest_port, VMC_CONFIG_PORT_MAX);
+        if (fwd->host_address && !vmc_ip_address_valid(fwd->host_address)) {
+            g_autofree char *q = vmc_quote_value(fwd->host_address);
+            return vmc_invalid(error, cfg,
+                               "networks[%u].forwards[%u].host_address %s is not an IPv4 or "
+                               "IPv6 address (leave it out for every address of the host)",
+                               i, k, q);
+        }
+        /* Every earlier forward of this config, on this NIC or another. */
+        for (guint j = 0; j <= i; j++) {
+            const VmcNetworkAttachment *other = g_ptr_array_index(cfg->networks, j);
+            guint m = j == i ? k : vmc_network_attachment_get_n_forwards(other);
+
+            for (guint l = 0; l < m; l++) {
+                const VmcPortForward *seen = g_ptr_array_index(other->forwards, l);
+
+                if (vmc_forwards_clash(seen, fwd))
+                    return vmc_invalid(error, cfg,
+                                       "networks[%u].forwards[%u]: host port %u/%s is already "
+                                       "forwarded by networks[%u].forwards[%u]; a host port "
+                                       "reaches one guest port", i, k, fwd->host_port,
+                                       vmc_forward_proto_to_string(fwd->proto), j, l);
+            }
+        }
+    }
+    return TRUE;
+}
+
 static gboolean
 vmc_validate_networks(const VmcConfig *cfg, GError **error)
 {
@@ -254,6 +321,8 @@ vmc_validate_networks(const VmcConfig *cfg, GError **error)
         }
 
         if (net->mac && !vmc_validate_mac(cfg, i, error))
+            return FALSE;
+        if (!vmc_validate_forwards(cfg, i, error))
             return FALSE;
     }
     return TRUE;

@@ -31,6 +31,7 @@ const VmcHostCheckRow vmc_host_check_rows[] = {
     { "ovmf", "UEFI firmware", VMC_HOST_CHECK_ON_ANY },
     { "virtiofs-readonly", "read-only shares", VMC_HOST_CHECK_ON_ANY },
     { "user-network", "user NICs", VMC_HOST_CHECK_ON_ANY },
+    { "port-forwards", "port forwards of user NICs", VMC_HOST_CHECK_ON_ANY },
     { "dnsmasq", "dnsmasq for libvirt networks", VMC_HOST_CHECK_ON_LOCAL },
     { "image-dirs", "QEMU's user can enter image directories", VMC_HOST_CHECK_ON_SYSTEM },
 };
@@ -370,20 +371,24 @@ vmc_lv_check_host_on(VmcDriver *driver, GPtrArray *checks)
         vmc_host_hint(checks, "apt-get install ovmf");
     }
 
-    if (vmc_host_libvirt_accepts_virtiofs_readonly(conn)) {
-        vmc_host_add(checks, "virtiofs-readonly", VMC_HOST_CHECK_PASS,
-                     "libvirt %s enforces read-only virtiofs shares (<readonly/>)", lib);
-    } else if (local && geteuid() == 0) {
-        vmc_host_add(checks, "virtiofs-readonly", VMC_HOST_CHECK_PASS,
-                     "libvirt %s refuses virtiofs <readonly/> (it needs 11.0): a read_only "
-                     "share is a read-only bind mount of its directory, made by the driver",
-                     lib);
-    } else {
-        vmc_host_add(checks, "virtiofs-readonly", VMC_HOST_CHECK_WARN,
-                     "libvirt %s refuses virtiofs <readonly/> (it needs 11.0), and the read-only "
-                     "bind mount used instead needs root on the host that runs libvirt: VMs "
-                     "with a read_only share are refused", lib);
-        vmc_host_hint(checks, "boot as root on the libvirt host, or share it read-write");
+    {
+        g_autofree char *why = NULL;
+
+        if (vmc_host_virtiofs_readonly_works(conn, &why)) {
+            vmc_host_add(checks, "virtiofs-readonly", VMC_HOST_CHECK_PASS,
+                         "libvirt %s enforces read-only virtiofs shares (<readonly/>)", lib);
+        } else if (local && geteuid() == 0) {
+            vmc_host_add(checks, "virtiofs-readonly", VMC_HOST_CHECK_PASS,
+                         "libvirt %s refuses virtiofs <readonly/> (%s): a read_only share is a "
+                         "read-only bind mount of its directory, made by the driver", lib, why);
+        } else {
+            vmc_host_add(checks, "virtiofs-readonly", VMC_HOST_CHECK_WARN,
+                         "libvirt %s refuses virtiofs <readonly/> (%s), and the read-only bind "
+                         "mount used instead needs root on the host that runs libvirt: VMs "
+                         "with a read_only share are refused", lib, why);
+            vmc_host_hint(checks, "boot as root on the libvirt host, share it read-write, or "
+                                  "use libvirt 11 with virtiofsd 1.13 (Debian 13)");
+        }
     }
 
     {
@@ -392,9 +397,16 @@ vmc_lv_check_host_on(VmcDriver *driver, GPtrArray *checks)
         if (vmc_host_passt_works(conn, local, &why)) {
             vmc_host_add(checks, "user-network", VMC_HOST_CHECK_PASS,
                          "passt carries user NICs (libvirt starts it)");
+            vmc_host_add(checks, "port-forwards", VMC_HOST_CHECK_PASS,
+                         "a user NIC's forwards are passt <portForward>s");
         } else {
             vmc_host_add(checks, "user-network", VMC_HOST_CHECK_PASS,
                          "QEMU's built-in slirp carries user NICs: %s", why);
+            vmc_host_add(checks, "port-forwards", VMC_HOST_CHECK_WARN,
+                         "no passt, so no port forwards: a VM whose user NIC has forwards is "
+                         "refused (slirp would forward nothing)");
+            vmc_host_hint(checks, "a libvirt built with passt (upstream 9.0 or later, Debian 13) "
+                                  "and the passt package");
         }
     }
 

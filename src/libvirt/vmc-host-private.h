@@ -16,9 +16,6 @@
 #define VMC_HOST_VHOST_VSOCK "/dev/vhost-vsock"
 #define VMC_HOST_KVM_DEVICE "/dev/kvm"
 
-/* The first libvirt release whose QEMU driver accepts virtiofs <readonly/>. */
-#define VMC_HOST_VIRTIOFS_READONLY_VERSION 11000000UL
-
 /* True when @user may access a file of status @st as @mask (R_OK, W_OK,
  * X_OK bits), by its owner, its group (primary or supplementary) or the
  * others' bits, as the kernel decides for a process without privileges. */
@@ -36,10 +33,12 @@ struct passwd *vmc_host_qemu_user(const char *uri);
  * libvirt's error of this thread. */
 char *vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virttype);
 
-/* True when the host's libvirt accepts virtiofs <readonly/>. */
-gboolean vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn);
+/* Whether the host's libvirt takes virtiofs <readonly/>, asked of it with
+ * a probe domain (defines nothing); else @why is libvirt's reason. */
+gboolean vmc_host_virtiofs_readonly_works(virConnectPtr conn, char **why);
 
-/* Whether user NICs can use passt here; else @why says what is missing. */
+/* Whether user NICs can use passt, port forwards included, on that host,
+ * asked with a probe domain; else @why says what is missing. */
 gboolean vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why);
 
 /* libvirt has just refused to define VM @name, rendered for @accel, on

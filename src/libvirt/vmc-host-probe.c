@@ -89,55 +89,84 @@ vmc_host_emulator(virConnectPtr conn, const char *arch, const char *virttype)
     return vmc_host_xpath_text(doc, "/domainCapabilities/path");
 }
 
-gboolean
-vmc_host_libvirt_accepts_virtiofs_readonly(virConnectPtr conn)
+/* A probe VM of one vCPU with a kernel and an initramfs that need not
+ * exist (paths are rendered as the host's own). */
+static VmcConfig *
+vmc_host_probe_config(void)
 {
-    unsigned long version = 0;
+    VmcConfig *probe = vmc_config_new("vmc-probe");
 
-    if (virConnectGetLibVersion(conn, &version) < 0) {
+    vmc_config_set_kernel(probe, "/vmc-probe/vmlinuz");
+    vmc_config_set_initramfs(probe, "/vmc-probe/initrd.img");
+    vmc_config_set_serial_log(probe, "/vmc-probe/serial.log");
+    vmc_config_set_cpus(probe, 1);
+    vmc_config_set_memory_mb(probe, 64);
+    return probe;
+}
+
+/* Whether the host's libvirt takes @probe, rendered with @backend: it is
+ * turned into a QEMU command line, which runs libvirt's parser and QEMU
+ * driver's validation and defines and starts nothing. Else @why is
+ * libvirt's reason. */
+static gboolean
+vmc_host_probe_accepted(virConnectPtr conn, const VmcConfig *probe, VmcUserBackend backend,
+                        char **why)
+{
+    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
+    g_autoptr(GError) error = NULL;
+    g_autofree char *xml = NULL;
+    char *argv;
+
+    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
+    vmc_render_options_set_remote_paths(opts, TRUE);
+    vmc_render_options_set_user_backend(opts, backend);
+    xml = vmc_config_to_domain_xml(probe, opts, &error);
+    argv = xml ? virConnectDomainXMLToNative(conn, "qemu-argv", xml, 0) : NULL;
+    if (!argv) {
+        *why = g_strdup(xml ? virGetLastErrorMessage() : error->message);
         virResetLastError();
         return FALSE;
     }
-    return version >= VMC_HOST_VIRTIOFS_READONLY_VERSION;
+    free(argv);
+    return TRUE;
 }
 
-/* Whether libvirt takes <backend type='passt'/> for a user NIC: a probe
- * domain is turned into a QEMU command line, which defines and starts
- * nothing. Debian 12's libvirt 9.0 is built with passt disabled and
+/* Whether libvirt takes virtiofs <readonly/> (libvirt 9.0 refuses it:
+ * "virtiofs does not yet support read-only mode"). */
+gboolean
+vmc_host_virtiofs_readonly_works(virConnectPtr conn, char **why)
+{
+    g_autoptr(VmcConfig) probe = vmc_host_probe_config();
+
+    *why = NULL;
+    vmc_config_add_shared_dir(probe, vmc_shared_dir_new("/vmc-probe/share", "vmc-probe", TRUE));
+    return vmc_host_probe_accepted(conn, probe, VMC_USER_BACKEND_SLIRP, why);
+}
+
+/* Whether libvirt takes <backend type='passt'/> with a <portForward> for
+ * a user NIC. Debian 12's libvirt 9.0 is built with passt disabled and
  * refuses the XML. On a local host the passt program must be there too.
  * @why says what is missing. */
 gboolean
 vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why)
 {
-    g_autoptr(VmcConfig) probe = vmc_config_new("vmc-passt-probe");
-    g_autoptr(VmcRenderOptions) opts = vmc_render_options_new();
-    g_autofree char *xml = NULL;
+    g_autoptr(VmcConfig) probe = vmc_host_probe_config();
+    g_autoptr(VmcPortForward) fwd = vmc_port_forward_new(VMC_FORWARD_TCP, "127.0.0.1", 2222, 22);
+    const VmcPortForward *forwards[] = { fwd };
     g_autofree char *program = local ? g_find_program_in_path("passt") : NULL;
-    char *argv;
+    g_autofree char *refusal = NULL;
 
     *why = NULL;
     if (local && !program) {
         *why = g_strdup("no passt program on this host (apt-get install passt)");
         return FALSE;
     }
-    vmc_config_set_kernel(probe, "/vmc-passt-probe/vmlinuz");
-    vmc_config_set_initramfs(probe, "/vmc-passt-probe/initrd.img");
-    vmc_config_set_serial_log(probe, "/vmc-passt-probe/serial.log");
-    vmc_config_set_cpus(probe, 1);
-    vmc_config_set_memory_mb(probe, 64);
-    vmc_config_add_network(probe, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
-    vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
-    vmc_render_options_set_remote_paths(opts, TRUE);
-    vmc_render_options_set_user_backend(opts, VMC_USER_BACKEND_PASST);
-    xml = vmc_config_to_domain_xml(probe, opts, NULL);
-    argv = xml ? virConnectDomainXMLToNative(conn, "qemu-argv", xml, 0) : NULL;
-    if (!argv) {
-        *why = g_strdup_printf("libvirt refuses <backend type='passt'/> (%s)",
-                               xml ? virGetLastErrorMessage() : "no probe XML");
-        virResetLastError();
+    vmc_config_add_network(probe, vmc_network_attachment_new_with_forwards(
+                                      VMC_NETWORK_USER, NULL, NULL, forwards, 1));
+    if (!vmc_host_probe_accepted(conn, probe, VMC_USER_BACKEND_PASST, &refusal)) {
+        *why = g_strdup_printf("libvirt refuses <backend type='passt'/> (%s)", refusal);
         return FALSE;
     }
-    free(argv);
     return TRUE;
 }
 

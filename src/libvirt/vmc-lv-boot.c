@@ -295,7 +295,8 @@ vmc_lv_boot_cancellable(VmcDriver *driver, const VmcConfig *cfg, GCancellable *c
         return NULL;
     }
     accel = vmc_lv_get_accel(driver);
-    if (driver->local && !vmc_driver_preflight(driver, cfg, accel, error))
+    if ((driver->local && !vmc_driver_preflight(driver, cfg, accel, error)) ||
+        !vmc_check_forwards(driver, cfg, error))
         return NULL;
     name = vmc_config_get_name(cfg);
     vmc_render_options_set_accel(opts, accel);

@@ -78,8 +78,11 @@ struct _VmcDriver {
     GMutex accel_lock;
     gboolean accel_known;
     VmcAccel accel;
-    gboolean user_backend_known;  /* guarded by accel_lock too */
+    gboolean user_backend_known;  /* guarded by accel_lock too, as the three below */
     VmcUserBackend user_backend;
+    char *no_passt_why;           /* why not passt, when slirp */
+    gboolean native_readonly_known;
+    gboolean native_readonly;     /* libvirt takes virtiofs <readonly/> */
     VmcEventHub *hub;
     GMutex boot_lock;             /* guards name_locks */
     GHashTable *name_locks;       /* VM name -> VmcNameLock, while boots of it run */
@@ -100,6 +103,8 @@ const char *vmc_lv_get_uri(VmcDriver *driver);
 gboolean vmc_lv_is_local(VmcDriver *driver);
 VmcAccel vmc_lv_get_accel(VmcDriver *driver);
 VmcUserBackend vmc_lv_user_backend(VmcDriver *driver);
+char *vmc_lv_no_passt_why(VmcDriver *driver);
+gboolean vmc_lv_native_readonly(VmcDriver *driver);
 void vmc_lv_set_accel(VmcDriver *driver, VmcAccel accel);
 virConnectPtr vmc_driver_get_conn(VmcDriver *driver);
 virConnectPtr vmc_driver_conn_checked(VmcDriver *driver, GError **error);

@@ -164,8 +164,7 @@ vmc_views_make(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
     const char *name = vmc_config_get_name(cfg);
     g_autofree char *dir = NULL;
 
-    if (!vmc_config_has_read_only_share(cfg) ||
-        vmc_host_libvirt_accepts_virtiofs_readonly(conn))
+    if (!vmc_config_has_read_only_share(cfg) || vmc_lv_native_readonly(driver))
         return TRUE;
     dir = vmc_views_dir(driver, name);
     for (guint i = 0; i < vmc_config_get_n_shared_dirs(cfg); i++) {
@@ -179,7 +178,8 @@ vmc_views_make(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
         if (!driver->local) {
             vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
                      "VM '%s': shared_dirs[%u] ('%s') is read-only, but libvirt on %s refuses "
-                     "virtiofs read-only mode (it needs libvirt 11.0), and the read-only bind "
+                     "virtiofs read-only mode (libvirt 11.0 and virtiofsd 1.13 have it), and "
+                     "the read-only bind "
                      "mount used instead can only be made on this host: share it writable or "
                      "use a newer libvirt", name, i, tag, driver->hub->uri);
             return FALSE;

@@ -242,6 +242,7 @@ vmc_lv_close(VmcDriver *driver)
     g_mutex_clear(&driver->accel_lock);
     g_mutex_clear(&driver->follow_lock);
     g_mutex_clear(&driver->console_lock);
+    g_free(driver->no_passt_why);
     vmc_ready_cache_free(driver->ready_cache);
     g_free(driver);
 }
@@ -309,9 +310,43 @@ vmc_lv_user_backend(VmcDriver *driver)
                                    ? VMC_USER_BACKEND_PASST
                                    : VMC_USER_BACKEND_SLIRP;
         driver->user_backend_known = conn != NULL;
+        g_free(driver->no_passt_why);
+        driver->no_passt_why = g_steal_pointer(&why);
     }
     g_mutex_unlock(&driver->accel_lock);
     return driver->user_backend;
+}
+
+/* Why user NICs are not passt on that host (libvirt's refusal, or no
+ * passt program), or NULL when they are. */
+char *
+vmc_lv_no_passt_why(VmcDriver *driver)
+{
+    char *why;
+
+    if (vmc_lv_user_backend(driver) == VMC_USER_BACKEND_PASST)
+        return NULL;
+    g_mutex_lock(&driver->accel_lock);
+    why = g_strdup(driver->no_passt_why ? driver->no_passt_why : "libvirt cannot be reached");
+    g_mutex_unlock(&driver->accel_lock);
+    return why;
+}
+
+/* Whether that host's libvirt enforces virtiofs <readonly/> itself (asked
+ * of it once, as the backend is). */
+gboolean
+vmc_lv_native_readonly(VmcDriver *driver)
+{
+    g_mutex_lock(&driver->accel_lock);
+    if (!driver->native_readonly_known) {
+        g_autoptr(virConnect) conn = vmc_driver_conn(driver);
+        g_autofree char *why = NULL;
+
+        driver->native_readonly = conn && vmc_host_virtiofs_readonly_works(conn, &why);
+        driver->native_readonly_known = conn != NULL;
+    }
+    g_mutex_unlock(&driver->accel_lock);
+    return driver->native_readonly;
 }
 
 void

@@ -13,6 +13,12 @@
 #include "vmc-lv-resources.h"
 
 /* vmc-lv-preflight.c */
+/* The port forwards of @cfg's user NICs can be carried out on that host:
+ * passt is there (slirp would take a <portForward> and forward nothing),
+ * and where passt runs here as a user without privileges, no host port is
+ * below the first unprivileged one. INVALID_CONFIG with the reason and the
+ * remedy otherwise. */
+gboolean vmc_check_forwards(VmcDriver *driver, const VmcConfig *cfg, GError **error);
 gboolean vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel,
                               GError **error);
 gboolean vmc_check_networks(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,

@@ -223,6 +223,64 @@ vmc_move_taps(const VmcConfig *cfg, gboolean into, GError **error)
     return TRUE;
 }
 
+/* The first port a process without privileges may bind here. */
+static guint
+vmc_unprivileged_port_start(void)
+{
+    g_autofree char *text = NULL;
+    guint64 port;
+
+    if (g_file_get_contents("/proc/sys/net/ipv4/ip_unprivileged_port_start", &text, NULL, NULL) &&
+        g_ascii_string_to_unsigned(g_strstrip(text), 10, 0, 65536, &port, NULL))
+        return (guint) port;
+    return 1024;
+}
+
+gboolean
+vmc_check_forwards(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+{
+    const char *name = vmc_config_get_name(cfg);
+    g_autofree char *why = NULL;
+
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
+        guint n = vmc_network_attachment_get_n_forwards(net);
+
+        if (!n)
+            continue;
+        if (!why && (why = vmc_lv_no_passt_why(driver)))
+            return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                            "VM '%s': networks[%u].forwards: the host of %s cannot forward "
+                            "ports to a user NIC: %s; its user NICs are QEMU's slirp, which "
+                            "would take the forwards and forward nothing. Nothing was defined. "
+                            "Port forwards need a libvirt with passt (upstream 9.0 or later; "
+                            "Debian 13's 11.3) and the passt package on that host",
+                            name, i, driver->hub->uri, why);
+        if (!driver->local)
+            continue;
+        /* libvirt runs passt as QEMU's user. */
+        {
+            struct passwd *user = vmc_host_qemu_user(driver->hub->uri);
+            guint first = vmc_unprivileged_port_start();
+
+            for (guint k = 0; user && user->pw_uid != 0 && k < n; k++) {
+                const VmcPortForward *fwd = vmc_network_attachment_get_forward(net, k);
+
+                if (vmc_port_forward_get_host_port(fwd) < first)
+                    return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                                    "VM '%s': networks[%u].forwards[%u]: host port %u is "
+                                    "privileged, and passt runs as user '%s', which may not "
+                                    "listen on it (the first port it may take is %u, "
+                                    "net.ipv4.ip_unprivileged_port_start): pick a host port "
+                                    "of %u or above", name, i, k,
+                                    vmc_port_forward_get_host_port(fwd), user->pw_name, first,
+                                    first);
+            }
+        }
+    }
+    return TRUE;
+}
+
 gboolean
 vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GError **error)
 {

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The second host generation: Debian 13 (trixie) with libvirt 11.3, QEMU
+# 10, virtiofsd 1.13 and passt, in a root of its own beside this Debian 12
+# machine, built by mmdebstrap from the package source this machine already
+# uses (its apt lists name it; trixie's Release verifies with Debian 12's
+# keyring). The root is built once and kept outside the clone, under a key
+# of the versions of what it holds: a new package version makes a new root.
+# Run as root.
+#
+#   trixie.sh root            builds the root if needed; prints its path
+#   trixie.sh start PORT DIR  runs a libvirtd of the root in a mount
+#                             namespace of its own, listening on
+#                             127.0.0.1:PORT (TCP, no auth), its state,
+#                             config and logs under DIR; prints its pid
+#   trixie.sh stop DIR        stops that libvirtd and what it started
+#   trixie.sh run CMD...      runs CMD inside the root (the clone at /src,
+#                             the test guest at its own path)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+cache=${VMC_TRIXIE_CACHE:-/var/cache/virt-vmconfig}
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+guest_dir=/var/tmp/virt-vmconfig-guest
+
+# What the root holds: a libvirt host (the daemon, QEMU, virtiofsd, passt),
+# and what builds and runs the project's unit, XML and embed tiers.
+packages=(
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+  qemu-system-x86 virtiofsd passt
+  gcc meson ninja-build pkg-config python3
+  libglib2.0-dev libjson-glib-dev libxml2-dev libvirt-dev libxml2-utils
+  scdoc procps
+)
+
+die() { echo "trixie.sh: $*" >&2; exit 1; }
+
+# This machine's Debian mirror, as apt has it (never written down here).
+mirror() {
+  local uri
+  uri=$(apt-cache policy | awk '$3 ~ /^bookworm\/main$/ { print $2; exit }')
+  [ -n "$uri" ] || die "apt knows no mirror of bookworm/main (run apt-get update)"
+  echo "$uri"
+}
+
+# The key of the root: the trixie versions of every package it holds
+# (dependencies too), read from trixie's index in an apt state of its own.
+root_key() {
+  local state=$1 list
+  mkdir -p "$state/lists/partial" "$state/archives/partial" "$state/etc/preferences.d"
+  echo "deb [signed-by=$keyring] $(mirror) trixie main" >"$state/etc/sources.list"
+  local -a opts=(
+    -o "Dir::State=$state" -o "Dir::State::status=/dev/null" -o "Dir::Cache=$state"
+    -o "Dir::Etc::sourcelist=$state/etc/sources.list" -o "Dir::Etc::sourceparts=-"
+    -o "Dir::Etc::preferencesparts=$state/etc/preferences.d" -o "APT::Get::List-Cleanup=0"
+    -o "Debug::NoLocking=1" -o "APT::Install-Recommends=0"
+  )
+  apt-get "${opts[@]}" -q update >/dev/null || die "cannot read trixie's package index"
+  # Every package the install would unpack, with its version, sorted.
+  list=$(apt-get "${opts[@]}" -s install "${packages[@]}" 2>/dev/null |
+           awk '$1 == "Inst" { print $2, $3 }' | tr -d '()[]' | sort)
+  [ -n "$list" ] || die "trixie's index resolves none of: ${packages[*]}"
+  { printf '%s\n' "${packages[@]}"; echo "$list"; } | sha256sum | cut -c1-16
+}
+
+build_root() {
+  local state key root tmp
+  state=$(mktemp -d)
+  chmod 0755 "$state" # apt's _apt user downloads into it
+  key=$(root_key "$state")
+  rm -rf "$state"
+  root=$cache/trixie-$key
+  if [ -f "$root/.vmc-complete" ]; then
+    echo "$root"
+    return
+  fi
+  command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (apt-get install mmdebstrap)"
+  mkdir -p "$cache"
+  tmp=$cache/.trixie-$key.new
+  rm -rf "$tmp"
+  echo "trixie.sh: building the trixie root $root (once)" >&2
+  local include
+  include=$(IFS=,; echo "${packages[*]}")
+  mmdebstrap --variant=apt --keyring="$keyring" --include="$include" \
+    --aptopt='APT::Install-Recommends "false"' \
+    --customize-hook='chroot "$1" sh -c "test -x /usr/sbin/libvirtd && test -x /usr/libexec/virtiofsd"' \
+    trixie "$tmp" "deb $(mirror) trixie main" </dev/null >&2 ||
+    die "mmdebstrap could not build the trixie root"
+  touch "$tmp/.vmc-complete"
+  # Roots of older package versions go.
+  find "$cache" -maxdepth 1 -name 'trixie-*' ! -name "trixie-$key" -exec rm -rf {} +
+  mv "$tmp" "$root"
+  echo "$root"
+}
+
+# The mounts of a process inside the root: /dev, /proc, /sys, the clone at
+# /src and the test guest, and a /run and /tmp of its own.
+inside() {
+  local root=$1; shift
+  unshare --mount --propagation private --fork -- /bin/sh -ec '
+    root=$1; src=$2; guest=$3; shift 3
+    mount --rbind /dev "$root/dev"
+    mount -t proc proc "$root/proc"
+    mount --rbind /sys "$root/sys"
+    mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+    mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+    mkdir -p "$root/src" "$root$guest"
+    mount --bind "$src" "$root/src"
+    [ -d "$guest" ] && mount --bind "$guest" "$root$guest"
+    exec chroot "$root" "$@"
+  ' sh "$root" "$src" "$guest_dir" "$@"
+}
+
+start() {
+  local port=$1 dir=$2 root
+  root=$(build_root)
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  cat >"$dir/libvirtd.conf" <<EOF
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "127.0.0.1"
+tcp_port = "$port"
+auth_tcp = "none"
+EOF
+  # No virtlogd in there: QEMU writes its logs itself.
+  echo 'stdio_handler = "file"' >"$dir/qemu.conf"
+  mkdir -p "$dir/lib" "$dir/cache" "$dir/log"
+  # The daemon sees none of this machine's files but its own root: the
+  # test guest is hidden from it (files reach it by staging). Its state,
+  # cache and logs are DIR's; /run and /tmp are its own.
+  unshare --mount --propagation private --fork -- /bin/sh -ec '
+    root=$1; dir=$2
+    mount --rbind /dev "$root/dev"
+    mount -t proc proc "$root/proc"
+    mount --rbind /sys "$root/sys"
+    mount -t tmpfs -o mode=0755 tmpfs "$root/run"
+    mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+    mount --bind "$dir/lib" "$root/var/lib/libvirt"
+    mount --bind "$dir/cache" "$root/var/cache/libvirt"
+    mount --bind "$dir/log" "$root/var/log/libvirt"
+    mount --bind "$dir/libvirtd.conf" "$root/etc/libvirt/libvirtd.conf"
+    mount --bind "$dir/qemu.conf" "$root/etc/libvirt/qemu.conf"
+    exec chroot "$root" /usr/sbin/libvirtd --listen -p /run/libvirtd.pid
+  ' sh "$root" "$dir" >"$dir/libvirtd.out" 2>&1 &
+  echo $! >"$dir/pid"
+  for _ in $(seq 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      cat "$dir/pid"
+      return
+    fi
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null ||
+      die "the trixie libvirtd ended: $(tail -n 5 "$dir/libvirtd.out")"
+    sleep 0.1
+  done
+  die "the trixie libvirtd did not listen on 127.0.0.1:$port in 30 s"
+}
+
+stop() {
+  local dir=$1 pid
+  [ -f "$dir/pid" ] || return 0
+  pid=$(cat "$dir/pid")
+  # The unshare's child (the libvirtd) and what it started.
+  pkill -TERM -P "$pid" 2>/dev/null || true
+  for _ in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$dir/pid"
+}
+
+case ${1:-} in
+  root) build_root ;;
+  start) [ $# -eq 3 ] || die "usage: trixie.sh start PORT DIR"; start "$2" "$3" ;;
+  stop) [ $# -eq 2 ] || die "usage: trixie.sh stop DIR"; stop "$2" ;;
+  run) shift; root=$(build_root); inside "$root" "$@" ;;
+  *) die "usage: trixie.sh root | start PORT DIR | stop DIR | run CMD..." ;;
+esac
