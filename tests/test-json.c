@@ -25,6 +25,14 @@ full_config(void)
     vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_BRIDGE, "br0", NULL));
     vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_NETWORK, "default", "52:54:00:00:00:01"));
     vmc_config_add_network(cfg, vmc_network_attachment_new(VMC_NETWORK_USER, NULL, NULL));
+    {
+        g_autoptr(VmcPortForward) ssh = vmc_port_forward_new(VMC_FORWARD_TCP, "127.0.0.1", 2222, 22);
+        g_autoptr(VmcPortForward) dns = vmc_port_forward_new(VMC_FORWARD_UDP, NULL, 5353, 53);
+        const VmcPortForward *forwards[] = { ssh, dns };
+
+        vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(
+                                        VMC_NETWORK_USER, NULL, "52:54:00:00:00:02", forwards, 2));
+    }
     vmc_config_add_shared_dir(cfg, vmc_shared_dir_new("/srv/config", "vm-config", TRUE));
     vmc_config_add_shared_dir(cfg, vmc_shared_dir_new("/srv/data", "data", FALSE));
     vmc_config_set_serial_log(cfg, "/var/log/vms/web-1.serial");
@@ -60,6 +68,51 @@ test_round_trip_every_field(void)
     }
     g_assert_nonnull(strstr(json, "\"machine_id\" : \"4c4c4544-0032-3510-8051-b4c04f4e3632\""));
     g_assert_nonnull(strstr(json, "\"mac\" : \"52:54:00:aa:bb:cc\""));
+    g_assert_cmpuint(vmc_network_attachment_get_n_forwards(vmc_config_get_network(back, 4)), ==, 2);
+    {
+        const VmcPortForward *dns = vmc_network_attachment_get_forward(vmc_config_get_network(back, 4), 1);
+
+        g_assert_cmpint(vmc_port_forward_get_proto(dns), ==, VMC_FORWARD_UDP);
+        g_assert_null(vmc_port_forward_get_host_address(dns));
+        g_assert_cmpuint(vmc_port_forward_get_host_port(dns), ==, 5353);
+        g_assert_cmpuint(vmc_port_forward_get_guest_port(dns), ==, 53);
+    }
+}
+
+/* The JSON form of forwards, as DESIGN.md gives it: proto and
+ * host_address may be left out, and a NIC without forwards writes none. */
+static void
+test_forwards_json(void)
+{
+    static const char json[] =
+        "{\"name\": \"f\", \"kernel\": \"/k\", \"initramfs\": \"/i\", \"serial_log\": \"/s\", \"cpus\": 1, \"memory_mb\": 64, \"networks\": ["
+        " {\"type\": \"user\", \"forwards\": [{\"host_port\": 8080, \"guest_port\": 80},"
+        "   {\"proto\": \"udp\", \"host_address\": \"::1\", \"host_port\": 5353, \"guest_port\": 53}]},"
+        " {\"type\": \"user\", \"forwards\": null}, {\"type\": \"user\", \"forwards\": []}]}";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcConfig) cfg = vmc_config_load_data(json, -1, &error);
+    g_autofree char *out = NULL;
+    const VmcNetworkAttachment *net;
+    const VmcPortForward *fwd;
+
+    g_assert_no_error(error);
+    net = vmc_config_get_network(cfg, 0);
+    g_assert_cmpuint(vmc_network_attachment_get_n_forwards(net), ==, 2);
+    fwd = vmc_network_attachment_get_forward(net, 0);
+    g_assert_cmpint(vmc_port_forward_get_proto(fwd), ==, VMC_FORWARD_TCP);
+    g_assert_null(vmc_port_forward_get_host_address(fwd));
+    fwd = vmc_network_attachment_get_forward(net, 1);
+    g_assert_cmpstr(vmc_port_forward_get_host_address(fwd), ==, "::1");
+    g_assert_cmpuint(vmc_network_attachment_get_n_forwards(vmc_config_get_network(cfg, 1)), ==, 0);
+    g_assert_cmpuint(vmc_network_attachment_get_n_forwards(vmc_config_get_network(cfg, 2)), ==, 0);
+    if (!vmc_config_validate(cfg, &error))
+        g_error("%s", error->message);
+    out = vmc_config_to_json(cfg);
+    g_assert_nonnull(strstr(out, "\"host_port\" : 8080"));
+    g_assert_nonnull(strstr(out, "\"proto\" : \"udp\""));
+    /* forwards is written once: the two NICs that have none write none */
+    g_assert_nonnull(strstr(out, "\"forwards\""));
+    g_assert_null(strstr(strstr(out, "\"forwards\"") + 1, "\"forwards\""));
 }
 
 static void
@@ -184,6 +237,20 @@ static const BadJson bad_json[] = {
       "networks[0].brige: unknown key in a 'bridge' network (did you mean 'bridge'?)" },
     { "network-missing-source", "{\"networks\": [{\"type\": \"network\"}]}",
       "networks[0].network: missing; a 'network' network needs it" },
+    { "forwards-on-bridge", "{\"networks\": [{\"type\": \"bridge\", \"bridge\": \"br0\", \"forwards\": []}]}",
+      "networks[0].forwards: unknown key in a 'bridge' network" },
+    { "forwards-object", "{\"networks\": [{\"type\": \"user\", \"forwards\": {}}]}",
+      "networks[0].forwards: expected an array, got an object" },
+    { "forward-not-object", "{\"networks\": [{\"type\": \"user\", \"forwards\": [22]}]}",
+      "networks[0].forwards[0]: expected an object, got a number" },
+    { "forward-no-guest-port", "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222}]}]}",
+      "networks[0].forwards[0].guest_port: missing; a port forward needs host_port and guest_port" },
+    { "forward-port-string", "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": \"22\", \"guest_port\": 22}]}]}",
+      "networks[0].forwards[0].host_port: expected a whole number, got a string" },
+    { "forward-proto", "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"proto\": \"sctp\", \"host_port\": 1, \"guest_port\": 1}]}]}",
+      "networks[0].forwards[0].proto: unknown protocol 'sctp' (tcp or udp)" },
+    { "forward-key-typo", "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_prot\": 1, \"guest_port\": 1}]}]}",
+      "networks[0].forwards[0].host_prot: unknown key in a port forward (did you mean 'host_port'?)" },
     { "share-missing-tag", "{\"shared_dirs\": [{\"host_path\": \"/a\"}]}", "shared_dirs[0].tag: missing" },
     { "share-read-only-type", "{\"shared_dirs\": [{\"host_path\": \"/a\", \"tag\": \"a\", \"read_only\": 1}]}",
       "shared_dirs[0].read_only: expected true or false, got a number" },
@@ -274,6 +341,7 @@ main(int argc, char **argv)
     g_test_add_func("/json/round-trip-empty-optionals", test_round_trip_empty_optionals);
     g_test_add_func("/json/equal-sees-every-field", test_equal_sees_every_field);
     g_test_add_func("/json/load-example", test_load_example);
+    g_test_add_func("/json/forwards", test_forwards_json);
     g_test_add_func("/json/file-errors", test_file_errors);
     g_test_add_func("/json/mac-is-lower-case", test_mac_is_lower_case);
     g_test_add_func("/json/control-characters-round-trip", test_control_characters_round_trip);

@@ -45,6 +45,10 @@ host_has(const char *probe)
         g_autofree char *why = NULL;
         return vmc_host_virtiofs_readonly_works(conn, &why);
     }
+    if (g_str_equal(probe, "passt")) {
+        g_autofree char *why = NULL;
+        return vmc_host_passt_works(conn, TRUE, &why);
+    }
     g_error("unknown probe '%s' in a .libvirt file", probe);
 }
 

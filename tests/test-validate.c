@@ -129,6 +129,42 @@ static const Rule rules[] = {
       "{\"networks\": [{\"type\": \"user\", \"mac\": \"52:54:00:00:00:01\"}, {\"type\": \"user\", \"mac\": \"52:54:00:00:00:02\"}]}",
       "{\"networks\": [{\"type\": \"user\", \"mac\": \"52:54:00:00:00:01\"}, {\"type\": \"user\", \"mac\": \"52:54:00:00:00:01\"}]}",
       "networks[1].mac '52:54:00:00:00:01' is already used by networks[0]" },
+    { "forward-host-port-min",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 1, \"guest_port\": 22}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 0, \"guest_port\": 22}]}]}",
+      "networks[0].forwards[0].host_port 0 is not a port: use 1-65535" },
+    { "forward-host-port-max",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 65535, \"guest_port\": 22}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 65536, \"guest_port\": 22}]}]}",
+      "host_port 65536 is not a port" },
+    { "forward-guest-port-min",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 1}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 0}]}]}",
+      "networks[0].forwards[0].guest_port 0 is not a port" },
+    { "forward-guest-port-max",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 65535}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 70000}]}]}",
+      "guest_port 70000 is not a port" },
+    { "forward-host-address",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_address\": \"::1\", \"host_port\": 2222, \"guest_port\": 22}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_address\": \"localhost\", \"host_port\": 2222, \"guest_port\": 22}]}]}",
+      "networks[0].forwards[0].host_address 'localhost' is not an IPv4 or IPv6 address" },
+    { "forward-host-address-v4",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_address\": \"127.0.0.1\", \"host_port\": 2222, \"guest_port\": 22}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_address\": \"127.0.0.256\", \"host_port\": 2222, \"guest_port\": 22}]}]}",
+      "is not an IPv4 or IPv6 address" },
+    { "forward-unique",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 22}, {\"proto\": \"udp\", \"host_port\": 2222, \"guest_port\": 53}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 22}, {\"host_port\": 2222, \"guest_port\": 23}]}]}",
+      "networks[0].forwards[1]: host port 2222/tcp is already forwarded by networks[0].forwards[0]" },
+    { "forward-unique-address",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_address\": \"127.0.0.1\", \"host_port\": 2222, \"guest_port\": 22}, {\"host_address\": \"127.0.0.2\", \"host_port\": 2222, \"guest_port\": 23}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_address\": \"127.0.0.1\", \"host_port\": 2222, \"guest_port\": 22}, {\"host_port\": 2222, \"guest_port\": 23}]}]}",
+      "host port 2222/tcp is already forwarded" },
+    { "forward-unique-nics",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 22}]}, {\"type\": \"user\", \"forwards\": [{\"host_port\": 2223, \"guest_port\": 22}]}]}",
+      "{\"networks\": [{\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 22}]}, {\"type\": \"user\", \"forwards\": [{\"host_port\": 2222, \"guest_port\": 22}]}]}",
+      "networks[1].forwards[0]: host port 2222/tcp is already forwarded by networks[0].forwards[0]" },
     { "machine-id-length", "{\"machine_id\": \"4c4c4544-0032-3510-8051-b4c04f4e3632\"}",
       "{\"machine_id\": \"4c4c4544\"}", "machine_id is 4 bytes long: it must be exactly 16 bytes" },
     { "machine-id-too-long", "{\"machine_id\": \"00112233445566778899aabbccddeeff\"}",
@@ -286,6 +322,117 @@ test_name_missing(void)
     g_assert_cmpstr(error->message, ==, "VM name must not be empty");
 }
 
+/* A forward on a NIC that is not a user NIC is refused (JSON cannot say
+ * it: its "forwards" key is unknown there), and so are more than
+ * VMC_CONFIG_FORWARDS_MAX forwards. */
+static void
+test_forwards_on_api(void)
+{
+    g_autoptr(VmcConfig) cfg = patched_config("{\"networks\": []}");
+    g_autoptr(VmcPortForward) fwd = vmc_port_forward_new(VMC_FORWARD_TCP, NULL, 2222, 22);
+    const VmcPortForward *one[] = { fwd };
+    g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func((GDestroyNotify) vmc_port_forward_free);
+    g_autoptr(GError) error = NULL;
+
+    vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(VMC_NETWORK_BRIDGE, "br0",
+                                                                         NULL, one, 1));
+    g_assert_false(vmc_config_validate(cfg, &error));
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message,
+                            "networks[0].forwards: only a 'user' NIC forwards ports (this one is "
+                            "'bridge')"));
+    g_clear_error(&error);
+
+    vmc_config_clear_networks(cfg);
+    for (guint i = 0; i < VMC_CONFIG_FORWARDS_MAX; i++)
+        g_ptr_array_add(many, vmc_port_forward_new(VMC_FORWARD_TCP, NULL, 1000 + i, 22));
+    vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(
+                                    VMC_NETWORK_USER, NULL, NULL,
+                                    (const VmcPortForward *const *) many->pdata, many->len));
+    g_assert_true(vmc_config_validate(cfg, &error));
+    g_assert_no_error(error);
+
+    vmc_config_clear_networks(cfg);
+    g_ptr_array_add(many, vmc_port_forward_new(VMC_FORWARD_TCP, NULL, 2000, 22));
+    vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(
+                                    VMC_NETWORK_USER, NULL, NULL,
+                                    (const VmcPortForward *const *) many->pdata, many->len));
+    g_assert_false(vmc_config_validate(cfg, &error));
+    g_assert_nonnull(strstr(error->message, "networks[0].forwards has 65 entries: at most 64"));
+}
+
+typedef struct {
+    const char *spec;
+    const char *canonical;  /* vmc_port_forward_to_string() of it, NULL when refused */
+    const char *fragment;   /* the refusal must contain it */
+} ForwardSpec;
+
+static const ForwardSpec forward_specs[] = {
+    { "2222:22", "2222:22/tcp", NULL },
+    { "127.0.0.1:2222:22", "127.0.0.1:2222:22/tcp", NULL },
+    { "5353:53/udp", "5353:53/udp", NULL },
+    { "8080:80/tcp", "8080:80/tcp", NULL },
+    { "[::1]:1:65535", "[::1]:1:65535/tcp", NULL },
+    { "[fe80::1]:2222:22/udp", "[fe80::1]:2222:22/udp", NULL },
+    { "22", NULL, "is not [ADDRESS:]HOST_PORT:GUEST_PORT[/udp]" },
+    { "", NULL, "is not [ADDRESS:]HOST_PORT:GUEST_PORT" },
+    { "2222:22/sctp", NULL, "unknown protocol after '/' (tcp or udp)" },
+    { "2222:22/", NULL, "unknown protocol" },
+    { "0:22", NULL, "the host port must be a number from 1 to 65535" },
+    { "2222:65536", NULL, "the guest port must be a number from 1 to 65535" },
+    { "2222:", NULL, "the guest port must be a number" },
+    { ":22", NULL, "the host port must be a number" },
+    { "22a:22", NULL, "the host port must be a number" },
+    { "-1:22", NULL, "the host port must be a number" },
+    { "::1:2222:22", NULL, "write an IPv6 address in brackets" },
+    { "localhost:2222:22", NULL, "the host address is not an IPv4 or IPv6 address" },
+    { "[]:2222:22", NULL, "the host address is not" },
+    { ":2222:22", NULL, "the host address is not" },
+    { "1.2.3.4.5:2222:22", NULL, "the host address is not" },
+};
+
+/* up --forward's form: what it takes, how it is written back, and what
+ * it refuses, with the spec quoted. */
+static void
+test_forward_parse(void)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(forward_specs); i++) {
+        const ForwardSpec *t = &forward_specs[i];
+        g_autoptr(GError) error = NULL;
+        g_autoptr(VmcPortForward) fwd = vmc_port_forward_parse(t->spec, &error);
+
+        if (t->canonical) {
+            g_autofree char *text = NULL;
+            g_autoptr(VmcPortForward) again = NULL;
+
+            if (!fwd)
+                g_error("'%s' refused: %s", t->spec, error->message);
+            text = vmc_port_forward_to_string(fwd);
+            g_assert_cmpstr(text, ==, t->canonical);
+            again = vmc_port_forward_parse(text, &error);
+            g_assert_no_error(error);
+            g_assert_true(vmc_port_forward_equal(fwd, again));
+        } else {
+            g_autofree char *quoted = g_strdup_printf("'%s'", t->spec);
+
+            if (fwd)
+                g_error("'%s' was taken", t->spec);
+            g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+            if (!strstr(error->message, t->fragment) || !strstr(error->message, quoted))
+                g_error("'%s': message \"%s\" lacks \"%s\" or the spec", t->spec,
+                        error->message, t->fragment);
+        }
+    }
+    {
+        g_autoptr(VmcPortForward) fwd = vmc_port_forward_parse("127.0.0.1:2222:22/udp", NULL);
+
+        g_assert_cmpint(vmc_port_forward_get_proto(fwd), ==, VMC_FORWARD_UDP);
+        g_assert_cmpstr(vmc_port_forward_get_host_address(fwd), ==, "127.0.0.1");
+        g_assert_cmpuint(vmc_port_forward_get_host_port(fwd), ==, 2222);
+        g_assert_cmpuint(vmc_port_forward_get_guest_port(fwd), ==, 22);
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -300,5 +447,7 @@ main(int argc, char **argv)
     g_test_add_func("/validate/user-network-has-no-source", test_user_network_has_no_source);
     g_test_add_func("/validate/hostile-value-is-escaped", test_hostile_value_is_escaped);
     g_test_add_func("/validate/name-missing", test_name_missing);
+    g_test_add_func("/validate/forwards-on-api", test_forwards_on_api);
+    g_test_add_func("/validate/forward-parse", test_forward_parse);
     return g_test_run();
 }

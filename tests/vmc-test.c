@@ -149,13 +149,18 @@ vmc_test_golden_options(const char *name)
         return opts;
     lines = g_strsplit(text, "\n", -1);
     for (char **l = lines; *l; l++) {
+        VmcUserBackend backend;
         VmcAccel accel;
+
         if (g_str_has_prefix(*l, "accel=") && vmc_accel_from_string(*l + 6, &accel))
             vmc_render_options_set_accel(opts, accel);
         else if (g_str_has_prefix(*l, "arch="))
             arch = *l + 5;
         else if (g_str_has_prefix(*l, "machine="))
             machine = *l + 8;
+        else if (g_str_has_prefix(*l, "user_backend=") &&
+                 vmc_user_backend_from_string(*l + 13, &backend))
+            vmc_render_options_set_user_backend(opts, backend);
         else
             g_assert_cmpstr(*l, ==, "");
     }
