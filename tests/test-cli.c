@@ -584,6 +584,84 @@ test_console_follow(void)
     vmc_test_rm_rf(dir);
 }
 
+/* --forward on xml, up and run: the forwards join the user NIC; a bad
+ * spec, a config without a user NIC, slirp and a host without passt are
+ * refused with status 3 and the reason. */
+static void
+test_forward(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("vmc-cli-XXXXXX", NULL);
+    g_autofree char *kernel = g_build_filename(dir, "vmlinuz", NULL);
+    g_autofree char *initrd = g_build_filename(dir, "initrd.img", NULL);
+    g_autofree char *user = g_build_filename(dir, "user.json", NULL);
+    g_autofree char *bridge = g_build_filename(dir, "bridge.json", NULL);
+    g_autofree char *user_json = NULL;
+    g_autofree char *bridge_json = NULL;
+    g_auto(VmcTestRun) passt = { 0 };
+    g_auto(VmcTestRun) slirp = { 0 };
+    g_auto(VmcTestRun) bad = { 0 };
+    g_auto(VmcTestRun) clash = { 0 };
+    g_auto(VmcTestRun) none = { 0 };
+    g_auto(VmcTestRun) up = { 0 };
+    g_auto(VmcTestRun) run = { 0 };
+
+    g_assert_true(g_file_set_contents(kernel, "k", -1, NULL));
+    g_assert_true(g_file_set_contents(initrd, "i", -1, NULL));
+    user_json = g_strdup_printf(
+        "{\"name\": \"fwd\", \"kernel\": \"%s\", \"initramfs\": \"%s\", \"cpus\": 1,"
+        " \"memory_mb\": 64, \"serial_log\": \"%s/fwd.serial\", \"networks\": ["
+        " {\"type\": \"network\", \"network\": \"default\"},"
+        " {\"type\": \"user\", \"forwards\": [{\"host_port\": 8080, \"guest_port\": 80}]}]}",
+        kernel, initrd, dir);
+    g_assert_true(g_file_set_contents(user, user_json, -1, NULL));
+    bridge_json = g_strdup_printf(
+        "{\"name\": \"fwd\", \"kernel\": \"%s\", \"initramfs\": \"%s\", \"cpus\": 1,"
+        " \"memory_mb\": 64, \"serial_log\": \"%s/fwd.serial\","
+        " \"networks\": [{\"type\": \"bridge\", \"bridge\": \"br0\"}]}",
+        kernel, initrd, dir);
+    g_assert_true(g_file_set_contents(bridge, bridge_json, -1, NULL));
+
+    /* The spec's forwards follow the config's own on its first user NIC. */
+    run_cli(&passt, "--accel", "qemu", "xml", "--remote-paths", "--user-backend", "passt",
+            "--forward", "127.0.0.1:2222:22", "--forward", "[::1]:5353:53/udp", user, NULL);
+    g_assert_cmpint(passt.status, ==, 0);
+    g_assert_nonnull(strstr(passt.out, "<backend type=\"passt\"/>"));
+    g_assert_nonnull(strstr(passt.out, "<range start=\"8080\" to=\"80\"/>"));
+    g_assert_nonnull(strstr(strstr(passt.out, "start=\"8080\""),
+                            "<portForward proto=\"tcp\" address=\"127.0.0.1\">"));
+    g_assert_nonnull(strstr(passt.out, "<portForward proto=\"udp\" address=\"::1\">"));
+    g_assert_nonnull(strstr(passt.out, "<range start=\"5353\" to=\"53\"/>"));
+
+    run_cli(&slirp, "--accel", "qemu", "xml", "--remote-paths", user, NULL);
+    g_assert_cmpint(slirp.status, ==, 3);
+    g_assert_nonnull(strstr(slirp.err, "networks[1].forwards need the passt backend"));
+    g_assert_cmpstr(slirp.out, ==, "");
+
+    run_cli(&bad, "xml", "--remote-paths", "--forward", "2222", user, NULL);
+    g_assert_cmpint(bad.status, ==, 3);
+    g_assert_nonnull(strstr(bad.err, "VM 'fwd': --forward: forward '2222' is not"));
+
+    run_cli(&clash, "xml", "--remote-paths", "--user-backend", "passt", "--forward", "8080:81",
+            user, NULL);
+    g_assert_cmpint(clash.status, ==, 3);
+    g_assert_nonnull(strstr(clash.err, "host port 8080/tcp is already forwarded"));
+
+    run_cli(&none, "xml", "--remote-paths", "--forward", "2222:22", bridge, NULL);
+    g_assert_cmpint(none.status, ==, 3);
+    g_assert_nonnull(strstr(none.err, "--forward needs a 'user' NIC in the config"));
+
+    /* libvirt's test driver runs no passt: refused, nothing defined. */
+    run_cli(&up, "-c", "test:///default", "up", "--forward", "2222:22", bridge, NULL);
+    g_assert_cmpint(up.status, ==, 3);
+    g_assert_nonnull(strstr(up.err, "--forward needs a 'user' NIC"));
+    run_cli(&run, "-c", "test:///default", "run", user, NULL);
+    g_assert_cmpint(run.status, ==, 3);
+    g_assert_nonnull(strstr(run.err, "VM 'fwd': networks[1].forwards: the host of test:///default "
+                                     "cannot forward ports to a user NIC"));
+    g_assert_nonnull(strstr(run.err, "Nothing was defined"));
+    vmc_test_rm_rf(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -597,6 +675,7 @@ main(int argc, char **argv)
     g_test_add_func("/cli/validate-bad-files", test_validate_bad_files);
     g_test_add_func("/cli/validate-mixed", test_validate_mixed);
     g_test_add_func("/cli/xml-and-import", test_xml_and_import);
+    g_test_add_func("/cli/forward", test_forward);
     g_test_add_func("/cli/json-errors", test_json_errors);
     g_test_add_func("/cli/json-output", test_json_output);
     g_test_add_func("/cli/json-everywhere", test_json_everywhere);

@@ -205,3 +205,66 @@ vmc_cli_wait_ready(VmcDriver *driver, const VmcHandle *handle, guint timeout_ms,
     vmc_cli_progress_clear(&progress);
     return ready;
 }
+
+/* --forward SPEC, as many times as given: each forward joins those of the
+ * config's first user NIC (after the config's own, which are checked with
+ * them by validation). A config without a user NIC is refused: the option
+ * does not add NICs behind the config's back. */
+gboolean
+vmc_cli_add_forwards(VmcConfig *cfg, char **specs, GError **error)
+{
+    g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(
+        (GDestroyNotify) vmc_network_attachment_free);
+    g_autoptr(GPtrArray) forwards = g_ptr_array_new_with_free_func(
+        (GDestroyNotify) vmc_port_forward_free);
+    gint user = -1;
+
+    if (!specs || !*specs)
+        return TRUE;
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        if (vmc_network_attachment_get_kind(vmc_config_get_network(cfg, i)) == VMC_NETWORK_USER) {
+            user = (gint) i;
+            break;
+        }
+    }
+    if (user < 0) {
+        g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
+                    "VM '%s': --forward needs a 'user' NIC in the config, and it has none: add "
+                    "{\"type\": \"user\"} to its networks", vmc_config_get_name(cfg));
+        return FALSE;
+    }
+    {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, (guint) user);
+
+        for (guint k = 0; k < vmc_network_attachment_get_n_forwards(net); k++)
+            g_ptr_array_add(forwards,
+                            vmc_port_forward_copy(vmc_network_attachment_get_forward(net, k)));
+    }
+    for (char **s = specs; *s; s++) {
+        g_autoptr(GError) local = NULL;
+        VmcPortForward *fwd = vmc_port_forward_parse(*s, &local);
+
+        if (!fwd) {
+            g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG, "VM '%s': --forward: %s",
+                        vmc_config_get_name(cfg), local->message);
+            return FALSE;
+        }
+        g_ptr_array_add(forwards, fwd);
+    }
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++) {
+        const VmcNetworkAttachment *net = vmc_config_get_network(cfg, i);
+
+        if (i != (guint) user) {
+            g_ptr_array_add(nets, vmc_network_attachment_copy(net));
+            continue;
+        }
+        g_ptr_array_add(nets, vmc_network_attachment_new_with_forwards(
+                                  VMC_NETWORK_USER, NULL, vmc_network_attachment_get_mac(net),
+                                  (const VmcPortForward *const *) forwards->pdata,
+                                  forwards->len));
+    }
+    vmc_config_clear_networks(cfg);
+    while (nets->len)
+        vmc_config_add_network(cfg, g_ptr_array_steal_index(nets, 0));
+    return TRUE;
+}

@@ -86,6 +86,8 @@ void vmc_cli_add_vm_members(JsonBuilder *b, const VmcHandle *handle, const VmcSt
 void vmc_cli_print_vm_json(const VmcHandle *handle, const VmcState *state);
 /* A GOptionArgFunc for an optional number of seconds (1-86400) into the
  * int at @data; VMC_CLI_DEFAULT_READY_SECS without a value. */
+/* Adds up's --forward specs to the config's first user NIC. */
+gboolean vmc_cli_add_forwards(VmcConfig *cfg, char **specs, GError **error);
 gboolean vmc_cli_parse_ready(const char *option, const char *value, gpointer data,
                              GError **error);
 /* Waits for the VM's ready marker, showing how it goes on a terminal; the

@@ -102,6 +102,7 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
     gboolean remote = FALSE;
     gboolean json = FALSE;
     g_autofree char *backend_name = NULL;
+    g_auto(GStrv) forward_specs = NULL;
     const GOptionEntry entries[] = {
         { "remote-paths", 0, 0, G_OPTION_ARG_NONE, &remote,
           "the config's files are on another host: do not read disk headers here "
@@ -109,6 +110,8 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
         { "user-backend", 0, 0, G_OPTION_ARG_STRING, &backend_name,
           "what carries user NICs: slirp (the default) or passt (which port forwards need); "
           "'up' asks the host instead", "BACKEND" },
+        { "forward", 0, 0, G_OPTION_ARG_STRING_ARRAY, &forward_specs,
+          "add a port forward to the user NIC, as 'up --forward' does", "SPEC" },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json,
           "print one JSON object with the VM's name and the XML as a string", NULL },
         { NULL },
@@ -139,7 +142,7 @@ vmc_cmd_xml(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
     }
 
     cfg = vmc_config_load_file(argv[1], &error);
-    if (!cfg)
+    if (!cfg || !vmc_cli_add_forwards(cfg, forward_specs, &error))
         return vmc_cli_fail(error);
     xml = vmc_config_to_domain_xml(cfg, opts, &error);
     if (!xml)

@@ -93,6 +93,7 @@ vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
     int stop_timeout = VMC_DRIVER_DEFAULT_STOP_TIMEOUT_MS / 1000;
     g_autofree char *console_log = NULL;
     gboolean keep = FALSE;
+    g_auto(GStrv) forward_specs = NULL;
     GOptionEntry entries[] = {
         { "stop-timeout", 0, 0, G_OPTION_ARG_INT, &stop_timeout,
           "seconds the guest gets to power off after SIGTERM/SIGINT before it is killed "
@@ -101,6 +102,9 @@ vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
           "write the console to FILE instead of stdout", "FILE" },
         { "keep", 0, 0, G_OPTION_ARG_NONE, &keep,
           "keep the VM defined when it stops (by default it is removed)", NULL },
+        { "forward", 0, 0, G_OPTION_ARG_STRING_ARRAY, &forward_specs,
+          "forward a port of the host to the guest on its user NIC, as [ADDRESS:]HOST:GUEST[/udp] "
+          "(repeatable; the host's libvirt needs passt)", "SPEC" },
         { NULL },
     };
     g_autoptr(VmcDriver) driver = NULL;
@@ -118,7 +122,8 @@ vmc_cmd_run(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, ch
         return vmc_cli_usage(cmd, "--stop-timeout takes a number of seconds (1-86400), not %d",
                              stop_timeout);
     cfg = vmc_config_load_file(argv[1], &error);
-    if (!cfg || !vmc_config_validate(cfg, &error))
+    if (!cfg || !vmc_cli_add_forwards(cfg, forward_specs, &error) ||
+        !vmc_config_validate(cfg, &error))
         return vmc_cli_fail(error);
     run.console = stdout;
     if (console_log) {

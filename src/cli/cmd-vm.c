@@ -78,6 +78,7 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
 {
     int ready_secs = -1;
     gboolean stage = FALSE;
+    g_auto(GStrv) forward_specs = NULL;
     gboolean json = FALSE;
     GOptionEntry entries[] = {
         { "wait-ready", 'w', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
@@ -88,6 +89,9 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
           "first (its storage API; unchanged files are not copied again)", NULL },
         { "json", 0, 0, G_OPTION_ARG_NONE, &json,
           "print the VM as one JSON object (as 'state --json' does) once it is up, or ready", NULL },
+        { "forward", 0, 0, G_OPTION_ARG_STRING_ARRAY, &forward_specs,
+          "forward a port of the host to the guest on its user NIC, as [ADDRESS:]HOST:GUEST[/udp] "
+          "(repeatable; the host's libvirt needs passt)", "SPEC" },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = vmc_cli_option_context(cmd, NULL);
@@ -107,7 +111,8 @@ vmc_cmd_up(const VmcCliCommand *cmd, const VmcCliGlobals *globals, int argc, cha
         return vmc_cli_usage(cmd, "name one config file");
 
     cfg = vmc_config_load_file(argv[1], &error);
-    if (!cfg || !vmc_config_validate(cfg, &error))
+    if (!cfg || !vmc_cli_add_forwards(cfg, forward_specs, &error) ||
+        !vmc_config_validate(cfg, &error))
         return vmc_cli_fail(error);
     driver = vmc_cli_open(globals, &error);
     if (!driver)

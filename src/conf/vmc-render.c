@@ -992,9 +992,9 @@ vmc_config_to_domain_xml(const VmcConfig *cfg, const VmcRenderOptions *opts, GEr
             opts->user_backend != VMC_USER_BACKEND_PASST) {
             g_set_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG,
                         "VM '%s': networks[%u].forwards need the passt backend of a user NIC "
-                        "(slirp forwards no port): render with the passt backend, for a host "
-                        "whose libvirt has passt (upstream libvirt 9.0 or later, with passt "
-                        "installed)", cfg->name, i);
+                        "(slirp forwards no port): render with the passt backend (xml "
+                        "--user-backend passt), for a host whose libvirt takes <backend "
+                        "type='passt'/> and has passt installed", cfg->name, i);
             return NULL;
         }
         vmc_add_interface(first_device, cfg, i, generated_macs, opts);

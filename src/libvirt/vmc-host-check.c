@@ -405,8 +405,8 @@ vmc_lv_check_host_on(VmcDriver *driver, GPtrArray *checks)
             vmc_host_add(checks, "port-forwards", VMC_HOST_CHECK_WARN,
                          "no passt, so no port forwards: a VM whose user NIC has forwards is "
                          "refused (slirp would forward nothing)");
-            vmc_host_hint(checks, "a libvirt built with passt (upstream 9.0 or later, Debian 13) "
-                                  "and the passt package");
+            vmc_host_hint(checks, "a libvirt that takes <backend type='passt'/> (Debian 13's "
+                                  "11.3 does, Debian 12's 9.0 does not) and the passt package");
         }
     }
 

@@ -253,8 +253,9 @@ vmc_check_forwards(VmcDriver *driver, const VmcConfig *cfg, GError **error)
                             "VM '%s': networks[%u].forwards: the host of %s cannot forward "
                             "ports to a user NIC: %s; its user NICs are QEMU's slirp, which "
                             "would take the forwards and forward nothing. Nothing was defined. "
-                            "Port forwards need a libvirt with passt (upstream 9.0 or later; "
-                            "Debian 13's 11.3) and the passt package on that host",
+                            "Port forwards need a libvirt that takes <backend type='passt'/> "
+                            "(Debian 13's 11.3 does, Debian 12's 9.0 does not) and the passt "
+                            "package on that host",
                             name, i, driver->hub->uri, why);
         if (!driver->local)
             continue;
