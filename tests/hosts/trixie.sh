@@ -13,6 +13,7 @@
 #                             127.0.0.1:PORT (TCP, no auth), its state,
 #                             config and logs under DIR; prints its pid
 #   trixie.sh stop DIR        stops that libvirtd and what it started
+#                             (QEMU, virtiofsd and passt outlive it)
 #   trixie.sh run CMD...      runs CMD inside the root (the clone at /src,
 #                             the test guest at its own path)
 set -euo pipefail
@@ -116,7 +117,11 @@ start() {
   root=$(build_root)
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  cat >"$dir/libvirtd.conf" <<EOF
+  # Its configuration is DIR's copy of the root's: the domains, pools
+  # and networks it defines go away with DIR, never into the cached root.
+  rm -rf "$dir/etc"
+  cp -a "$root/etc/libvirt" "$dir/etc"
+  cat >"$dir/etc/libvirtd.conf" <<EOF
 listen_tls = 0
 listen_tcp = 1
 listen_addr = "127.0.0.1"
@@ -124,24 +129,47 @@ tcp_port = "$port"
 auth_tcp = "none"
 EOF
   # No virtlogd in there: QEMU writes its logs itself.
-  echo 'stdio_handler = "file"' >"$dir/qemu.conf"
-  mkdir -p "$dir/lib" "$dir/cache" "$dir/log"
+  echo 'stdio_handler = "file"' >"$dir/etc/qemu.conf"
+  mkdir -p "$dir/lib" "$dir/cache" "$dir/log" "$dir/staged" "$root/var/lib/virt-vmconfig"
   # The daemon sees none of this machine's files but its own root: the
   # test guest is hidden from it (files reach it by staging). Its state,
-  # cache and logs are DIR's; /run and /tmp are its own.
+  # cache, logs, staged files and configuration are DIR's (DIR/lib is its
+  # /var/lib/libvirt); /run and /tmp are its own.
+  # /dev/kvm is this machine's, whose kvm group has another number in
+  # there: the root's QEMU user gets a node of its own group (else
+  # libvirt drops its QEMU capabilities at every call).
+  local kvm_gid
+  kvm_gid=$(awk -F: '$1 == "kvm" { print $3 }' "$root/etc/group")
+  rm -f "$dir/kvm"
+  if [ -c /dev/kvm ] && [ -n "$kvm_gid" ]; then
+    mknod -m 0660 "$dir/kvm" c 10 232
+    chown "0:$kvm_gid" "$dir/kvm"
+  fi
+  # The root is the mount namespace's own (pivot_root, not chroot): passt
+  # sandboxes itself in a user namespace, which the kernel refuses to a
+  # chrooted process.
   unshare --mount --propagation private --fork -- /bin/sh -ec '
     root=$1; dir=$2
+    mount --bind "$root" "$root"
     mount --rbind /dev "$root/dev"
+    [ -c "$dir/kvm" ] && mount --bind "$dir/kvm" "$root/dev/kvm"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount -t tmpfs -o mode=0755 tmpfs "$root/run"
     mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
+    mkdir -m 1777 "$root/run/lock" # /var/lock: libvirt locks a console pty there
     mount --bind "$dir/lib" "$root/var/lib/libvirt"
     mount --bind "$dir/cache" "$root/var/cache/libvirt"
     mount --bind "$dir/log" "$root/var/log/libvirt"
-    mount --bind "$dir/libvirtd.conf" "$root/etc/libvirt/libvirtd.conf"
-    mount --bind "$dir/qemu.conf" "$root/etc/libvirt/qemu.conf"
-    exec chroot "$root" /usr/sbin/libvirtd --listen -p /run/libvirtd.pid
+    mount --bind "$dir/staged" "$root/var/lib/virt-vmconfig"
+    mount --bind "$dir/etc" "$root/etc/libvirt"
+    mkdir -p "$root/run/.old"
+    cd "$root"
+    pivot_root . run/.old
+    umount -l /run/.old
+    rmdir /run/.old
+    cd /
+    exec /usr/sbin/libvirtd --listen -p /run/libvirtd.pid
   ' sh "$root" "$dir" >"$dir/libvirtd.out" 2>&1 &
   echo $! >"$dir/pid"
   for _ in $(seq 300); do
@@ -156,17 +184,34 @@ EOF
   die "the trixie libvirtd did not listen on 127.0.0.1:$port in 30 s"
 }
 
+# The processes in the mount namespace NS: that libvirtd and what it
+# started (QEMU, virtiofsd, passt), which outlive a libvirtd.
+in_namespace() {
+  local ns=$1 p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
 stop() {
-  local dir=$1 pid
+  local dir=$1 pid ns pids
   [ -f "$dir/pid" ] || return 0
   pid=$(cat "$dir/pid")
-  # The unshare's child (the libvirtd) and what it started.
+  ns=$(readlink "/proc/$(pgrep -P "$pid" | head -n 1)/ns/mnt" 2>/dev/null || true)
+  # The unshare's child (the libvirtd), then whatever is left in its
+  # namespace.
   pkill -TERM -P "$pid" 2>/dev/null || true
   for _ in $(seq 300); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
+  if [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/mnt)" ]; then
+    pids=$(in_namespace "$ns")
+    # shellcheck disable=SC2086 # one word per pid
+    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+  fi
   rm -f "$dir/pid"
 }
 
