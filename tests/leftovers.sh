@@ -37,6 +37,24 @@ if [ -S /run/libvirt/libvirt-sock ]; then
   done < <(virsh -q -c qemu:///system list --all --name 2>/dev/null | grep -E '^(vmc-(boot|watch)-|hello-(initramfs|cloud-init|netns|uefi)$)')
 fi
 
+# A Debian 13 libvirtd of tests/hosts/trixie.sh (in a mount namespace of
+# its own), and what it started, when its test program ended early.
+self_ns=$(readlink /proc/self/ns/mnt)
+while read -r pid; do
+  [ -n "$pid" ] || continue
+  ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || continue
+  [ "$ns" = "$self_ns" ] && continue
+  report "libvirtd $pid in a mount namespace of its own (tests/hosts/trixie.sh)"
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$ns" ] && kill -9 "${p#/proc/}" 2>/dev/null
+  done
+done < <(pgrep -x libvirtd 2>/dev/null)
+for dir in /var/lib/libvirt/vmc-trixie-*; do
+  [ -e "$dir" ] || continue
+  report "decoy directory $dir"
+  rm -rf "$dir"
+done
+
 # QEMU started for test VMs under an embedded driver outlives its process.
 while read -r pid; do
   [ -n "$pid" ] || continue

@@ -13,6 +13,9 @@ build=${VMC_BUILD_DIR:-build}
 
 # The test guest (Debian cloud kernel + busybox initramfs), built once.
 bash tests/guest/build-guest.sh
+# The second host generation (Debian 13's libvirt 11.3, QEMU 10, passt),
+# a root built once under /var/cache/virt-vmconfig for test-boot-trixie.
+bash tests/hosts/trixie.sh root >/dev/null
 
 # No init system starts libvirt's daemons on a bare machine.
 pgrep -x virtlogd >/dev/null || virtlogd -d

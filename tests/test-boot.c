@@ -26,6 +26,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -55,6 +56,7 @@ typedef struct {
     gboolean network;        /* libvirt network vmc-test-<id> */
     gboolean listen;         /* libvirtd was restarted listening on TCP; sshd runs */
     gboolean hidden;         /* a second libvirtd in a mount namespace of its own */
+    gboolean trixie;         /* files of the Debian 13 host's tests on this machine */
     gboolean daemon;         /* it restarts libvirtd */
     const char *cli_root;    /* a work_dir subdirectory: an embedded driver's root */
 } Leftovers;
@@ -70,6 +72,7 @@ static void ensure_libvirtd(void);
 static void stop_remote_daemons(void);
 static void stop_hidden_libvirtd(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
+static char *trixie_local_dir(void);
 
 static void
 teardown(gpointer data)
@@ -89,6 +92,10 @@ teardown(gpointer data)
     }
     if (left->daemon)
         ensure_libvirtd();
+    if (left->trixie) {
+        g_autofree char *decoys = trixie_local_dir();
+        vmc_test_rm_rf(decoys);
+    }
     for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
         vmc_test_purge_domain(uri, left->vms[i]);
     if (left->cli_root) {
@@ -146,8 +153,10 @@ open_test_driver(void)
     driver = vmc_driver_open(uri, &error);
     if (!driver)
         g_error("cannot open %s: %s", uri, error->message);
-    g_assert_cmpstr(vmc_accel_to_string(vmc_driver_get_accel(driver)), ==,
-                    vmc_accel_to_string(vmc_test_kvm_expected_accel()));
+    /* A remote host's KVM is what its libvirt offers, not probed here. */
+    if (vmc_driver_is_local(driver))
+        g_assert_cmpstr(vmc_accel_to_string(vmc_driver_get_accel(driver)), ==,
+                        vmc_accel_to_string(vmc_test_kvm_expected_accel()));
     vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
 }
 
@@ -1762,6 +1771,48 @@ test_user_network(void)
     delete_vm(handle);
 }
 
+/* Debian 12's libvirt 9.0 has no passt and would take a <portForward> on
+ * a slirp NIC and forward nothing: a forward is refused before anything
+ * is defined, with the reason and what would make it work. */
+static void
+test_forward_refused(void)
+{
+    static const Leftovers left = { { "vmc-boot-forward" } };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-forward");
+    g_autoptr(VmcPortForward) fwd = vmc_port_forward_new(VMC_FORWARD_TCP, "127.0.0.1", 2222, 22);
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcHandle) none = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *why = NULL;
+    virConnectPtr conn;
+
+    if (!isolated(&left))
+        return;
+    conn = virConnectOpen(uri);
+    g_assert_nonnull(conn);
+    if (vmc_host_passt_works(conn, TRUE, &why))
+        g_error("%s runs passt: this test is for a host without it", uri);
+    virConnectClose(conn);
+
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(
+                                    VMC_NETWORK_USER, NULL, NULL,
+                                    (const VmcPortForward *const[]) { fwd }, 1));
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "VM 'vmc-boot-forward': networks[0].forwards: the "
+                                            "host of"));
+    g_assert_nonnull(strstr(error->message, "cannot forward ports to a user NIC"));
+    g_assert_nonnull(strstr(error->message, why));
+    g_assert_nonnull(strstr(error->message, "Nothing was defined"));
+    g_clear_error(&error);
+    none = vmc_driver_lookup(driver, "vmc-boot-forward", &error);
+    g_assert_null(none);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+    g_assert_false(g_file_test(vmc_config_get_serial_log(cfg), G_FILE_TEST_EXISTS));
+}
+
 /* The QEMU process of a VM (its -name guest=NAME). */
 static GPid
 qemu_pid_of(const char *name)
@@ -2505,6 +2556,208 @@ test_remote_ssh(void)
         return;
     remote = start_sshd(free_port());
     exercise_remote(remote, "vmc-boot-ssh", 0);
+}
+
+
+/* ---- the Debian 13 host: libvirt 11.3, QEMU 10, virtiofsd 1.13, passt ---- */
+
+/* tests/hosts/trixie.sh runs its libvirtd in a root of its own, in a mount
+ * namespace of its own; the parent of this program starts it once for the
+ * group (VMC_TRIXIE_DIR, VMC_TRIXIE_URI) and stops it at the end. Of this
+ * machine it sees nothing: files reach it by staging, and what a test
+ * puts in DIR/lib is its /var/lib/libvirt. */
+static char *
+trixie_script_run(const char *verb, const char *arg1, const char *arg2)
+{
+    g_autofree char *script = g_test_build_filename(G_TEST_DIST, "hosts", "trixie.sh", NULL);
+    g_auto(VmcTestRun) run = { 0 };
+
+    vmc_test_spawn(&run, FALSE, 900,
+                   (const char *const[]) { "bash", script, verb, arg1, arg2, NULL });
+    if (run.status != 0)
+        g_error("tests/hosts/trixie.sh %s failed (status %d): %s", verb, run.status, run.err);
+    return g_strstrip(g_steal_pointer(&run.out));
+}
+
+/* The directory, as that host names it, where a test keeps its share and
+ * serial log. */
+static char *
+trixie_host_dir(void)
+{
+    return g_strdup_printf("/var/lib/libvirt/vmc-trixie-%s", test_id);
+}
+
+/* The same directory as this machine sees it. */
+static char *
+trixie_dir_here(void)
+{
+    g_autofree char *name = g_strdup_printf("vmc-trixie-%s", test_id);
+    return g_build_filename(g_getenv("VMC_TRIXIE_DIR"), "lib", name, NULL);
+}
+
+/* The directory at that path on this machine, which holds decoys. */
+static char *
+trixie_local_dir(void)
+{
+    return trixie_host_dir();
+}
+
+/* How many nodes @xpath finds in the live XML of @name on @host_uri. */
+static guint
+live_xml_count(const char *host_uri, const char *name, const char *xpath)
+{
+    virConnectPtr conn = virConnectOpen(host_uri);
+    virDomainPtr dom;
+    g_autofree char *xml = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctxt = NULL;
+    g_autoptr(GPtrArray) found = NULL;
+
+    g_assert_nonnull(conn);
+    dom = virDomainLookupByName(conn, name);
+    g_assert_nonnull(dom);
+    xml = virDomainGetXMLDesc(dom, 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    g_assert_nonnull(xml);
+    doc = vmc_xml_parse(xml, -1, NULL);
+    g_assert_nonnull(doc);
+    ctxt = xmlXPathNewContext(doc);
+    found = vmc_xml_find_all(ctxt, xpath);
+    return found->len;
+}
+
+/* The first line a TCP connection to 127.0.0.1:@port reads, within
+ * @secs (a guest that has only just printed its marker may not listen
+ * yet: refused connections are tried again). */
+static char *
+tcp_first_line(guint16 port, guint secs)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64) secs * G_USEC_PER_SEC;
+    g_autoptr(GError) error = NULL;
+
+    for (;;) {
+        g_autoptr(GSocketClient) client = g_socket_client_new();
+        g_autoptr(GSocketConnection) conn = NULL;
+
+        g_socket_client_set_timeout(client, 10);
+        conn = g_socket_client_connect_to_host(client, "127.0.0.1", port, NULL, &error);
+        if (conn) {
+            g_autoptr(GDataInputStream) in = g_data_input_stream_new(
+                g_io_stream_get_input_stream(G_IO_STREAM(conn)));
+            char *line = g_data_input_stream_read_line_utf8(in, NULL, NULL, &error);
+
+            if (line && *line)
+                return line;
+            g_free(line);
+        }
+        if (g_get_monotonic_time() > deadline)
+            g_error("127.0.0.1:%u gave no line in %u s: %s", port, secs,
+                    error ? error->message : "the connection closed empty");
+        g_clear_error(&error);
+        g_usleep(200 * 1000);
+    }
+}
+
+/* On Debian 13's libvirt: a read-only share is libvirt's native
+ * <readonly/> (no bind-mount view is made here) and the guest's write is
+ * refused; the user NIC is passt, and a forward from 127.0.0.1:PORT of
+ * that host reaches a listener in the guest, which answers with its own
+ * UUID; and of the remote issue's rules, a decoy serial log on this
+ * machine at the config's path (a marker of 192.0.2.1 that never ran
+ * there) makes nothing Ready: Ready is what the guest printed. */
+static void
+test_trixie_guest(void)
+{
+    static const Leftovers left = { { "vmc-boot-trixie" }, .trixie = TRUE };
+    g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-trixie");
+    g_autoptr(VmcConfig) staged = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+    g_autoptr(VmcState) ready = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcPortForward) fwd = NULL;
+    g_autofree char *host_dir = trixie_host_dir();
+    g_autofree char *here = trixie_dir_here();
+    g_autofree char *share_here = g_build_filename(here, "share", NULL);
+    g_autofree char *token = g_build_filename(share_here, "token.txt", NULL);
+    g_autofree char *share = g_build_filename(host_dir, "share", NULL);
+    g_autofree char *log = g_build_filename(host_dir, "vmc-boot-trixie.serial", NULL);
+    g_autofree char *log_here = g_build_filename(here, "vmc-boot-trixie.serial", NULL);
+    g_autofree char *decoy_dir = trixie_local_dir();
+    g_autofree char *decoy = g_build_filename(decoy_dir, "vmc-boot-trixie.serial", NULL);
+    g_autofree char *views = views_of("vmc-boot-trixie");
+    g_autofree char *answer = NULL;
+    g_autofree char *expected = NULL;
+    g_autofree char *writable = NULL;
+    g_autofree char *guest_ip = NULL;
+    g_autofree char *net = NULL;
+    g_autofree char *content = NULL;
+    g_autoptr(GPtrArray) after = NULL;
+    guint16 port;
+
+    if (!isolated_within(&left, 240))
+        return;
+    g_assert_false(vmc_driver_is_local(driver));
+
+    /* That host's directory with the share and the log, and this
+     * machine's decoy at the log's path. */
+    g_assert_cmpint(g_mkdir_with_parents(share_here, 0755), ==, 0);
+    g_assert_cmpint(g_chmod(here, 0777), ==, 0);
+    g_assert_true(g_file_set_contents(token, "trixie token\n", -1, NULL));
+    g_assert_cmpint(g_mkdir_with_parents(decoy_dir, 0755), ==, 0);
+    g_assert_true(g_file_set_contents(decoy, "VMRS_READY 192.0.2.1\n", -1, NULL));
+
+    port = free_port();
+    fwd = vmc_port_forward_new(VMC_FORWARD_TCP, "127.0.0.1", port, 7777);
+    vmc_config_clear_networks(cfg);
+    vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(
+                                    VMC_NETWORK_USER, NULL, NULL,
+                                    (const VmcPortForward *const[]) { fwd }, 1));
+    vmc_config_add_shared_dir(cfg, vmc_shared_dir_new(share, "rodata", TRUE));
+    vmc_config_set_serial_log(cfg, log);
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.listen=7777");
+
+    staged = vmc_driver_stage(driver, cfg, NULL, NULL, &error);
+    g_assert_no_error(error);
+    handle = vmc_driver_boot(driver, staged, &error);
+    g_assert_no_error(error);
+    ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+    if (!ready) {
+        g_autofree char *text = NULL;
+        g_file_get_contents(log_here, &text, NULL, NULL);
+        g_error("%s: %s\nconsole:\n%s", uri, error->message, text ? text : "(none)");
+    }
+
+    /* Ready at what the guest said, never the decoy's address. */
+    net = wait_guest_line_path(log_here, "GUEST net=eth0 ip=", 5);
+    guest_ip = g_strdup(net);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, guest_ip);
+    g_assert_cmpstr(vmc_state_get_ip(ready), !=, "192.0.2.1");
+
+    writable = wait_guest_line_path(log_here, "GUEST share=rodata mounted=yes writable=", 5);
+    g_assert_cmpstr(writable, ==, "no");
+    content = wait_guest_line_path(log_here, "GUEST share=rodata file=token.txt content=", 5);
+    g_assert_cmpstr(content, ==, "trixie token");
+    g_assert_cmpuint(live_xml_count(uri, "vmc-boot-trixie",
+                                    "/domain/devices/filesystem[target/@dir='rodata']/readonly"),
+                     ==, 1);
+    g_assert_cmpuint(mounts_with(views), ==, 0);
+    g_assert_false(g_file_test(views, G_FILE_TEST_EXISTS));
+
+    g_assert_cmpuint(live_xml_count(uri, "vmc-boot-trixie",
+                                    "/domain/devices/interface[@type='user']/backend[@type='passt']"),
+                     ==, 1);
+    answer = tcp_first_line(port, 30);
+    expected = g_strdup_printf("VMC_LISTEN port=7777 uuid=%s", vmc_handle_get_uuid(handle));
+    /* The guest's DMI UUID may be upper case. */
+    if (g_ascii_strcasecmp(answer, expected) != 0)
+        g_error("127.0.0.1:%u answered '%s', expected '%s'", port, answer, expected);
+
+    g_assert_true(vmc_driver_kill(driver, handle, &error));
+    g_assert_true(vmc_driver_delete(driver, handle, VMC_DELETE_DEFAULT, &error));
+    g_assert_no_error(error);
+    after = vmc_test_list_dir(share_here, "");
+    g_assert_cmpuint(after->len, ==, 1);
 }
 
 /* ---- a second libvirt host: libvirtd in a mount namespace of its own --- */
@@ -3801,7 +4054,7 @@ main(int argc, char **argv)
     if (!vmc_driver_quiet_process(NULL, &error))
         g_error("%s", error->message);
     if (!which)
-        g_error("VMC_TEST_URI must be qemu:///system, embed, remote, faults or examples");
+        g_error("VMC_TEST_URI must be qemu:///system, embed, remote, trixie, faults or examples");
     /* The examples tier checks for itself, test by test: its XML test
      * needs nothing. */
     if (g_strcmp0(which, "embed") == 0)
@@ -3866,6 +4119,33 @@ main(int argc, char **argv)
         return ret;
     }
 
+    /* The Debian 13 host, started once by the parent for its tests. */
+    if (g_strcmp0(which, "trixie") == 0) {
+        g_autofree char *dir = NULL;
+
+        if (!g_test_subprocess()) {
+            g_autofree char *port = g_strdup_printf("%u", free_port());
+
+            dir = work_file("trixie");
+            g_setenv("VMC_TRIXIE_DIR", dir, TRUE);
+            g_free(trixie_script_run("start", port, dir));
+            g_autofree char *host = g_strdup_printf("qemu+tcp://127.0.0.1:%s/system", port);
+
+            g_setenv("VMC_TRIXIE_URI", host, TRUE);
+        }
+        g_free(uri);
+        uri = g_strdup(g_getenv("VMC_TRIXIE_URI"));
+        g_test_add_func("/trixie/guest", test_trixie_guest);
+        ret = g_test_run();
+        g_clear_pointer(&driver, vmc_driver_free);
+        if (dir)
+            g_free(trixie_script_run("stop", dir, NULL));
+        if (own_dir)
+            vmc_test_rm_rf(own_dir);
+        g_free(uri);
+        return ret;
+    }
+
     /* The network transports, on their own: they restart libvirtd. */
     if (g_strcmp0(which, "remote") == 0) {
         g_test_add_func("/boot/remote-tcp", test_remote_tcp);
@@ -3895,6 +4175,7 @@ main(int argc, char **argv)
     g_test_add_func("/boot/bridge-pair", test_bridge_pair);
     g_test_add_func("/boot/user-network", test_user_network);
     g_test_add_func("/boot/read-only-share", test_read_only_share);
+    g_test_add_func("/boot/forward-refused", test_forward_refused);
     if (!embed_root) {
         g_test_add_func("/boot/interrupted-boots", test_interrupted_boots);
         g_test_add_func("/boot/stale-log-never-ready", test_stale_log_never_ready);
