@@ -72,7 +72,7 @@ static void ensure_libvirtd(void);
 static void stop_remote_daemons(void);
 static void stop_hidden_libvirtd(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
-static char *trixie_local_dir(void);
+static char *trixie_host_dir(void);
 
 static void
 teardown(gpointer data)
@@ -93,7 +93,7 @@ teardown(gpointer data)
     if (left->daemon)
         ensure_libvirtd();
     if (left->trixie) {
-        g_autofree char *decoys = trixie_local_dir();
+        g_autofree char *decoys = trixie_host_dir();   /* that path on this machine */
         vmc_test_rm_rf(decoys);
     }
     for (gsize i = 0; i < G_N_ELEMENTS(left->vms) && left->vms[i]; i++)
@@ -2595,13 +2595,6 @@ trixie_dir_here(void)
     return g_build_filename(g_getenv("VMC_TRIXIE_DIR"), "lib", name, NULL);
 }
 
-/* The directory at that path on this machine, which holds decoys. */
-static char *
-trixie_local_dir(void)
-{
-    return trixie_host_dir();
-}
-
 /* How many nodes @xpath finds in the live XML of @name on @host_uri. */
 static guint
 live_xml_count(const char *host_uri, const char *name, const char *xpath)
@@ -2683,13 +2676,12 @@ test_trixie_guest(void)
     g_autofree char *share = g_build_filename(host_dir, "share", NULL);
     g_autofree char *log = g_build_filename(host_dir, "vmc-boot-trixie.serial", NULL);
     g_autofree char *log_here = g_build_filename(here, "vmc-boot-trixie.serial", NULL);
-    g_autofree char *decoy_dir = trixie_local_dir();
+    g_autofree char *decoy_dir = trixie_host_dir();   /* that path on this machine */
     g_autofree char *decoy = g_build_filename(decoy_dir, "vmc-boot-trixie.serial", NULL);
     g_autofree char *views = views_of("vmc-boot-trixie");
     g_autofree char *answer = NULL;
     g_autofree char *expected = NULL;
     g_autofree char *writable = NULL;
-    g_autofree char *guest_ip = NULL;
     g_autofree char *net = NULL;
     g_autofree char *content = NULL;
     g_autoptr(GPtrArray) after = NULL;
@@ -2730,8 +2722,7 @@ test_trixie_guest(void)
 
     /* Ready at what the guest said, never the decoy's address. */
     net = wait_guest_line_path(log_here, "GUEST net=eth0 ip=", 5);
-    guest_ip = g_strdup(net);
-    g_assert_cmpstr(vmc_state_get_ip(ready), ==, guest_ip);
+    g_assert_cmpstr(vmc_state_get_ip(ready), ==, net);
     g_assert_cmpstr(vmc_state_get_ip(ready), !=, "192.0.2.1");
 
     writable = wait_guest_line_path(log_here, "GUEST share=rodata mounted=yes writable=", 5);
