@@ -57,21 +57,32 @@ fuzz_fail(const char *what, const VmcConfig *a, const VmcConfig *b, const char *
 }
 
 /* Options that make rendering look at nothing on this host: TCG, and the
- * config's paths taken as another host's (no disk header is read). */
+ * config's paths taken as another host's (no disk header is read); a user
+ * NIC gets @user_backend. */
 static inline VmcRenderOptions *
-fuzz_render_options(void)
+fuzz_render_options(VmcUserBackend user_backend)
 {
     VmcRenderOptions *opts = vmc_render_options_new();
 
     vmc_render_options_set_accel(opts, VMC_ACCEL_QEMU);
     vmc_render_options_set_remote_paths(opts, TRUE);
+    vmc_render_options_set_user_backend(opts, user_backend);
     return opts;
 }
 
-/* @cfg (valid) rendered and read back must give @cfg again, with no
- * warnings: the promise of vmc_config_from_domain_xml(). */
+static inline gboolean
+fuzz_config_has_forwards(const VmcConfig *cfg)
+{
+    for (guint i = 0; i < vmc_config_get_n_networks(cfg); i++)
+        if (vmc_network_attachment_get_n_forwards(vmc_config_get_network(cfg, i)))
+            return TRUE;
+    return FALSE;
+}
+
+/* @cfg (valid) rendered with @opts and read back must give @cfg again, with
+ * no warnings: the promise of vmc_config_from_domain_xml(). */
 static inline void
-fuzz_check_xml_round_trip(const VmcConfig *cfg, const VmcRenderOptions *opts)
+fuzz_check_round_trip_with(const VmcConfig *cfg, const VmcRenderOptions *opts)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *xml = NULL;
@@ -88,4 +99,26 @@ fuzz_check_xml_round_trip(const VmcConfig *cfg, const VmcRenderOptions *opts)
         fuzz_fail("reading back our own domain XML warned", cfg, back, xml, warnings[0]);
     if (!vmc_config_equal(cfg, back))
         fuzz_fail("config -> domain XML -> config is not the same config", cfg, back, xml, NULL);
+}
+
+/* A valid @cfg renders and reads back with the passt backend; with slirp
+ * too, unless it forwards ports, which slirp cannot: then rendering is
+ * refused as an invalid config, and nothing else. */
+static inline void
+fuzz_check_xml_round_trip(const VmcConfig *cfg, const VmcRenderOptions *slirp,
+                          const VmcRenderOptions *passt)
+{
+    fuzz_check_round_trip_with(cfg, passt);
+    if (fuzz_config_has_forwards(cfg)) {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *xml = vmc_config_to_domain_xml(cfg, slirp, &error);
+
+        if (xml)
+            fuzz_fail("port forwards rendered on a slirp NIC", cfg, NULL, xml, NULL);
+        if (error->domain != VMC_ERROR || error->code != VMC_ERROR_INVALID_CONFIG)
+            fuzz_fail("port forwards on slirp refused, but not as an invalid config", cfg,
+                      NULL, NULL, error->message);
+        return;
+    }
+    fuzz_check_round_trip_with(cfg, slirp);
 }

@@ -10,13 +10,15 @@
  */
 #include "fuzz-common.h"
 
-static VmcRenderOptions *opts;
+static VmcRenderOptions *slirp;
+static VmcRenderOptions *passt;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_init_logging();
-    opts = fuzz_render_options();
+    slirp = fuzz_render_options(VMC_USER_BACKEND_SLIRP);
+    passt = fuzz_render_options(VMC_USER_BACKEND_PASST);
     return 0;
 }
 
@@ -49,6 +51,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     g_clear_error(&error);
     if (vmc_config_validate(cfg, &error))
-        fuzz_check_xml_round_trip(cfg, opts);
+        fuzz_check_xml_round_trip(cfg, slirp, passt);
     return 0;
 }

@@ -11,13 +11,15 @@
 
 #include <string.h>
 
-static VmcRenderOptions *opts;
+static VmcRenderOptions *slirp;
+static VmcRenderOptions *passt;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     fuzz_init_logging();
-    opts = fuzz_render_options();
+    slirp = fuzz_render_options(VMC_USER_BACKEND_SLIRP);
+    passt = fuzz_render_options(VMC_USER_BACKEND_PASST);
     return 0;
 }
 
@@ -40,6 +42,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("a domain read back with warnings requested gives no warning list", cfg, NULL,
                   NULL, NULL);
     if (vmc_config_validate(cfg, NULL))
-        fuzz_check_xml_round_trip(cfg, opts);
+        fuzz_check_xml_round_trip(cfg, slirp, passt);
     return 0;
 }
