@@ -11,6 +11,7 @@
 # Test names are ours alone: vmc-boot-*, vmc-watch-* (domains), vmct*
 # (TAPs), vmcb* (bridges), vmc-test-* (namespaces, libvirt networks),
 # read-only share views under /run/virt-vmconfig/views, /var/tmp/vmc-{boot,embed,cli-watch}-*,
+# users vmc-rl-* (tests/test-rootless.sh),
 # /run/vmc-kvm-variant.*
 # and the run's own TMPDIR; and what examples/ names, which the examples
 # tier boots: domains hello-{initramfs,cloud-init,netns,uefi}, namespace
@@ -120,6 +121,17 @@ for file in "$guest_dir/examples-share" "$guest_dir/hello-uefi_VARS.fd"; do
   report "example file $file"
   rm -rf "$file"
 done
+
+# The rootless tier's user (tests/test-rootless.sh), and whatever runs as
+# it: its session daemon, virtlogd, QEMU.
+while read -r user; do
+  [ -n "$user" ] || continue
+  report "user '$user' (test-rootless)"
+  pkill -KILL -U "$user" 2>/dev/null
+  for _ in $(seq 50); do pgrep -U "$user" >/dev/null || break; sleep 0.1; done
+  rm -rf "/run/user/$(id -u "$user")"
+  userdel --remove "$user" 2>/dev/null
+done < <(awk -F: '$1 ~ /^vmc-rl-[0-9]+$/ { print $1 }' /etc/passwd)
 
 for dir in /var/tmp/vmc-boot-* /var/tmp/vmc-embed-* /var/tmp/vmc-cli-watch-*; do
   [ -e "$dir" ] || continue

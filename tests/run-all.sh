@@ -57,6 +57,11 @@ setup() {
 setup "$build" -Dboot_tests=enabled
 meson test -C "$build" --print-errorlogs
 bash tests/leftovers.sh
+# Debian 13: the project built inside the trixie root against libvirt
+# 11.3, and its unit, xml, libvirt, lifecycle, embedded-boot and rootless
+# tiers run there.
+bash tests/hosts/trixie-tiers.sh
+bash tests/leftovers.sh
 meson test -C "$build" --setup valgrind --print-errorlogs
 
 setup "$build-asan" -Dboot_tests=enabled -Db_sanitize=address,undefined -Db_lundef=false

@@ -376,6 +376,40 @@ test_accel_picked(void)
         g_error("virt-vmconfig xml without --accel should start with %s:\n%s", type, xml.out);
 }
 
+/* `qemu:///embed` alone, which libvirt refuses ("Missing URI parameter
+ * 'root'"), opens the embedded driver in the root the default choice
+ * gives ($VMC_EMBED_ROOT here, a path that needs escaping in a URI); that
+ * root is made ready for a daemonless QEMU. In a subprocess of its own:
+ * libvirt opens one embedded root per process. */
+static void
+test_embed_without_root(void)
+{
+    g_autofree char *root = g_build_filename(root_dir, "default embed&root", NULL);
+    g_autofree char *conf = g_build_filename(root, "etc", "qemu.conf", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(GUri) parsed = NULL;
+    g_autoptr(GHashTable) params = NULL;
+
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+        return;
+    }
+    g_setenv("VMC_EMBED_ROOT", root, TRUE);
+    driver = vmc_driver_open("qemu:///embed", &error);
+    g_assert_no_error(error);
+    parsed = g_uri_parse(vmc_driver_get_uri(driver), G_URI_FLAGS_ENCODED_QUERY, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(g_uri_get_path(parsed), ==, "/embed");
+    params = g_uri_parse_params(g_uri_get_query(parsed), -1, "&", G_URI_PARAMS_NONE, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_hash_table_size(params), ==, 1);
+    g_assert_cmpstr(g_hash_table_lookup(params, "root"), ==, root);
+    g_assert_true(g_file_test(conf, G_FILE_TEST_IS_REGULAR));
+    g_assert_true(vmc_driver_is_local(driver));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -395,6 +429,7 @@ main(int argc, char **argv)
     g_test_add_func("/host/user-may", test_user_may);
     g_test_add_func("/host/explicit-kvm", test_explicit_kvm);
     g_test_add_func("/host/accel-picked", test_accel_picked);
+    g_test_add_func("/host/embed-without-root", test_embed_without_root);
 
     ret = g_test_run();
     vmc_test_rm_rf(root_dir);

@@ -224,7 +224,9 @@ vmc_driver_quiet_process(const char *name, GError **error)
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
  *   the local system daemon (as root) or session daemon if its socket
  *   answers, else an embedded QEMU driver (`qemu:///embed`) that needs no
- *   daemon
+ *   daemon, rooted in $VMC_EMBED_ROOT, else /var/lib/virt-vmconfig/embed as
+ *   root and $XDG_DATA_HOME/virt-vmconfig/embed as another user;
+ *   `qemu:///embed` without `root=` gets that root too
  * @error: return location for a #GError, or %NULL
  *
  * Opens a connection through the libvirt driver module (loaded on the

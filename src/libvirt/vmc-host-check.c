@@ -108,10 +108,12 @@ vmc_host_version_string(unsigned long v)
 static char *
 vmc_host_mode_string(const struct stat *st)
 {
-    struct group *gr = getgrgid(st->st_gid);
-    struct passwd *pw = getpwuid(st->st_uid);
+    g_autofree struct passwd *pw = vmc_host_getpw(NULL, st->st_uid);
+    g_autofree char *group = vmc_host_group_name(st->st_gid);
     g_autofree char *owner = pw ? g_strdup(pw->pw_name) : g_strdup_printf("%u", st->st_uid);
-    g_autofree char *group = gr ? g_strdup(gr->gr_name) : g_strdup_printf("%u", st->st_gid);
+
+    if (!group)
+        group = g_strdup_printf("%u", st->st_gid);
 
     return g_strdup_printf("%s:%s %04o", owner, group, st->st_mode & 07777);
 }
@@ -139,7 +141,7 @@ vmc_host_kvm_unserved(void)
 static void
 vmc_host_check_kvm(GPtrArray *checks, const char *uri, gboolean offered, double lookup_secs)
 {
-    struct passwd *user = vmc_host_qemu_user(uri);
+    g_autofree struct passwd *user = vmc_host_qemu_user(uri);
     g_autofree char *user_name = user ? g_strdup(user->pw_name) : NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *mode = NULL;
@@ -236,7 +238,7 @@ vmc_host_check_image_dirs(GPtrArray *checks, const char *uri)
         "/var/lib/libvirt/images", "/var/lib/libvirt/boot", "/var/lib/virt-vmconfig",
         "/var/tmp", "/srv", "/home", NULL,
     };
-    struct passwd *user = vmc_host_qemu_user(uri);
+    g_autofree struct passwd *user = vmc_host_qemu_user(uri);
     g_autofree char *name = NULL;
     g_autoptr(GString) ok = g_string_new(NULL);
     g_autoptr(GString) bad = g_string_new(NULL);

@@ -23,9 +23,17 @@ gboolean vmc_host_user_may(const struct passwd *user, const struct stat *st, int
 
 gboolean vmc_host_has_vhost_vsock(void);
 
+/* The passwd entry of user @name (with @name NULL: of @uid) in one block
+ * that the caller frees with g_free(), which no later getpw*() call (of
+ * this thread or another) overwrites; NULL when there is none. */
+struct passwd *vmc_host_getpw(const char *name, uid_t uid);
+
+/* The name of group @gid (free with g_free()), or NULL. */
+char *vmc_host_group_name(gid_t gid);
+
 /* The user QEMU runs as for a local @uri: libvirt-qemu for the system
  * daemon and a root embedded driver, else this process's user; NULL when
- * that user does not exist. */
+ * that user does not exist. Free with g_free(). */
 struct passwd *vmc_host_qemu_user(const char *uri);
 
 /* The emulator libvirt would use for @arch (NULL: the host's) and domain

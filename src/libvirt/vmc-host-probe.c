@@ -8,6 +8,7 @@
  */
 #include "vmc-host-private.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -47,12 +48,55 @@ vmc_host_has_vhost_vsock(void)
 }
 
 struct passwd *
+vmc_host_getpw(const char *name, uid_t uid)
+{
+    long max = sysconf(_SC_GETPW_R_SIZE_MAX);
+    gsize size = max > 0 ? (gsize) max : 16384;
+
+    for (;;) {
+        g_autofree char *block = g_malloc(sizeof(struct passwd) + size);
+        struct passwd *result = NULL;
+        int rc = name ? getpwnam_r(name, (struct passwd *) block, block + sizeof(struct passwd),
+                                   size, &result)
+                      : getpwuid_r(uid, (struct passwd *) block, block + sizeof(struct passwd),
+                                   size, &result);
+
+        if (rc == ERANGE && size < 1024 * 1024) {
+            size *= 2;
+            continue;
+        }
+        if (rc != 0 || !result)
+            return NULL;
+        return (struct passwd *) g_steal_pointer(&block);
+    }
+}
+
+char *
+vmc_host_group_name(gid_t gid)
+{
+    long max = sysconf(_SC_GETGR_R_SIZE_MAX);
+    gsize size = max > 0 ? (gsize) max : 16384;
+
+    for (;;) {
+        g_autofree char *buf = g_malloc(size);
+        struct group gr, *result = NULL;
+        int rc = getgrgid_r(gid, &gr, buf, size, &result);
+
+        if (rc == ERANGE && size < 1024 * 1024) {
+            size *= 2;
+            continue;
+        }
+        return rc == 0 && result ? g_strdup(gr.gr_name) : NULL;
+    }
+}
+
+struct passwd *
 vmc_host_qemu_user(const char *uri)
 {
     if (geteuid() == 0 && (g_str_has_prefix(uri, "qemu:///system") ||
                            g_str_has_prefix(uri, "qemu:///embed")))
-        return getpwnam("libvirt-qemu");
-    return getpwuid(geteuid());
+        return vmc_host_getpw("libvirt-qemu", 0);
+    return vmc_host_getpw(NULL, geteuid());
 }
 
 /* The domain capabilities document, parsed; NULL when libvirt has none. */

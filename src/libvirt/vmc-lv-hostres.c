@@ -205,7 +205,8 @@ vmc_views_make(VmcDriver *driver, virConnectPtr conn, const VmcConfig *cfg,
 static gint64
 vmc_tap_owner(VmcDriver *driver)
 {
-    struct passwd *pw = driver->system ? vmc_host_qemu_user(driver->hub->uri) : NULL;
+    g_autofree struct passwd *pw = driver->system ? vmc_host_qemu_user(driver->hub->uri)
+                                                  : NULL;
 
     return pw ? (gint64) pw->pw_uid : -1;
 }

@@ -25,16 +25,49 @@ vmc_embed_root(void)
     return g_build_filename(g_get_user_data_dir(), "virt-vmconfig", "embed", NULL);
 }
 
+static char *
+vmc_embed_uri(const char *query)
+{
+    g_autofree char *root = vmc_embed_root();
+    g_autofree char *escaped = g_uri_escape_string(root, "/", FALSE);
+
+    return g_strdup_printf("qemu:///embed?%s%sroot=%s", query ? query : "",
+                           query && *query ? "&" : "", escaped);
+}
+
+/* `qemu:///embed` with no root (libvirt refuses it: "Missing URI parameter
+ * 'root'") gets the root the default choice would give it, its other
+ * parameters kept; any other URI is used as it is. */
+static char *
+vmc_uri_with_embed_root(const char *uri)
+{
+    g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY | G_URI_FLAGS_NON_DNS,
+                                         NULL);
+    g_autoptr(GHashTable) params = NULL;
+    const char *query;
+
+    if (!parsed || g_strcmp0(g_uri_get_scheme(parsed), "qemu") != 0 ||
+        (g_uri_get_host(parsed) && *g_uri_get_host(parsed)) || g_uri_get_port(parsed) > 0 ||
+        g_strcmp0(g_uri_get_path(parsed), "/embed") != 0)
+        return g_strdup(uri);
+    query = g_uri_get_query(parsed);
+    if (query) {
+        params = g_uri_parse_params(query, -1, "&", G_URI_PARAMS_NONE, NULL);
+        if (!params || g_hash_table_contains(params, "root"))
+            return g_strdup(uri);
+    }
+    return vmc_embed_uri(query);
+}
+
 /* $LIBVIRT_DEFAULT_URI; else the system daemon (as root) or the session daemon when its
  * socket answers; else an embedded QEMU driver, which needs no daemon. */
 static char *
 vmc_default_uri(void)
 {
     const char *env = g_getenv("LIBVIRT_DEFAULT_URI");
-    g_autofree char *root = NULL;
 
     if (env && *env)
-        return g_strdup(env);
+        return vmc_uri_with_embed_root(env);
     if (geteuid() == 0) {
         if (vmc_host_socket_answers("/run/libvirt/virtqemud-sock") ||
             vmc_host_socket_answers("/run/libvirt/libvirt-sock"))
@@ -47,8 +80,7 @@ vmc_default_uri(void)
         if (vmc_host_socket_answers(a) || vmc_host_socket_answers(b))
             return g_strdup("qemu:///session");
     }
-    root = vmc_embed_root();
-    return g_strdup_printf("qemu:///embed?root=%s", root);
+    return vmc_embed_uri(NULL);
 }
 
 /* An embedded driver logs QEMU's output through virtlogd unless told to
@@ -120,7 +152,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(VmcLvDriver, vmc_lv_close)
  * vmc_lv_open:
  * @uri: (nullable): a libvirt URI; %NULL picks $LIBVIRT_DEFAULT_URI, else
  *   the local system daemon (as root) or session daemon if its socket answers, else
- *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon
+ *   an embedded QEMU driver (`qemu:///embed`) that needs no daemon;
+ *   `qemu:///embed` without `root=` gets that driver's root
  * @ops: (nullable): the table the driver's header names (the plugin's, so
  *   that the core dispatches through it; %NULL for a driver the module
  *   uses itself and frees with vmc_lv_close())
@@ -171,7 +204,7 @@ vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error)
     g_mutex_init(&hub->lock);
     g_mutex_init(&hub->events_lock);
     g_cond_init(&hub->wake);
-    hub->uri = uri ? g_strdup(uri) : vmc_default_uri();
+    hub->uri = uri ? vmc_uri_with_embed_root(uri) : vmc_default_uri();
 
     if (!vmc_prepare_embed_root(hub->uri, error))
         return NULL;

@@ -261,7 +261,7 @@ vmc_check_forwards(VmcDriver *driver, const VmcConfig *cfg, GError **error)
             continue;
         /* libvirt runs passt as QEMU's user. */
         {
-            struct passwd *user = vmc_host_qemu_user(driver->hub->uri);
+            g_autofree struct passwd *user = vmc_host_qemu_user(driver->hub->uri);
             guint first = vmc_unprivileged_port_start();
 
             for (guint k = 0; user && user->pw_uid != 0 && k < n; k++) {
@@ -296,7 +296,8 @@ vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GE
         { "seed_iso", vmc_config_get_seed_iso(cfg), FALSE },
         { "data_disk", vmc_config_get_data_disk(cfg), TRUE },
     };
-    struct passwd *qemu_user = driver->system ? getpwnam("libvirt-qemu") : NULL;
+    g_autofree struct passwd *qemu_user = driver->system ? vmc_host_getpw("libvirt-qemu", 0)
+                                                          : NULL;
     g_autofree char *log_dir = g_path_get_dirname(vmc_config_get_serial_log(cfg));
     const char *nvram = vmc_config_get_efi_variable_store(cfg);
     g_autoptr(GError) kvm_error = NULL;

@@ -94,22 +94,61 @@ build_root() {
   echo "$root"
 }
 
-# The mounts of a process inside the root: /dev, /proc, /sys, the clone at
-# /src and the test guest, and a /run and /tmp of its own.
+# A /dev/kvm node of the root's own kvm group, as DIR/kvm, where this
+# machine has one: the kvm group has another number in there (and libvirt
+# drops its QEMU capabilities at every call when QEMU's user may not open
+# the device it probed with).
+kvm_node() {
+  local root=$1 dir=$2 kvm_gid
+  kvm_gid=$(awk -F: '$1 == "kvm" { print $3 }' "$root/etc/group")
+  rm -f "$dir/kvm"
+  if [ -c /dev/kvm ] && [ -n "$kvm_gid" ]; then
+    mknod -m 0660 "$dir/kvm" c 10 232
+    chown "0:$kvm_gid" "$dir/kvm"
+  fi
+}
+
+# CMD inside the root, as root, in a mount and PID namespace of its own
+# (every process it leaves ends with it), on an overlay of the root whose
+# writes go to a tmpfs (a user added, a build, a daemon's state: nothing
+# reaches the cached root). The overlay is the namespace's root
+# (pivot_root, not chroot: passt sandboxes itself in a user namespace,
+# which the kernel refuses to a chrooted process), with /dev (DIR/kvm as
+# /dev/kvm), /proc, /sys, the clone at /src, the test guest at its own
+# path, and a /run and /tmp of its own.
 inside() {
-  local root=$1; shift
-  unshare --mount --propagation private --fork -- /bin/sh -ec '
-    root=$1; src=$2; guest=$3; shift 3
-    mount --rbind /dev "$root/dev"
-    mount -t proc proc "$root/proc"
-    mount --rbind /sys "$root/sys"
-    mount -t tmpfs -o mode=0755 tmpfs "$root/run"
-    mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
-    mkdir -p "$root/src" "$root$guest"
-    mount --bind "$src" "$root/src"
-    [ -d "$guest" ] && mount --bind "$guest" "$root$guest"
-    exec chroot "$root" "$@"
-  ' sh "$root" "$src" "$guest_dir" "$@"
+  local root=$1 dir rc=0
+  shift
+  dir=$(mktemp -d)
+  kvm_node "$root" "$dir"
+  unshare --mount --pid --propagation private --fork -- /bin/sh -ec '
+    root=$1; src=$2; guest=$3; dir=$4; shift 4
+    ovl=$dir/overlay
+    mkdir "$ovl"
+    mount -t tmpfs -o mode=0755 tmpfs "$ovl"
+    mkdir "$ovl/upper" "$ovl/work" "$ovl/new"
+    mount -t overlay -o "lowerdir=$root,upperdir=$ovl/upper,workdir=$ovl/work" overlay "$ovl/new"
+    new=$ovl/new
+    mount --rbind /dev "$new/dev"
+    [ -c "$dir/kvm" ] && mount --bind "$dir/kvm" "$new/dev/kvm"
+    mount -t proc proc "$new/proc"
+    mount --rbind /sys "$new/sys"
+    mount -t tmpfs -o mode=0755 tmpfs "$new/run"
+    mount -t tmpfs -o mode=1777 tmpfs "$new/tmp"
+    mkdir -m 1777 "$new/run/lock"
+    mkdir -p "$new/src" "$new$guest"
+    mount --bind "$src" "$new/src"
+    [ -d "$guest" ] && mount --bind "$guest" "$new$guest"
+    mkdir -p "$new/run/.old"
+    cd "$new"
+    pivot_root . run/.old
+    umount -l /run/.old
+    rmdir /run/.old
+    cd /
+    exec "$@"
+  ' sh "$root" "$src" "$guest_dir" "$dir" "$@" || rc=$?
+  rm -rf "$dir"
+  return $rc
 }
 
 start() {
@@ -135,19 +174,9 @@ EOF
   # test guest is hidden from it (files reach it by staging). Its state,
   # cache, logs, staged files and configuration are DIR's (DIR/lib is its
   # /var/lib/libvirt); /run and /tmp are its own.
-  # /dev/kvm is this machine's, whose kvm group has another number in
-  # there: the root's QEMU user gets a node of its own group (else
-  # libvirt drops its QEMU capabilities at every call).
-  local kvm_gid
-  kvm_gid=$(awk -F: '$1 == "kvm" { print $3 }' "$root/etc/group")
-  rm -f "$dir/kvm"
-  if [ -c /dev/kvm ] && [ -n "$kvm_gid" ]; then
-    mknod -m 0660 "$dir/kvm" c 10 232
-    chown "0:$kvm_gid" "$dir/kvm"
-  fi
-  # The root is the mount namespace's own (pivot_root, not chroot): passt
-  # sandboxes itself in a user namespace, which the kernel refuses to a
-  # chrooted process.
+  # /dev/kvm is a node of the root's kvm group (kvm_node).
+  kvm_node "$root" "$dir"
+  # The root is the mount namespace's own, as inside() makes it.
   unshare --mount --propagation private --fork -- /bin/sh -ec '
     root=$1; dir=$2
     mount --bind "$root" "$root"
