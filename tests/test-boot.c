@@ -21,8 +21,10 @@
 #include "vmc-xml-private.h"
 #include "vmc-test.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <libxml/tree.h>
@@ -73,6 +75,9 @@ static void stop_remote_daemons(void);
 static void stop_hidden_libvirtd(void);
 static int run_command(const char *first, ...) G_GNUC_NULL_TERMINATED;
 static char *trixie_host_dir(void);
+static guint16 free_port(void);
+static char *tcp_first_line(guint16 port, guint secs);
+static guint live_xml_count(const char *host_uri, const char *name, const char *xpath);
 
 static void
 teardown(gpointer data)
@@ -272,11 +277,68 @@ boot_ready_at(const VmcConfig *cfg, const char *ip)
     return g_steal_pointer(&handle);
 }
 
-/* The same on a user NIC, whose guest QEMU's DHCP gives 10.0.2.15. */
+/* This host's IPv4 address on the interface of its default route. */
+static char *
+host_default_address(void)
+{
+    g_autofree char *routes = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *iface = NULL;
+    struct ifaddrs *all = NULL;
+    char *found = NULL;
+
+    g_assert_true(g_file_get_contents("/proc/net/route", &routes, NULL, NULL));
+    lines = g_strsplit(routes, "\n", -1);
+    for (char **l = lines + 1; *l && !iface; l++) {
+        g_auto(GStrv) f = g_strsplit_set(*l, " \t", -1);
+        g_autoptr(GPtrArray) words = g_ptr_array_new();
+
+        for (char **w = f; *w; w++)
+            if (**w)
+                g_ptr_array_add(words, *w);
+        if (words->len > 1 && strcmp(g_ptr_array_index(words, 1), "00000000") == 0)
+            iface = g_strdup(g_ptr_array_index(words, 0));
+    }
+    g_assert_nonnull(iface);
+    g_assert_cmpint(getifaddrs(&all), ==, 0);
+    for (struct ifaddrs *a = all; a && !found; a = a->ifa_next) {
+        char text[INET_ADDRSTRLEN];
+
+        if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET && strcmp(a->ifa_name, iface) == 0 &&
+            inet_ntop(AF_INET, &((struct sockaddr_in *) a->ifa_addr)->sin_addr, text,
+                      sizeof(text)))
+            found = g_strdup(text);
+    }
+    freeifaddrs(all);
+    g_assert_nonnull(found);
+    return found;
+}
+
+/* The address the guest of a user NIC gets on this test's host: QEMU's
+ * slirp gives 10.0.2.15; passt gives it this host's own address (that of
+ * the interface of the default route). */
+static const char *
+user_nic_ip(void)
+{
+    static char *ip;
+
+    if (!ip) {
+        virConnectPtr conn = virConnectOpen(uri);
+        g_autofree char *why = NULL;
+
+        g_assert_nonnull(conn);
+        ip = vmc_host_passt_works(conn, TRUE, &why) ? host_default_address()
+                                                    : g_strdup("10.0.2.15");
+        virConnectClose(conn);
+    }
+    return ip;
+}
+
+/* The same on a user NIC, at the address it gives (user_nic_ip()). */
 static VmcHandle *
 boot_ready(const VmcConfig *cfg)
 {
-    return boot_ready_at(cfg, "10.0.2.15");
+    return boot_ready_at(cfg, user_nic_ip());
 }
 
 static VmcStateKind
@@ -1150,7 +1212,11 @@ test_cli_run_example(void)
                                            NULL });
     if (run.status != 0)
         g_error("run %s failed (status %d): %s\n%s", example, run.status, run.err, run.out);
-    g_assert_nonnull(strstr(run.out, "VMRS_READY 10.0.2.15"));
+    {
+        g_autofree char *marker = g_strdup_printf("VMRS_READY %s", user_nic_ip());
+
+        g_assert_nonnull(strstr(run.out, marker));
+    }
     g_assert_nonnull(strstr(run.out, "GUEST halt=after-ready"));
     /* The teardown removes the root. */
 }
@@ -1358,7 +1424,7 @@ test_watch_ready_and_crash(void)
 
     ready = wait_for_kind(context, &seen, VMC_STATE_READY, 0, READY_TIMEOUT_MS);
     g_assert_cmpint(ready->event, ==, VMC_EVENT_READY);
-    g_assert_cmpstr(ready->ip, ==, "10.0.2.15");
+    g_assert_cmpstr(ready->ip, ==, user_nic_ip());
     /* It came after the start, not before. */
     g_assert_cmpint(((SeenEvent *) g_ptr_array_index(seen.events, 0))->kind, !=, VMC_STATE_READY);
 
@@ -1771,34 +1837,56 @@ test_user_network(void)
     delete_vm(handle);
 }
 
-/* Debian 12's libvirt 9.0 has no passt and would take a <portForward> on
- * a slirp NIC and forward nothing: a forward is refused before anything
- * is defined, with the reason and what would make it work. */
+/* A port forward of a user NIC, on this host as its probe finds it. With
+ * passt (Debian 13's libvirt): the forward from 127.0.0.1:PORT reaches a
+ * listener in the guest, which answers with its own UUID. Without it
+ * (Debian 12's libvirt 9.0, which would take a <portForward> on a slirp
+ * NIC and forward nothing): the VM is refused before anything is defined,
+ * with the reason and what would make it work. */
 static void
-test_forward_refused(void)
+test_forward(void)
 {
     static const Leftovers left = { { "vmc-boot-forward" } };
     g_autoptr(VmcConfig) cfg = initramfs_config("vmc-boot-forward");
-    g_autoptr(VmcPortForward) fwd = vmc_port_forward_new(VMC_FORWARD_TCP, "127.0.0.1", 2222, 22);
+    guint16 port = free_port();
+    g_autoptr(VmcPortForward) fwd = vmc_port_forward_new(VMC_FORWARD_TCP, "127.0.0.1", port,
+                                                         7777);
     g_autoptr(VmcHandle) handle = NULL;
     g_autoptr(VmcHandle) none = NULL;
+    g_autoptr(VmcState) ready = NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *why = NULL;
+    g_autofree char *answer = NULL;
+    g_autofree char *expected = NULL;
+    gboolean passt;
     virConnectPtr conn;
 
     if (!isolated(&left))
         return;
     conn = virConnectOpen(uri);
     g_assert_nonnull(conn);
-    if (vmc_host_passt_works(conn, TRUE, &why))
-        g_error("%s runs passt: this test is for a host without it", uri);
+    passt = vmc_host_passt_works(conn, TRUE, &why);
     virConnectClose(conn);
 
+    vmc_config_set_cmdline(cfg, "console=ttyS0 vmc.listen=7777");
     vmc_config_clear_networks(cfg);
     vmc_config_add_network(cfg, vmc_network_attachment_new_with_forwards(
                                     VMC_NETWORK_USER, NULL, NULL,
                                     (const VmcPortForward *const[]) { fwd }, 1));
     handle = vmc_driver_boot(driver, cfg, &error);
+    if (passt) {
+        g_assert_no_error(error);
+        ready = vmc_driver_wait_ready(driver, handle, READY_TIMEOUT_MS, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(vmc_state_get_kind(ready), ==, VMC_STATE_READY);
+        g_assert_cmpuint(live_xml_count(uri, "vmc-boot-forward",
+                                        "/domain/devices/interface[@type='user']"
+                                        "/backend[@type='passt']"), ==, 1);
+        answer = tcp_first_line(port, 30);
+        expected = g_strdup_printf("VMC_LISTEN port=7777 uuid=%s", vmc_handle_get_uuid(handle));
+        g_assert_cmpstr(answer, ==, expected);
+        return;
+    }
     g_assert_null(handle);
     g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
     g_assert_nonnull(strstr(error->message, "VM 'vmc-boot-forward': networks[0].forwards: the "
@@ -4182,7 +4270,7 @@ main(int argc, char **argv)
     g_test_add_func("/boot/bridge-pair", test_bridge_pair);
     g_test_add_func("/boot/user-network", test_user_network);
     g_test_add_func("/boot/read-only-share", test_read_only_share);
-    g_test_add_func("/boot/forward-refused", test_forward_refused);
+    g_test_add_func("/boot/forward", test_forward);
     if (!embed_root) {
         g_test_add_func("/boot/interrupted-boots", test_interrupted_boots);
         g_test_add_func("/boot/stale-log-never-ready", test_stale_log_never_ready);

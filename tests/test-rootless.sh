@@ -24,14 +24,16 @@ n=0
 failed=0
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
+# A failure's details go to stderr too, which meson prints.
 not_ok() {
   n=$((n + 1))
   failed=1
   echo "not ok $n - $1"
+  echo "test-rootless: not ok $n - $1" >&2
   shift
   local line
   for line in "$@"; do
-    while IFS= read -r l; do echo "# $l"; done <<<"$line"
+    while IFS= read -r l; do echo "# $l"; echo "  $l" >&2; done <<<"$line"
   done
 }
 

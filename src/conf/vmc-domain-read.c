@@ -503,6 +503,21 @@ vmc_read_devices(VmcReader *r, xmlNode *devices, GHashTable *generated_macs)
 
             if (vmc_name_is(n, "audio") && g_strcmp0(type, "none") == 0)
                 continue;  /* libvirt's way of saying "no sound" */
+            if (vmc_name_is(n, "watchdog")) {
+                g_autofree char *model = vmc_xml_prop(n, "model");
+                g_autofree char *action = vmc_xml_prop(n, "action");
+
+                /* The iTCO watchdog built into every q35 machine, which a
+                 * newer libvirt writes in (11.3 does, 9.0 does not): nothing
+                 * to say. */
+                if (g_strcmp0(model, "itco") == 0 &&
+                    (!action || g_strcmp0(action, "reset") == 0))
+                    continue;
+                vmc_warn(r, "watchdog %s%s%s has no VmcConfig equivalent; dropped",
+                         model ? vmc_q(r, model) : "(no model)", action ? " with action " : "",
+                         action ? vmc_q(r, action) : "");
+                continue;
+            }
             if (type)
                 vmc_warn(r, "device <%s type=%s> has no VmcConfig equivalent; dropped",
                          vmc_e(r, n->name), vmc_q(r, type));

@@ -190,7 +190,11 @@ vmc_host_virtiofs_readonly_works(virConnectPtr conn, char **why)
 /* Whether libvirt takes <backend type='passt'/> with a <portForward> for
  * a user NIC. Debian 12's libvirt 9.0 is built with passt disabled and
  * refuses the XML. On a local host the passt program must be there too.
- * @why says what is missing. */
+ * A libvirt that lists the backends of user NICs in its domain
+ * capabilities (11.3 does, 9.0 lists none) is taken at its word: the
+ * command-line probe would have it make a TAP device for the NIC, which an
+ * ordinary user may not, though passt needs none. @why says what is
+ * missing. */
 gboolean
 vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why)
 {
@@ -199,11 +203,25 @@ vmc_host_passt_works(virConnectPtr conn, gboolean local, char **why)
     const VmcPortForward *forwards[] = { fwd };
     g_autofree char *program = local ? g_find_program_in_path("passt") : NULL;
     g_autofree char *refusal = NULL;
+    g_autoptr(xmlDoc) caps = NULL;
 
     *why = NULL;
     if (local && !program) {
         *why = g_strdup("no passt program on this host (apt-get install passt)");
         return FALSE;
+    }
+    caps = vmc_host_domcaps(conn, NULL, "qemu");
+    if (caps) {
+        g_autoptr(xmlXPathContext) ctxt = xmlXPathNewContext(caps);
+        const char *backends = "/domainCapabilities/devices/interface/enum[@name='backendType']";
+        g_autofree char *passt = g_strconcat(backends, "/value[text()='passt']", NULL);
+
+        if (vmc_xml_find(ctxt, passt))
+            return TRUE;
+        if (vmc_xml_find(ctxt, backends)) {
+            *why = g_strdup("libvirt's domain capabilities list no passt backend for user NICs");
+            return FALSE;
+        }
     }
     vmc_config_add_network(probe, vmc_network_attachment_new_with_forwards(
                                       VMC_NETWORK_USER, NULL, NULL, forwards, 1));

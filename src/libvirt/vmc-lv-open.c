@@ -84,7 +84,11 @@ vmc_default_uri(void)
 }
 
 /* An embedded driver logs QEMU's output through virtlogd unless told to
- * write files itself; with no daemon there is no virtlogd. */
+ * write files itself; with no daemon there is no virtlogd. And left to
+ * itself libvirt 11.3's embedded driver raised QEMU's core size limit to
+ * unlimited, which fails the start where this process's hard limit is
+ * lower and it lacks CAP_SYS_RESOURCE (seen in GLib 2.84's test
+ * subprocesses, which lower it to 0): QEMU gets 0 instead. */
 static gboolean
 vmc_prepare_embed_root(const char *uri, GError **error)
 {
@@ -106,7 +110,10 @@ vmc_prepare_embed_root(const char *uri, GError **error)
         return TRUE;
     if (g_mkdir_with_parents(etc, 0755) < 0 ||
         !g_file_set_contents(conf, "# written by virt-vmconfig: no virtlogd without a daemon\n"
-                                   "stdio_handler = \"file\"\n", -1, NULL)) {
+                                   "stdio_handler = \"file\"\n"
+                                   "# QEMU dumps no core (libvirt's default for its daemons):\n"
+                                   "# raising the limit needs privileges a process may lack\n"
+                                   "max_core = 0\n", -1, NULL)) {
         g_set_error(error, VMC_ERROR, VMC_ERROR_HYPERVISOR,
                     "cannot prepare the embedded QEMU driver's root '%s': %s", root,
                     g_strerror(errno));

@@ -28,10 +28,10 @@ guest_dir=/var/tmp/virt-vmconfig-guest
 # and what builds and runs the project's unit, XML and embed tiers.
 packages=(
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
-  qemu-system-x86 virtiofsd passt
+  qemu-system-x86 ovmf virtiofsd passt
   gcc meson ninja-build pkg-config python3
   libglib2.0-dev libjson-glib-dev libxml2-dev libvirt-dev libxml2-utils
-  scdoc procps
+  scdoc procps iputils-ping
 )
 
 die() { echo "trixie.sh: $*" >&2; exit 1; }
@@ -113,24 +113,31 @@ kvm_node() {
 # writes go to a tmpfs (a user added, a build, a daemon's state: nothing
 # reaches the cached root). The overlay is the namespace's root
 # (pivot_root, not chroot: passt sandboxes itself in a user namespace,
-# which the kernel refuses to a chrooted process), with /dev (DIR/kvm as
-# /dev/kvm), /proc, /sys, the clone at /src, the test guest at its own
+# which the kernel refuses to a chrooted process), with /dev, /proc, /sys, the clone at /src, the test guest at its own
 # path, and a /run and /tmp of its own.
 inside() {
-  local root=$1 dir rc=0
+  local root=$1 dir rc=0 kvm_gid
   shift
   dir=$(mktemp -d)
-  kvm_node "$root" "$dir"
+  kvm_gid=$(awk -F: '$1 == "kvm" { print $3 }' "$root/etc/group")
   unshare --mount --pid --propagation private --fork -- /bin/sh -ec '
-    root=$1; src=$2; guest=$3; dir=$4; shift 4
-    ovl=$dir/overlay
-    mkdir "$ovl"
-    mount -t tmpfs -o mode=0755 tmpfs "$ovl"
-    mkdir "$ovl/upper" "$ovl/work" "$ovl/new"
-    mount -t overlay -o "lowerdir=$root,upperdir=$ovl/upper,workdir=$ovl/work" overlay "$ovl/new"
-    new=$ovl/new
-    mount --rbind /dev "$new/dev"
-    [ -c "$dir/kvm" ] && mount --bind "$dir/kvm" "$new/dev/kvm"
+    root=$1; src=$2; guest=$3; dir=$4; kvm_gid=$5; shift 5
+    mount -t tmpfs -o mode=0755 tmpfs "$dir"
+    mkdir "$dir/upper" "$dir/work" "$dir/new" "$dir/dev-upper" "$dir/dev-work"
+    mount -t overlay -o "lowerdir=$root,upperdir=$dir/upper,workdir=$dir/work" overlay "$dir/new"
+    new=$dir/new
+    # /dev: an overlay of the host /dev (tests overlay it in turn and
+    # remove nodes there, so no node may be a mount point), /dev/kvm a
+    # node of the root kvm group, the mounts below the host /dev bound in.
+    mount -t overlay -o "lowerdir=/dev,upperdir=$dir/dev-upper,workdir=$dir/dev-work" overlay "$new/dev"
+    for m in pts shm mqueue hugepages; do
+      mountpoint -q "/dev/$m" && mount --rbind "/dev/$m" "$new/dev/$m"
+    done
+    if [ -c /dev/kvm ] && [ -n "$kvm_gid" ]; then
+      rm -f "$new/dev/kvm"
+      mknod -m 0660 "$new/dev/kvm" c 10 232
+      chown "0:$kvm_gid" "$new/dev/kvm"
+    fi
     mount -t proc proc "$new/proc"
     mount --rbind /sys "$new/sys"
     mount -t tmpfs -o mode=0755 tmpfs "$new/run"
@@ -146,7 +153,7 @@ inside() {
     rmdir /run/.old
     cd /
     exec "$@"
-  ' sh "$root" "$src" "$guest_dir" "$dir" "$@" || rc=$?
+  ' sh "$root" "$src" "$guest_dir" "$dir" "$kvm_gid" "$@" || rc=$?
   rm -rf "$dir"
   return $rc
 }
