@@ -226,7 +226,7 @@ lifecycle() {
   fi
 }
 
-echo "1..26"
+echo "1..27"
 if [ "${VMC_TEST_EXPECT_PASST:-0}" = 1 ] && [ $forwards != yes ]; then
   not_ok "check-host says port forwards work on this host, which has passt" "$hostcheck"
 else
@@ -259,6 +259,23 @@ if [ $rc -eq 3 ] && grep -q "kernel" <<<"$out" && grep -q "$home/private" <<<"$o
 else
   not_ok "a kernel the user cannot read is refused (status 3, the field and path named), nothing defined" \
     "status $rc" "$out" "state after: $err"
+fi
+# A host port below the first unprivileged one is refused for the user's
+# passt (it runs as the user), before anything is defined.
+first=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)
+if [ $forwards = yes ] && [ "$first" -gt 1 ]; then
+  conf=$(config vmc-rl-lowport)
+  out=$(as_user "$cli" -c qemu:///session up --forward "127.0.0.1:$((first - 1)):7777" "$conf" 2>&1); rc=$?
+  err=$(as_user "$cli" -c qemu:///session state --json vmc-rl-lowport 2>&1)
+  if [ $rc -eq 3 ] && grep -q "privileged" <<<"$out" && grep -q "'$user'" <<<"$out" &&
+     [ "$(jget 'd["error"]["code"]' <<<"$err")" = NOT_FOUND ]; then
+    ok "a privileged host port ($((first - 1))) is refused for the user's passt, nothing defined"
+  else
+    not_ok "a privileged host port ($((first - 1))) is refused for the user's passt, nothing defined" \
+      "status $rc" "$out" "state after: $err"
+  fi
+else
+  ok "a privileged host port is refused for the user's passt # SKIP no passt here, or no privileged ports (first unprivileged: $first)"
 fi
 lifecycle "session" vmc-rl-session on_session -c qemu:///session
 # The session daemon started for the user answers on its socket now: with
