@@ -410,6 +410,67 @@ test_embed_without_root(void)
     g_assert_true(vmc_driver_is_local(driver));
 }
 
+/* An embedded root too long for the monitor socket libvirt makes in it
+ * (107 bytes of UNIX socket path) refuses the boot before anything is
+ * defined or any file is looked at, with the limit and the way out; a
+ * name cut to libvirt's 20 characters counts as such. In a subprocess of
+ * its own: libvirt opens one embedded root per process. */
+static void
+test_embed_root_too_long(void)
+{
+    g_autofree char *padding = g_strnfill(70 - 1 - strlen(root_dir), 'r');
+    g_autofree char *root = g_build_filename(root_dir, padding, NULL);
+    g_autofree char *long_uri = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(VmcDriver) driver = NULL;
+    g_autoptr(VmcConfig) cfg = NULL;
+    g_autoptr(VmcHandle) handle = NULL;
+
+    if (!g_test_subprocess()) {
+        g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+        g_test_trap_assert_passed();
+        return;
+    }
+    g_assert_cmpuint(strlen(root), ==, 70);
+    long_uri = g_strdup_printf("qemu:///embed?root=%s", root);
+    driver = vmc_driver_open(long_uri, &error);
+    g_assert_no_error(error);
+    vmc_driver_set_accel(driver, VMC_ACCEL_QEMU);
+    /* 70 + 35 + 2: fits. Files are checked next: this kernel is missing. */
+    cfg = vmc_config_new("ab");
+    vmc_config_set_kernel(cfg, "/nonexistent/vmlinuz");
+    vmc_config_set_initramfs(cfg, "/nonexistent/initrd.img");
+    vmc_config_set_serial_log(cfg, "/var/tmp/vmc-host-never.serial");
+    vmc_config_set_cpus(cfg, 1);
+    vmc_config_set_memory_mb(cfg, 256);
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "kernel"));
+    g_assert_null(strstr(error->message, "monitor socket"));
+    g_clear_error(&error);
+    /* 70 + 35 + 3: one byte too many, whatever the files. */
+    vmc_config_set_name(cfg, "abc");
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "VM 'abc': the embedded driver's root"));
+    g_assert_nonnull(strstr(error->message, "up to 108 bytes"));
+    g_assert_nonnull(strstr(error->message, "use a root of at most 69 bytes"));
+    g_clear_error(&error);
+    /* A long name counts as libvirt's 20 characters. */
+    vmc_config_set_name(cfg, "a-name-of-far-more-than-twenty-characters");
+    handle = vmc_driver_boot(driver, cfg, &error);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_INVALID_CONFIG);
+    g_assert_nonnull(strstr(error->message, "up to 125 bytes"));
+    g_assert_nonnull(strstr(error->message, "domain-ID-a-name-of-far-more-t/monitor.sock"));
+    g_assert_nonnull(strstr(error->message, "or a shorter VM name"));
+    g_clear_error(&error);
+    handle = vmc_driver_lookup(driver, "abc", &error);
+    g_assert_null(handle);
+    g_assert_error(error, VMC_ERROR, VMC_ERROR_NOT_FOUND);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -430,6 +491,7 @@ main(int argc, char **argv)
     g_test_add_func("/host/explicit-kvm", test_explicit_kvm);
     g_test_add_func("/host/accel-picked", test_accel_picked);
     g_test_add_func("/host/embed-without-root", test_embed_without_root);
+    g_test_add_func("/host/embed-root-too-long", test_embed_root_too_long);
 
     ret = g_test_run();
     vmc_test_rm_rf(root_dir);

@@ -100,6 +100,10 @@ struct _VmcDriver {
 VmcDriver *vmc_lv_open(const char *uri, const VmcDriverOps *ops, GError **error);
 void vmc_lv_close(VmcDriver *driver);
 const char *vmc_lv_get_uri(VmcDriver *driver);
+
+/* The root directory of an embedded QEMU driver's connection (free with
+ * g_free()); NULL for any other. */
+char *vmc_lv_embed_root(VmcDriver *driver);
 gboolean vmc_lv_is_local(VmcDriver *driver);
 VmcAccel vmc_lv_get_accel(VmcDriver *driver);
 VmcUserBackend vmc_lv_user_backend(VmcDriver *driver);

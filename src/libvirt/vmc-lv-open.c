@@ -83,6 +83,25 @@ vmc_default_uri(void)
     return vmc_embed_uri(NULL);
 }
 
+/* The root= of an embedded QEMU driver's @uri; NULL for any other URI. */
+static char *
+vmc_uri_embed_root(const char *uri)
+{
+    g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
+    g_autoptr(GHashTable) params = NULL;
+
+    if (!parsed || g_strcmp0(g_uri_get_path(parsed), "/embed") != 0 || !g_uri_get_query(parsed))
+        return NULL;
+    params = g_uri_parse_params(g_uri_get_query(parsed), -1, "&", G_URI_PARAMS_NONE, NULL);
+    return params ? g_strdup(g_hash_table_lookup(params, "root")) : NULL;
+}
+
+char *
+vmc_lv_embed_root(VmcDriver *driver)
+{
+    return vmc_uri_embed_root(driver->hub->uri);
+}
+
 /* An embedded driver logs QEMU's output through virtlogd unless told to
  * write files itself; with no daemon there is no virtlogd. And left to
  * itself libvirt 11.3's embedded driver raised QEMU's core size limit to
@@ -92,16 +111,10 @@ vmc_default_uri(void)
 static gboolean
 vmc_prepare_embed_root(const char *uri, GError **error)
 {
-    g_autoptr(GUri) parsed = g_uri_parse(uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
-    g_autoptr(GHashTable) params = NULL;
+    g_autofree char *root = vmc_uri_embed_root(uri);
     g_autofree char *etc = NULL;
     g_autofree char *conf = NULL;
-    const char *root;
 
-    if (!parsed || g_strcmp0(g_uri_get_path(parsed), "/embed") != 0 || !g_uri_get_query(parsed))
-        return TRUE;
-    params = g_uri_parse_params(g_uri_get_query(parsed), -1, "&", G_URI_PARAMS_NONE, NULL);
-    root = params ? g_hash_table_lookup(params, "root") : NULL;
     if (!root)
         return TRUE;
     etc = g_build_filename(root, "etc", NULL);

@@ -282,6 +282,39 @@ vmc_check_forwards(VmcDriver *driver, const VmcConfig *cfg, GError **error)
     return TRUE;
 }
 
+/* libvirt's embedded driver makes a VM's QEMU monitor socket at
+ * ROOT/lib/qemu/domain-ID-NAME/monitor.sock, NAME cut to 20 characters,
+ * and a UNIX socket's path holds 107 bytes at most: past that the start
+ * fails ("UNIX socket path ... too long"), as it does under a long home
+ * directory. Room is left for IDs of up to 4 digits. */
+#define VMC_SOCKET_PATH_MAX 107
+#define VMC_EMBED_SOCKET_ROOM (sizeof("/lib/qemu/domain-") - 1 + 4 + 1 + \
+                               sizeof("/monitor.sock") - 1)
+
+static gboolean
+vmc_check_embed_root(VmcDriver *driver, const VmcConfig *cfg, GError **error)
+{
+    g_autofree char *root = vmc_lv_embed_root(driver);
+    const char *name = vmc_config_get_name(cfg);
+    gsize name_len = MIN(strlen(name), 20);
+    gsize need;
+
+    if (!root)
+        return TRUE;
+    need = strlen(root) + VMC_EMBED_SOCKET_ROOM + name_len;
+    if (need <= VMC_SOCKET_PATH_MAX)
+        return TRUE;
+    return vmc_fail(error, VMC_ERROR_INVALID_CONFIG,
+                    "VM '%s': the embedded driver's root '%s' is too long for it: libvirt "
+                    "makes QEMU's monitor socket at %s/lib/qemu/domain-ID-%.20s/monitor.sock, "
+                    "up to %" G_GSIZE_FORMAT " bytes, and a UNIX socket path holds %d at most: "
+                    "use a root of at most %" G_GSIZE_FORMAT " bytes (VMC_EMBED_ROOT, or -c "
+                    "'qemu:///embed?root=DIR')%s",
+                    name, root, root, name, need, VMC_SOCKET_PATH_MAX,
+                    VMC_SOCKET_PATH_MAX - VMC_EMBED_SOCKET_ROOM - name_len,
+                    name_len > 8 ? " or a shorter VM name" : "");
+}
+
 gboolean
 vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GError **error)
 {
@@ -302,6 +335,8 @@ vmc_driver_preflight(VmcDriver *driver, const VmcConfig *cfg, VmcAccel accel, GE
     const char *nvram = vmc_config_get_efi_variable_store(cfg);
     g_autoptr(GError) kvm_error = NULL;
 
+    if (!vmc_check_embed_root(driver, cfg, error))
+        return FALSE;
     for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
         if (!vmc_check_file(cfg, files[i].field, files[i].path, FALSE, files[i].writable, error))
             return FALSE;
