@@ -4114,6 +4114,21 @@ test_async_cancel(void)
     delete_vm(handle);
 }
 
+/* Runs the tests added, then frees what main made: the driver and the
+ * URI, and the work directory, which only the parent made (@own_dir is
+ * NULL in a test's subprocess); every test's teardown has run by then. */
+static int
+run_and_clean(const char *own_dir)
+{
+    int ret = g_test_run();
+
+    g_clear_pointer(&driver, vmc_driver_free);
+    if (own_dir)
+        vmc_test_rm_rf(own_dir);
+    g_clear_pointer(&uri, g_free);
+    return ret;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -4173,12 +4188,7 @@ main(int argc, char **argv)
         g_test_add_func("/faults/serial-log-disk-full", test_serial_log_disk_full);
         g_test_add_func("/faults/parallel-up", test_parallel_up);
         g_test_add_func("/faults/boot-kill-cycles", test_boot_kill_cycles);
-        ret = g_test_run();
-        g_clear_pointer(&driver, vmc_driver_free);
-        if (own_dir)
-            vmc_test_rm_rf(own_dir);
-        g_free(uri);
-        return ret;
+        return run_and_clean(own_dir);
     }
 
     /* The examples, as they are, under the system daemon. */
@@ -4190,12 +4200,7 @@ main(int argc, char **argv)
         g_test_add_func("/examples/cloud-init-vm", test_example_cloud_init);
         g_test_add_func("/examples/netns-vm", test_example_netns);
         g_test_add_func("/examples/uefi-vm", test_example_uefi);
-        ret = g_test_run();
-        g_clear_pointer(&driver, vmc_driver_free);
-        if (own_dir)
-            vmc_test_rm_rf(own_dir);
-        g_free(uri);
-        return ret;
+        return run_and_clean(own_dir);
     }
 
     /* The Debian 13 host, started once by the parent for its tests. */
@@ -4233,12 +4238,7 @@ main(int argc, char **argv)
         g_test_add_func("/boot/remote-hidden", test_remote_hidden);
         g_test_add_func("/boot/remote-race", test_remote_race);
         g_test_add_func("/boot/remote-restart-during-wait", test_remote_restart_during_wait);
-        ret = g_test_run();
-        g_clear_pointer(&driver, vmc_driver_free);
-        if (own_dir)
-            vmc_test_rm_rf(own_dir);
-        g_free(uri);
-        return ret;
+        return run_and_clean(own_dir);
     }
 
     /* A /dev/kvm whose vCPUs never run must give what no /dev/kvm gives,
@@ -4249,12 +4249,7 @@ main(int argc, char **argv)
     if (embed_root && g_strcmp0(g_getenv("VMC_TEST_KVM_VARIANT"), "useless") == 0) {
         g_test_add_func("/boot/initramfs", test_initramfs_boot);
         g_test_add_func("/boot/cli-run-example", test_cli_run_example);
-        ret = g_test_run();
-        g_clear_pointer(&driver, vmc_driver_free);
-        if (own_dir)
-            vmc_test_rm_rf(own_dir);
-        g_free(uri);
-        return ret;
+        return run_and_clean(own_dir);
     }
 
     g_test_add_func("/boot/initramfs", test_initramfs_boot);
@@ -4290,11 +4285,5 @@ main(int argc, char **argv)
     if (embed_root)
         g_test_add_func("/boot/cli-run-example", test_cli_run_example);
 
-    ret = g_test_run();
-    g_clear_pointer(&driver, vmc_driver_free);
-    /* Only the parent made the directory; every test's teardown ran. */
-    if (own_dir)
-        vmc_test_rm_rf(own_dir);
-    g_free(uri);
-    return ret;
+    return run_and_clean(own_dir);
 }
